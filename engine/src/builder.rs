@@ -1,0 +1,316 @@
+//! The one writer of the format (feature `build`): turns an owned, framework-neutral
+//! description of a model into validated bytes. Importers and the trainer describe trees with
+//! arbitrary node numbering; this module lays them out breadth-first, packs the tables, and
+//! proves the result by loading it back through [`Model::from_bytes`].
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::vec;
+use alloc::vec::Vec;
+use core::fmt;
+
+use sha2::{Digest, Sha256};
+
+use crate::format::{
+    limits, Aggregation, BaseOrder, Framework, MissingMode, ModelBody, Numerics, Objective, Source,
+    FORMAT_VERSION, MAGIC, META_CATEGORICAL, META_DEFAULT_LEFT, META_MISSING_SHIFT,
+};
+use crate::{Error, Model};
+
+/// A split's test.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Condition {
+    /// Go left when `x < threshold`.
+    Less(f32),
+    /// Go to the members' side (see [`Numerics`]) when the truncated value is in the set.
+    Categories(Vec<u32>),
+}
+
+/// One node of a tree being built; children are indices into the same tree's node list.
+#[derive(Debug, Clone, PartialEq)]
+pub enum NodeSpec {
+    /// A terminal node.
+    Leaf {
+        /// The leaf's value (exactly an f32 in f32 models).
+        value: f64,
+    },
+    /// An internal node.
+    Split {
+        /// Feature index.
+        feature: usize,
+        /// The test.
+        condition: Condition,
+        /// How missing values are treated.
+        missing: MissingMode,
+        /// Whether missing values go left (for modes with a default side).
+        default_left: bool,
+        /// Index of the left child.
+        left: usize,
+        /// Index of the right child.
+        right: usize,
+    },
+}
+
+/// One tree being built. `nodes[0]` is the root.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TreeSpec {
+    /// The output (class) this tree adds to.
+    pub output: usize,
+    /// Nodes in any order, root first.
+    pub nodes: Vec<NodeSpec>,
+}
+
+/// An owned, framework-neutral description of a model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelSpec {
+    /// Number of outputs.
+    pub n_outputs: usize,
+    /// What the outputs mean.
+    pub objective: Objective,
+    /// Which arithmetic evaluates the model.
+    pub numerics: Numerics,
+    /// When the base margin is added.
+    pub base_order: BaseOrder,
+    /// How tree outputs combine.
+    pub aggregation: Aggregation,
+    /// One base margin per output.
+    pub base_margins: Vec<f64>,
+    /// One name per feature; their count is the feature count.
+    pub feature_names: Vec<String>,
+    /// Optional valid range `(low, high)` per feature.
+    pub feature_ranges: Option<Vec<(f32, f32)>>,
+    /// Trees in evaluation order.
+    pub trees: Vec<TreeSpec>,
+    /// Source framework.
+    pub source_framework: Framework,
+    /// Source framework version.
+    pub source_version: String,
+    /// Free-text label.
+    pub label: String,
+    /// Optional sections `(tag, payload)`.
+    pub sections: Vec<(u32, Vec<u8>)>,
+}
+
+/// Why a [`ModelSpec`] could not be written.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq)]
+pub enum BuildError {
+    /// A tree's node graph is not a tree rooted at node 0 (cycle, shared child, dangling or
+    /// unreachable node).
+    NotATree {
+        /// Index of the tree.
+        tree: usize,
+    },
+    /// A tree has more nodes than the format's 16-bit indices allow.
+    TreeTooLarge {
+        /// Index of the tree.
+        tree: usize,
+    },
+    /// A leaf value is not finite, or is not exactly an f32 in an f32 model.
+    LeafNotRepresentable {
+        /// Index of the tree.
+        tree: usize,
+        /// The value.
+        value: f64,
+    },
+    /// A category is too large to hold in a bitset.
+    CategoryTooLarge {
+        /// The category.
+        category: u32,
+    },
+    /// The assembled bytes were rejected by the loader (a limit or invariant).
+    Invalid(Error),
+    /// postcard could not encode the body.
+    Encode,
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BuildError::NotATree { tree } => {
+                write!(f, "tree {tree} is not a proper binary tree rooted at node 0")
+            }
+            BuildError::TreeTooLarge { tree } => write!(
+                f,
+                "tree {tree} has more than {} nodes, the most the format indexes",
+                limits::MAX_TREE_NODES
+            ),
+            BuildError::LeafNotRepresentable { tree, value } => {
+                write!(f, "tree {tree} has leaf value {value:e} that this model's precision cannot hold exactly")
+            }
+            BuildError::CategoryTooLarge { category } => {
+                write!(f, "category {category} is too large for a category bitset")
+            }
+            BuildError::Invalid(error) => write!(f, "the compiled model is invalid: {error}"),
+            BuildError::Encode => f.write_str("could not encode the model body"),
+        }
+    }
+}
+
+/// Largest category a bitset may hold (2^24, XGBoost's own bound).
+pub const MAX_CATEGORY: u32 = 1 << 24;
+
+impl ModelSpec {
+    /// Writes the model's bytes and checks them by loading them back.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, BuildError> {
+        let f64_leaves = self.numerics.is_f64();
+        let mut tree_table = Vec::new();
+        let mut node_table = Vec::new();
+        let mut leaf_values = Vec::new();
+        let mut set_table = Vec::new();
+        let mut words: Vec<u8> = Vec::new();
+        let mut max_depth: u16 = 0;
+        let mut node_start: u32 = 0;
+        for (tree_index, tree) in self.trees.iter().enumerate() {
+            let order = breadth_first(tree).ok_or(BuildError::NotATree { tree: tree_index })?;
+            if order.len() > limits::MAX_TREE_NODES {
+                return Err(BuildError::TreeTooLarge { tree: tree_index });
+            }
+            let mut n_splits: usize = 0;
+            for &(spec_index, depth) in &order {
+                max_depth = max_depth.max(depth);
+                let node = tree.nodes.get(spec_index).ok_or(BuildError::NotATree { tree: tree_index })?;
+                let (value, meta, left): (u32, u16, u16) = match node {
+                    NodeSpec::Leaf { value } => {
+                        let exact = value.is_finite() && (f64_leaves || f64::from(*value as f32) == *value);
+                        if !exact {
+                            return Err(BuildError::LeafNotRepresentable { tree: tree_index, value: *value });
+                        }
+                        let field = if f64_leaves {
+                            leaf_values.extend_from_slice(&value.to_le_bytes());
+                            (leaf_values.len() / 8 - 1) as u32
+                        } else {
+                            (*value as f32).to_bits()
+                        };
+                        (field, 0, 0)
+                    }
+                    NodeSpec::Split { feature, condition, missing, default_left, .. } => {
+                        let left = (2 * n_splits + 1) as u16;
+                        n_splits += 1;
+                        let mut meta = (*feature as u16 & 0x0fff) | ((*missing as u16) << META_MISSING_SHIFT);
+                        if *feature > 0x0fff {
+                            // Let the loader report the feature index rather than wrap it.
+                            meta = 0x0fff | ((*missing as u16) << META_MISSING_SHIFT);
+                        }
+                        if *default_left {
+                            meta |= META_DEFAULT_LEFT;
+                        }
+                        let value = match condition {
+                            Condition::Less(threshold) => threshold.to_bits(),
+                            Condition::Categories(categories) => {
+                                meta |= META_CATEGORICAL;
+                                let set_index = (set_table.len() / 8) as u32;
+                                let bitset = category_bitset(categories)?;
+                                set_table.extend_from_slice(&((words.len() / 4) as u32).to_le_bytes());
+                                set_table.extend_from_slice(&(bitset.len() as u32).to_le_bytes());
+                                for word in bitset {
+                                    words.extend_from_slice(&word.to_le_bytes());
+                                }
+                                set_index
+                            }
+                        };
+                        (value, meta, left)
+                    }
+                };
+                node_table.extend_from_slice(&value.to_le_bytes());
+                node_table.extend_from_slice(&meta.to_le_bytes());
+                node_table.extend_from_slice(&left.to_le_bytes());
+            }
+            tree_table.extend_from_slice(&node_start.to_le_bytes());
+            tree_table.extend_from_slice(&(order.len() as u16).to_le_bytes());
+            tree_table.extend_from_slice(&(tree.output as u16).to_le_bytes());
+            node_start += order.len() as u32;
+        }
+        let base_margins: Vec<u8> = self.base_margins.iter().flat_map(|m| m.to_le_bytes()).collect();
+        let mut names = Vec::new();
+        for name in &self.feature_names {
+            names.extend(postcard::to_allocvec(name.as_str()).map_err(|_| BuildError::Encode)?);
+        }
+        let ranges: Vec<u8> = self
+            .feature_ranges
+            .iter()
+            .flatten()
+            .flat_map(|(low, high)| low.to_bits().to_le_bytes().into_iter().chain(high.to_bits().to_le_bytes()))
+            .collect();
+        let mut sections = Vec::new();
+        for (tag, payload) in &self.sections {
+            sections.extend(postcard::to_allocvec(&(*tag, payload.as_slice())).map_err(|_| BuildError::Encode)?);
+        }
+        let body = ModelBody {
+            n_features: saturate_u16(self.feature_names.len()),
+            n_outputs: saturate_u16(self.n_outputs),
+            max_depth,
+            objective: self.objective,
+            numerics: self.numerics,
+            base_order: self.base_order,
+            aggregation: self.aggregation,
+            base_margins: &base_margins,
+            trees: &tree_table,
+            nodes: &node_table,
+            leaf_values: &leaf_values,
+            category_sets: &set_table,
+            category_words: &words,
+            feature_names: &names,
+            feature_ranges: &ranges,
+            source: Source { framework: self.source_framework, version: &self.source_version },
+            label: &self.label,
+            sections: &sections,
+        };
+        let mut bytes = Vec::with_capacity(node_table.len() + 256);
+        bytes.extend_from_slice(&MAGIC);
+        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&0u16.to_le_bytes());
+        bytes.extend(postcard::to_allocvec(&body).map_err(|_| BuildError::Encode)?);
+        let digest = Sha256::digest(&bytes);
+        bytes.extend_from_slice(&digest);
+        Model::from_bytes(&bytes).map_err(BuildError::Invalid)?;
+        Ok(bytes)
+    }
+}
+
+fn saturate_u16(value: usize) -> u16 {
+    u16::try_from(value).unwrap_or(u16::MAX)
+}
+
+/// The tree's node indices in breadth-first order with their depths, or `None` if the graph is
+/// not a binary tree rooted at 0 that uses every node exactly once.
+fn breadth_first(tree: &TreeSpec) -> Option<Vec<(usize, u16)>> {
+    let n = tree.nodes.len();
+    if n == 0 {
+        return None;
+    }
+    let mut seen = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    let mut queue = VecDeque::from([(0usize, 0u16)]);
+    *seen.first_mut()? = true;
+    while let Some((index, depth)) = queue.pop_front() {
+        order.push((index, depth));
+        if let Some(&NodeSpec::Split { left, right, .. }) = tree.nodes.get(index) {
+            for child in [left, right] {
+                let slot = seen.get_mut(child)?;
+                if *slot {
+                    return None;
+                }
+                *slot = true;
+                queue.push_back((child, depth.checked_add(1)?));
+            }
+        }
+    }
+    (order.len() == n).then_some(order)
+}
+
+fn category_bitset(categories: &[u32]) -> Result<Vec<u32>, BuildError> {
+    let max = categories.iter().copied().max().unwrap_or(0);
+    if max >= MAX_CATEGORY {
+        return Err(BuildError::CategoryTooLarge { category: max });
+    }
+    let mut words = vec![0u32; if categories.is_empty() { 0 } else { max as usize / 32 + 1 }];
+    for &category in categories {
+        if let Some(word) = words.get_mut(category as usize / 32) {
+            *word |= 1 << (category % 32);
+        }
+    }
+    Ok(words)
+}
+
+impl core::error::Error for BuildError {}

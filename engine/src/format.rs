@@ -1,0 +1,399 @@
+//! The Lockstep model format, version 1. This module alone defines the bytes; every other crate
+//! reads and writes models through it.
+//!
+//! # File layout
+//!
+//! ```text
+//! offset  size  field
+//! 0       4     MAGIC  b"LSTP"
+//! 4       2     format version, u16 little-endian (FORMAT_VERSION)
+//! 6       2     header flags, u16 little-endian, must be 0 in version 1
+//! 8       n     body: postcard encoding of `ModelBody`
+//! 8+n     32    SHA-256 of bytes [0, 8+n)
+//! ```
+//!
+//! The body's variable-length tables are postcard byte strings read in place (zero-copy) from the
+//! blob, which may live in flash. All multi-byte values inside them are little-endian and read a
+//! byte at a time, so the blob needs no alignment.
+//!
+//! # Node layout (8 bytes, the `nodes` table)
+//!
+//! ```text
+//! bytes 0..4  value  u32  split: f32 bits of the threshold t (numeric) or a category set index
+//!                         leaf:  f32 bits of the leaf (f32 numerics) or an index into
+//!                                `leaf_values` (f64 numerics)
+//! bytes 4..6  meta   u16  bits 0..=11 feature index, bit 12 default-left,
+//!                         bits 13..=14 missing mode (see `MissingMode`), bit 15 categorical;
+//!                         0 for leaves
+//! bytes 6..8  left   u16  index of the left child within the tree; the right child is left + 1.
+//!                         0 marks a leaf (the root is node 0, so no child is ever at 0)
+//! ```
+//!
+//! Nodes of a tree are stored in breadth-first order, which the loader checks exactly: the k-th
+//! split node (counting splits in index order from 0) has its children at 2k+1 and 2k+2. That
+//! one rule makes every tree a proper binary tree (each node but the root has exactly one parent,
+//! children follow parents, so walks terminate), and lets the loader compute depths without memory.
+//!
+//! A numeric split sends `x` left when `x < t`. Frameworks that split on `x <= t64` with an f64
+//! threshold are compiled to the f32 `t` for which `x < t` decides the same for every f32 `x`
+//! ([`lt_threshold_for_le_f64`]). Missing values (NaN) follow the missing mode before the
+//! comparison. A categorical split tests whether the truncated feature value is a member of its
+//! set; which side members go to, and which values count as categories at all, depend on the
+//! model's [`Numerics`] (see `Model` docs).
+//!
+//! # Tree table (8 bytes per tree)
+//!
+//! `node_start u32`, `n_nodes u16`, `output u16`. Trees tile the node table in order.
+//!
+//! # Optional sections
+//!
+//! `sections` is a concatenation of postcard `(u32 tag, bytes payload)` records. A tag with bit 0
+//! set is *required*: an engine that does not know it refuses the model. Tags with bit 0 clear are
+//! skipped by engines that do not know them. Later features (signatures, explanations, monitoring
+//! baselines) arrive as sections without changing the version.
+
+use serde::{Deserialize, Serialize};
+
+/// The first four bytes of every model.
+pub const MAGIC: [u8; 4] = *b"LSTP";
+/// The format version this engine reads and writes.
+pub const FORMAT_VERSION: u16 = 1;
+/// Bytes before the postcard body: magic, version, flags.
+pub const HEADER_LEN: usize = 8;
+/// Bytes of the trailing SHA-256 checksum.
+pub const CHECKSUM_LEN: usize = 32;
+/// Bytes of one node record.
+pub const NODE_BYTES: usize = 8;
+/// Bytes of one tree record.
+pub const TREE_BYTES: usize = 8;
+/// Bytes of one category set record (`word_start u32`, `n_words u32`).
+pub const CATEGORY_SET_BYTES: usize = 8;
+/// Bytes of one feature range record (`low f32`, `high f32`).
+pub const FEATURE_RANGE_BYTES: usize = 8;
+
+/// Fixed capacities of the engine. A model that exceeds one fails to load with
+/// [`crate::Error::LimitExceeded`]; nothing is sized at run time.
+pub mod limits {
+    /// Most features a model may read (12 bits of the node's meta field).
+    pub const MAX_FEATURES: usize = 4096;
+    /// Most outputs (classes) a model may have; the evaluator keeps this many accumulators on
+    /// the stack.
+    pub const MAX_OUTPUTS: usize = 32;
+    /// Most nodes in one tree (16-bit child indices).
+    pub const MAX_TREE_NODES: usize = 65535;
+    /// Largest depth a model may declare.
+    pub const MAX_DEPTH: u16 = 256;
+}
+
+/// Meta bits: feature index.
+pub const META_FEATURE_MASK: u16 = 0x0fff;
+/// Meta bit: missing values go left (when the missing mode sends them to a default side).
+pub const META_DEFAULT_LEFT: u16 = 1 << 12;
+/// Meta bits: missing mode, shifted by [`META_MISSING_SHIFT`].
+pub const META_MISSING_MASK: u16 = 0b11 << 13;
+/// Shift of the missing mode in the meta field.
+pub const META_MISSING_SHIFT: u16 = 13;
+/// Meta bit: the split is categorical.
+pub const META_CATEGORICAL: u16 = 1 << 15;
+
+/// Magnitude at or below which LightGBM's `zero_as_missing` treats a value as zero:
+/// `(double)1e-35f`, exactly an f32.
+pub const ZERO_MISSING_BOUND: f32 = 1e-35;
+
+/// How a split treats missing values (NaN), encoded in meta bits 13..=14.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum MissingMode {
+    /// NaN goes to the default side; everything else is compared (XGBoost; LightGBM `NaN`).
+    NanDefault = 0,
+    /// NaN and values with magnitude at most [`ZERO_MISSING_BOUND`] go to the default side
+    /// (LightGBM missing type `Zero`).
+    ZeroOrNanDefault = 1,
+    /// NaN is replaced by 0.0 and compared (LightGBM missing type `None`).
+    NanAsZero = 2,
+}
+
+impl MissingMode {
+    /// Decodes the two meta bits; `None` for the reserved value 3.
+    pub const fn from_bits(bits: u16) -> Option<Self> {
+        match bits {
+            0 => Some(MissingMode::NanDefault),
+            1 => Some(MissingMode::ZeroOrNanDefault),
+            2 => Some(MissingMode::NanAsZero),
+            _ => None,
+        }
+    }
+}
+
+/// What the model's outputs mean and how margins become the reported value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Objective {
+    /// One or more real-valued outputs; the value is the margin.
+    Regression,
+    /// One output; the probability is the sigmoid of the margin.
+    BinaryLogistic,
+    /// K outputs; the probabilities are the softmax of the margins.
+    MulticlassSoftmax,
+    /// K outputs; each probability is the sigmoid of its own margin (LightGBM `multiclassova`).
+    MulticlassOneVsRest,
+}
+
+/// The arithmetic a model is evaluated with: precision of leaves and sums, the output
+/// transform's exact formula, and the categorical convention. Each variant reproduces one
+/// source framework bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Numerics {
+    /// XGBoost before 2.0: f32 leaves and sums; sigmoid `1/(1+expf(-m))`; softmax with the
+    /// exponentials summed in f64; category members go right.
+    XgboostLegacy,
+    /// XGBoost 2.0 and later: as `XgboostLegacy` but the sigmoid clamps its exponent at 88.7
+    /// and adds 1e-16 to the denominator.
+    Xgboost,
+    /// LightGBM: f64 leaves and sums, f64 transforms (`sigmoid` scales the margin); category
+    /// members go left.
+    Lightgbm {
+        /// LightGBM's `sigmoid` parameter for binary and one-vs-rest objectives.
+        sigmoid: f64,
+    },
+}
+
+impl Numerics {
+    /// Whether leaves and sums are f64 (leaf nodes then index `leaf_values`).
+    pub const fn is_f64(&self) -> bool {
+        matches!(self, Numerics::Lightgbm { .. })
+    }
+}
+
+/// When the base margin joins the sum of the trees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum BaseOrder {
+    /// The sum starts at the base margin and adds trees in order (XGBoost 1.3 and later).
+    First,
+    /// Trees are summed from zero and the base margin is added last (XGBoost 1.0 to 1.2).
+    Last,
+}
+
+/// How tree outputs combine into a margin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Aggregation {
+    /// Tree outputs are added (boosting).
+    Sum,
+    /// Tree outputs are added, then divided by the number of trees per output (forests).
+    Mean,
+}
+
+/// The framework a model was compiled from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Framework {
+    /// Not recorded.
+    Unknown,
+    /// XGBoost.
+    Xgboost,
+    /// LightGBM.
+    Lightgbm,
+    /// Trained by Lockstep itself.
+    Lockstep,
+}
+
+/// Where a model came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Source<'a> {
+    /// The source framework.
+    pub framework: Framework,
+    /// The framework's version string as recorded in the source model (may be empty).
+    pub version: &'a str,
+}
+
+/// The postcard-encoded body of a version 1 model. Byte-string fields are tables read in place;
+/// their record layouts are documented at the top of this module.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ModelBody<'a> {
+    /// Number of input features.
+    pub n_features: u16,
+    /// Number of outputs (1 for binary and regression, K for K classes).
+    pub n_outputs: u16,
+    /// Declared maximum tree depth (edges from root to deepest leaf); checked at load.
+    pub max_depth: u16,
+    /// What the outputs mean.
+    pub objective: Objective,
+    /// Which arithmetic evaluates the model.
+    pub numerics: Numerics,
+    /// When the base margin is added.
+    pub base_order: BaseOrder,
+    /// How tree outputs combine.
+    pub aggregation: Aggregation,
+    /// One f64 per output (little-endian); exactly an f32 in f32 models.
+    #[serde(borrow)]
+    pub base_margins: &'a [u8],
+    /// Tree records.
+    #[serde(borrow)]
+    pub trees: &'a [u8],
+    /// Node records.
+    #[serde(borrow)]
+    pub nodes: &'a [u8],
+    /// f64 leaf values (little-endian) referenced by leaves of f64 models; empty otherwise.
+    #[serde(borrow)]
+    pub leaf_values: &'a [u8],
+    /// Category set records.
+    #[serde(borrow)]
+    pub category_sets: &'a [u8],
+    /// u32 bitset words (little-endian); bit `c % 32` of word `c / 32` is category `c`.
+    #[serde(borrow)]
+    pub category_words: &'a [u8],
+    /// `n_features` postcard strings, back to back.
+    #[serde(borrow)]
+    pub feature_names: &'a [u8],
+    /// Empty, or one range record per feature.
+    #[serde(borrow)]
+    pub feature_ranges: &'a [u8],
+    /// Where the model came from.
+    #[serde(borrow)]
+    pub source: Source<'a>,
+    /// A free-text label (for example the outcome the model predicts).
+    pub label: &'a str,
+    /// Optional sections.
+    #[serde(borrow)]
+    pub sections: &'a [u8],
+}
+
+/// The f32 threshold `t` such that, for every f32 `x` that is not NaN,
+/// `(x as f64) <= threshold` holds exactly when `x < t`.
+///
+/// `t` is the next f32 above the largest f32 not exceeding `threshold`. Returns `None` for NaN
+/// and `+inf`, which no strict f32 comparison can express (`x <= inf` holds for `x = inf`).
+pub fn lt_threshold_for_le_f64(threshold: f64) -> Option<f32> {
+    if threshold.is_nan() || threshold == f64::INFINITY {
+        return None;
+    }
+    // Round to nearest, then step down once if that went above: the largest f32 <= threshold.
+    let mut below = threshold as f32;
+    if f64::from(below) > threshold {
+        below = next_f32_down(below);
+    }
+    Some(next_f32_up(below))
+}
+
+/// The least f32 greater than `x` (`x` not NaN, not `+inf`).
+pub const fn next_f32_up(x: f32) -> f32 {
+    let bits = x.to_bits();
+    if bits & 0x7fff_ffff == 0 {
+        // Both zeros step to the smallest positive subnormal.
+        f32::from_bits(1)
+    } else if bits & 0x8000_0000 == 0 {
+        f32::from_bits(bits + 1)
+    } else {
+        f32::from_bits(bits - 1)
+    }
+}
+
+/// The greatest f32 less than `x` (`x` not NaN, not `-inf`).
+pub const fn next_f32_down(x: f32) -> f32 {
+    let bits = x.to_bits();
+    if bits & 0x7fff_ffff == 0 {
+        f32::from_bits(0x8000_0001)
+    } else if bits & 0x8000_0000 == 0 {
+        f32::from_bits(bits - 1)
+    } else {
+        f32::from_bits(bits + 1)
+    }
+}
+
+/// Reads a little-endian u32 at `offset` of `bytes`, or 0 past the end (callers validate first).
+#[inline(always)]
+pub(crate) fn le_u32(bytes: &[u8], offset: usize) -> u32 {
+    match bytes.get(offset..offset.wrapping_add(4)) {
+        Some(&[a, b, c, d]) => u32::from_le_bytes([a, b, c, d]),
+        _ => 0,
+    }
+}
+
+/// Reads a little-endian u16 at `offset` of `bytes`, or 0 past the end.
+#[inline(always)]
+pub(crate) fn le_u16(bytes: &[u8], offset: usize) -> u16 {
+    match bytes.get(offset..offset.wrapping_add(2)) {
+        Some(&[a, b]) => u16::from_le_bytes([a, b]),
+        _ => 0,
+    }
+}
+
+/// Reads a little-endian f64 at `offset` of `bytes`, or NaN past the end.
+#[inline(always)]
+pub(crate) fn le_f64(bytes: &[u8], offset: usize) -> f64 {
+    match bytes.get(offset..offset.wrapping_add(8)) {
+        Some(&[a, b, c, d, e, f, g, h]) => f64::from_le_bytes([a, b, c, d, e, f, g, h]),
+        _ => f64::NAN,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agrees_on(threshold: f64, x: f32) -> bool {
+        let t = lt_threshold_for_le_f64(threshold).unwrap_or(f32::NAN);
+        (f64::from(x) <= threshold) == (x < t)
+    }
+
+    #[test]
+    fn strict_threshold_matches_near_f64_thresholds() {
+        let thresholds = [
+            0.0,
+            -0.0,
+            1.0,
+            0.1,
+            -0.1,
+            1e-300,
+            -1e-300,
+            1e-40,
+            3.4028234663852886e38,
+            3.5e38,
+            -3.5e38,
+            1e300,
+            -1e300,
+            f64::NEG_INFINITY,
+            0.30000000000000004,
+            16777217.0,
+        ];
+        for &threshold in &thresholds {
+            let center = threshold as f32;
+            let mut x = center;
+            for _ in 0..64 {
+                if x == f32::NEG_INFINITY {
+                    break;
+                }
+                x = next_f32_down(x);
+            }
+            for _ in 0..129 {
+                assert!(agrees_on(threshold, x), "threshold {threshold:e} x {x:e}");
+                if x == f32::INFINITY {
+                    break;
+                }
+                x = next_f32_up(x);
+            }
+            for x in [f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, f32::MAX, f32::MIN] {
+                assert!(agrees_on(threshold, x), "threshold {threshold:e} x {x:e}");
+            }
+        }
+    }
+
+    #[test]
+    fn refuses_nan_and_positive_infinity() {
+        assert_eq!(lt_threshold_for_le_f64(f64::NAN), None);
+        assert_eq!(lt_threshold_for_le_f64(f64::INFINITY), None);
+    }
+
+    #[test]
+    fn steps_cross_zero_and_subnormals() {
+        assert_eq!(next_f32_up(0.0).to_bits(), 1);
+        assert_eq!(next_f32_up(-0.0).to_bits(), 1);
+        assert_eq!(next_f32_down(0.0).to_bits(), 0x8000_0001);
+        assert_eq!(next_f32_up(f32::from_bits(0x8000_0001)).to_bits(), 0x8000_0000);
+        assert_eq!(next_f32_up(f32::MAX), f32::INFINITY);
+        assert_eq!(next_f32_down(f32::MIN), f32::NEG_INFINITY);
+    }
+}

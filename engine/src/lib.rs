@@ -1,0 +1,34 @@
+//! Lockstep's evaluator: a `no_std`, allocation-free tree-ensemble engine over a compact,
+//! versioned model format that is read in place from a byte slice (RAM or flash).
+//!
+//! ```text
+//! let model = Model::from_bytes(bytes)?;        // every invariant checked once, here
+//! model.predict(&features, &mut margins, &mut probs)?;  // cannot fail on indices after that
+//! ```
+//!
+//! The same code runs on x86_64 hosts and Cortex-M devices and yields the same bits: sums run
+//! in a fixed order, and every transcendental function comes from [`math`], a pure-Rust port
+//! that reproduces the host C library's results exactly.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
+
+// Comparisons such as `!(x < 0.0)` are deliberate: they spell out what NaN does, exactly as the
+// source frameworks' C++ does, and `partial_cmp` would hide that.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+#[cfg(feature = "build")]
+pub mod builder;
+mod error;
+pub mod format;
+pub mod math;
+mod model;
+mod predict;
+
+pub use error::Error;
+pub use model::{FeatureNames, Model};
+pub use predict::Scores;

@@ -1,0 +1,465 @@
+//! Loading: turns a byte blob into a [`Model`] view after checking every invariant the evaluator
+//! relies on. Nothing is copied; the view borrows the blob (which may sit in flash).
+
+use crate::format::{
+    le_f64, le_u16, le_u32, limits, Aggregation, BaseOrder, MissingMode, ModelBody,
+    Numerics, Objective, Source, CATEGORY_SET_BYTES, CHECKSUM_LEN, FEATURE_RANGE_BYTES,
+    FORMAT_VERSION, HEADER_LEN, MAGIC, META_CATEGORICAL, META_FEATURE_MASK, META_MISSING_MASK,
+    META_MISSING_SHIFT, NODE_BYTES, TREE_BYTES,
+};
+use crate::Error;
+use sha2::{Digest, Sha256};
+
+/// A validated, zero-copy view of a compiled model.
+///
+/// # Invariant
+///
+/// A `Model` exists only if [`Model::from_bytes`] accepted its blob, which guarantees for every
+/// tree: its node range lies inside the node table; its nodes are in breadth-first order with
+/// the k-th split's children at 2k+1 and 2k+2 (so every walk from the root ends at a leaf in at
+/// most `max_depth` steps); every split reads a feature below `n_features`, has no NaN
+/// threshold and names an existing category set; every leaf is finite (or indexes a finite
+/// entry of the f64 leaf table); every output index is below `n_outputs` ≤
+/// [`limits::MAX_OUTPUTS`]. Prediction relies on this and cannot fail on indices.
+#[derive(Debug, Clone, Copy)]
+pub struct Model<'a> {
+    pub(crate) body: ModelBody<'a>,
+    pub(crate) checksum: &'a [u8],
+    /// Trees per output, for averaging (all outputs have the same count when averaging).
+    pub(crate) trees_per_output: u32,
+}
+
+impl<'a> Model<'a> {
+    /// Checks `bytes` completely and returns a view of the model, or the first problem found.
+    pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
+            return Err(Error::Truncated);
+        }
+        if bytes.get(0..4) != Some(&MAGIC[..]) {
+            return Err(Error::BadMagic);
+        }
+        let version = le_u16(bytes, 4);
+        if version != FORMAT_VERSION {
+            return Err(Error::UnsupportedVersion { found: version });
+        }
+        if le_u16(bytes, 6) != 0 {
+            return Err(Error::ReservedBitsSet);
+        }
+        let split = bytes.len() - CHECKSUM_LEN;
+        let (covered, checksum) = bytes.split_at(split);
+        let digest = Sha256::digest(covered);
+        if digest.as_slice() != checksum {
+            return Err(Error::ChecksumMismatch);
+        }
+        let body_bytes = covered.get(HEADER_LEN..).ok_or(Error::Truncated)?;
+        let (body, rest) =
+            postcard::take_from_bytes::<ModelBody<'a>>(body_bytes).map_err(|_| Error::MalformedBody)?;
+        if !rest.is_empty() {
+            return Err(Error::TrailingBytes);
+        }
+        let trees_per_output = validate(&body)?;
+        Ok(Model { body, checksum, trees_per_output })
+    }
+
+    /// Number of input features.
+    pub fn n_features(&self) -> usize {
+        usize::from(self.body.n_features)
+    }
+
+    /// Number of outputs.
+    pub fn n_outputs(&self) -> usize {
+        usize::from(self.body.n_outputs)
+    }
+
+    /// Number of trees.
+    pub fn n_trees(&self) -> usize {
+        self.body.trees.len() / TREE_BYTES
+    }
+
+    /// Number of nodes in all trees.
+    pub fn n_nodes(&self) -> usize {
+        self.body.nodes.len() / NODE_BYTES
+    }
+
+    /// Number of leaves in all trees.
+    pub fn n_leaves(&self) -> usize {
+        self.body.nodes.chunks_exact(NODE_BYTES).filter(|node| le_u16(node, 6) == 0).count()
+    }
+
+    /// The declared maximum depth.
+    pub fn max_depth(&self) -> u16 {
+        self.body.max_depth
+    }
+
+    /// The deepest tree's depth, measured.
+    pub fn measured_depth(&self) -> u16 {
+        (0..self.n_trees())
+            .map(|tree| tree_depth(self.tree_nodes(tree)).unwrap_or(u16::MAX))
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// What the outputs mean.
+    pub fn objective(&self) -> Objective {
+        self.body.objective
+    }
+
+    /// The arithmetic the model is evaluated with.
+    pub fn numerics(&self) -> Numerics {
+        self.body.numerics
+    }
+
+    /// When the base margin joins the sum.
+    pub fn base_order(&self) -> BaseOrder {
+        self.body.base_order
+    }
+
+    /// How trees combine.
+    pub fn aggregation(&self) -> Aggregation {
+        self.body.aggregation
+    }
+
+    /// The base margin of `output` (0.0 past the end).
+    pub fn base_margin(&self, output: usize) -> f64 {
+        let value = le_f64(self.body.base_margins, output.wrapping_mul(8));
+        if value.is_nan() { 0.0 } else { value }
+    }
+
+    /// Where the model came from.
+    pub fn source(&self) -> Source<'a> {
+        self.body.source
+    }
+
+    /// The model's free-text label.
+    pub fn label(&self) -> &'a str {
+        self.body.label
+    }
+
+    /// The feature names in model order.
+    pub fn feature_names(&self) -> FeatureNames<'a> {
+        FeatureNames { rest: self.body.feature_names }
+    }
+
+    /// The declared valid range `(low, high)` of `feature`, if the model declares ranges.
+    pub fn feature_range(&self, feature: usize) -> Option<(f32, f32)> {
+        let offset = feature.checked_mul(FEATURE_RANGE_BYTES)?;
+        let record = self.body.feature_ranges.get(offset..offset + FEATURE_RANGE_BYTES)?;
+        Some((f32::from_bits(le_u32(record, 0)), f32::from_bits(le_u32(record, 4))))
+    }
+
+    /// Checks every non-NaN feature against its declared range; `Ok` when no ranges are declared.
+    pub fn check_ranges(&self, features: &[f32]) -> Result<(), Error> {
+        for (index, &x) in features.iter().enumerate() {
+            if let Some((low, high)) = self.feature_range(index) {
+                if !x.is_nan() && (x < low || x > high) {
+                    return Err(Error::InputOutOfRange { feature: index as u32 });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The SHA-256 stored at the end of the blob (verified at load): the model's identity.
+    pub fn checksum(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (dst, src) in out.iter_mut().zip(self.checksum) {
+            *dst = *src;
+        }
+        out
+    }
+
+    /// The payload of the first optional section with `tag`, if present.
+    pub fn section(&self, tag: u32) -> Option<&'a [u8]> {
+        Sections { rest: self.body.sections }.find(|&(t, _)| t == tag).map(|(_, payload)| payload)
+    }
+
+    /// The body as decoded, for tools that describe the model.
+    pub fn body(&self) -> &ModelBody<'a> {
+        &self.body
+    }
+
+    /// The node records of tree `tree` (empty past the end).
+    pub(crate) fn tree_nodes(&self, tree: usize) -> &'a [u8] {
+        let record = tree_record(self.body.trees, tree);
+        let start = record.node_start as usize * NODE_BYTES;
+        let end = start + usize::from(record.n_nodes) * NODE_BYTES;
+        self.body.nodes.get(start..end).unwrap_or(&[])
+    }
+}
+
+/// Iterator over feature names; yields nothing more after a decoding error (impossible once the
+/// model loaded).
+#[derive(Debug, Clone)]
+pub struct FeatureNames<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for FeatureNames<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        match postcard::take_from_bytes::<&'a str>(self.rest) {
+            Ok((name, rest)) => {
+                self.rest = rest;
+                Some(name)
+            }
+            Err(_) => {
+                self.rest = &[];
+                None
+            }
+        }
+    }
+}
+
+/// Iterator over `(tag, payload)` section records; stops at the first malformed record.
+struct Sections<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Sections<'a> {
+    type Item = (u32, &'a [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
+        }
+        match postcard::take_from_bytes::<(u32, &'a [u8])>(self.rest) {
+            Ok((record, rest)) => {
+                self.rest = rest;
+                Some(record)
+            }
+            Err(_) => {
+                self.rest = &[];
+                None
+            }
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct TreeRecord {
+    pub(crate) node_start: u32,
+    pub(crate) n_nodes: u16,
+    pub(crate) output: u16,
+}
+
+#[inline(always)]
+pub(crate) fn tree_record(trees: &[u8], tree: usize) -> TreeRecord {
+    let offset = tree.wrapping_mul(TREE_BYTES);
+    TreeRecord {
+        node_start: le_u32(trees, offset),
+        n_nodes: le_u16(trees, offset.wrapping_add(4)),
+        output: le_u16(trees, offset.wrapping_add(6)),
+    }
+}
+
+/// Checks every invariant documented on [`Model`]; returns the number of trees per output.
+fn validate(body: &ModelBody<'_>) -> Result<u32, Error> {
+    let n_features = usize::from(body.n_features);
+    let n_outputs = usize::from(body.n_outputs);
+    if n_features == 0 || n_outputs == 0 || body.trees.is_empty() {
+        return Err(Error::Empty);
+    }
+    if n_features > limits::MAX_FEATURES
+        || n_outputs > limits::MAX_OUTPUTS
+        || body.max_depth > limits::MAX_DEPTH
+    {
+        return Err(Error::LimitExceeded);
+    }
+    let objective_outputs_ok = match body.objective {
+        Objective::BinaryLogistic => n_outputs == 1,
+        Objective::MulticlassSoftmax | Objective::MulticlassOneVsRest => n_outputs >= 2,
+        Objective::Regression => true,
+    };
+    let sizes_ok = body.trees.len() % TREE_BYTES == 0
+        && body.nodes.len() % NODE_BYTES == 0
+        && body.leaf_values.len() % 8 == 0
+        && body.category_sets.len() % CATEGORY_SET_BYTES == 0
+        && body.category_words.len() % 4 == 0
+        && body.base_margins.len() == n_outputs * 8
+        && (body.feature_ranges.is_empty()
+            || body.feature_ranges.len() == n_features * FEATURE_RANGE_BYTES);
+    if !objective_outputs_ok || !sizes_ok {
+        return Err(Error::TableSize);
+    }
+    if let Numerics::Lightgbm { sigmoid } = body.numerics {
+        if !sigmoid.is_finite() {
+            return Err(Error::MalformedBody);
+        }
+    }
+    validate_base_margins(body)?;
+    validate_feature_names(body.feature_names, n_features)?;
+    validate_feature_ranges(body.feature_ranges)?;
+    validate_category_sets(body)?;
+    validate_sections(body.sections)?;
+
+    let n_trees = body.trees.len() / TREE_BYTES;
+    let n_nodes = body.nodes.len() / NODE_BYTES;
+    let mut next_start: usize = 0;
+    let mut per_output = [0u32; limits::MAX_OUTPUTS];
+    for tree in 0..n_trees {
+        let record = tree_record(body.trees, tree);
+        let tree_id = tree as u32;
+        let start = record.node_start as usize;
+        let count = usize::from(record.n_nodes);
+        if start != next_start || count == 0 || start + count > n_nodes {
+            return Err(Error::TreeRange { tree: tree_id });
+        }
+        next_start = start + count;
+        let output = usize::from(record.output);
+        match per_output.get_mut(output) {
+            Some(slot) if output < n_outputs => *slot += 1,
+            _ => return Err(Error::TreeOutputOutOfRange { tree: tree_id }),
+        }
+        let nodes = body.nodes.get(start * NODE_BYTES..next_start * NODE_BYTES).unwrap_or(&[]);
+        validate_tree(body, nodes, tree_id)?;
+        match tree_depth(nodes) {
+            Some(depth) if depth <= body.max_depth => {}
+            _ => return Err(Error::DepthExceeded { tree: tree_id }),
+        }
+    }
+    if next_start != n_nodes {
+        return Err(Error::TableSize);
+    }
+    let first = per_output.first().copied().unwrap_or(0);
+    let even = per_output.iter().take(n_outputs).all(|&count| count == first);
+    if body.aggregation == Aggregation::Mean && (!even || first == 0) {
+        return Err(Error::UnevenForest);
+    }
+    Ok(first)
+}
+
+fn validate_base_margins(body: &ModelBody<'_>) -> Result<(), Error> {
+    for chunk in body.base_margins.chunks_exact(8) {
+        let value = le_f64(chunk, 0);
+        let exact_f32 = f64::from(value as f32) == value;
+        if !value.is_finite() || (!body.numerics.is_f64() && !exact_f32) {
+            return Err(Error::BadBaseMargin);
+        }
+    }
+    Ok(())
+}
+
+fn validate_feature_names(bytes: &[u8], n_features: usize) -> Result<(), Error> {
+    let mut rest = bytes;
+    for _ in 0..n_features {
+        let (_, tail) = postcard::take_from_bytes::<&str>(rest).map_err(|_| Error::BadFeatureNames)?;
+        rest = tail;
+    }
+    if rest.is_empty() { Ok(()) } else { Err(Error::BadFeatureNames) }
+}
+
+fn validate_feature_ranges(bytes: &[u8]) -> Result<(), Error> {
+    for (feature, record) in bytes.chunks_exact(FEATURE_RANGE_BYTES).enumerate() {
+        let low = f32::from_bits(le_u32(record, 0));
+        let high = f32::from_bits(le_u32(record, 4));
+        if !(low <= high) {
+            return Err(Error::BadFeatureRange { feature: feature as u32 });
+        }
+    }
+    Ok(())
+}
+
+fn validate_category_sets(body: &ModelBody<'_>) -> Result<(), Error> {
+    let n_words = body.category_words.len() / 4;
+    for record in body.category_sets.chunks_exact(CATEGORY_SET_BYTES) {
+        let start = le_u32(record, 0) as usize;
+        let count = le_u32(record, 4) as usize;
+        match start.checked_add(count) {
+            Some(end) if end <= n_words => {}
+            _ => return Err(Error::BadCategorySet),
+        }
+    }
+    Ok(())
+}
+
+fn validate_sections(bytes: &[u8]) -> Result<(), Error> {
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let ((tag, _payload), tail) =
+            postcard::take_from_bytes::<(u32, &[u8])>(rest).map_err(|_| Error::BadSection)?;
+        // Version 1 knows no sections yet: required ones (bit 0 set) cannot be honoured.
+        if tag & 1 == 1 {
+            return Err(Error::UnsupportedSection { tag });
+        }
+        rest = tail;
+    }
+    Ok(())
+}
+
+fn validate_tree(body: &ModelBody<'_>, nodes: &[u8], tree: u32) -> Result<(), Error> {
+    let n_nodes = nodes.len() / NODE_BYTES;
+    let n_sets = body.category_sets.len() / CATEGORY_SET_BYTES;
+    let n_leaf_values = body.leaf_values.len() / 8;
+    let f64_leaves = body.numerics.is_f64();
+    let mut n_splits: usize = 0;
+    for (index, record) in nodes.chunks_exact(NODE_BYTES).enumerate() {
+        let node = index as u32;
+        let value = le_u32(record, 0);
+        let meta = le_u16(record, 4);
+        let left = usize::from(le_u16(record, 6));
+        if left == 0 {
+            if meta != 0 {
+                return Err(Error::BadNodeFlags { tree, node });
+            }
+            let leaf_ok = if f64_leaves {
+                (value as usize) < n_leaf_values
+                    && le_f64(body.leaf_values, value as usize * 8).is_finite()
+            } else {
+                f32::from_bits(value).is_finite()
+            };
+            if !leaf_ok {
+                return Err(Error::BadLeaf { tree, node });
+            }
+            continue;
+        }
+        // Breadth-first layout: the k-th split's children sit at 2k+1 and 2k+2.
+        if left != 2 * n_splits + 1 || left + 1 >= n_nodes {
+            return Err(Error::BadChildIndex { tree, node });
+        }
+        n_splits += 1;
+        if usize::from(meta & META_FEATURE_MASK) >= usize::from(body.n_features) {
+            return Err(Error::FeatureIndexOutOfRange { tree, node });
+        }
+        if MissingMode::from_bits((meta & META_MISSING_MASK) >> META_MISSING_SHIFT).is_none() {
+            return Err(Error::BadNodeFlags { tree, node });
+        }
+        if meta & META_CATEGORICAL != 0 {
+            if value as usize >= n_sets {
+                return Err(Error::CategorySetOutOfRange { tree, node });
+            }
+        } else if f32::from_bits(value).is_nan() {
+            return Err(Error::NanThreshold { tree, node });
+        }
+    }
+    // A proper binary tree has one more leaf than splits.
+    if n_nodes != 2 * n_splits + 1 {
+        return Err(Error::BadChildIndex { tree, node: n_nodes as u32 });
+    }
+    Ok(())
+}
+
+/// Depth of a breadth-first tree, level by level: the children of a level's splits form the
+/// next level, a contiguous run. `None` if the layout is broken.
+fn tree_depth(nodes: &[u8]) -> Option<u16> {
+    let n_nodes = nodes.len() / NODE_BYTES;
+    let (mut level_start, mut level_end) = (0usize, 1usize);
+    let mut depth: u16 = 0;
+    loop {
+        let level = nodes.get(level_start * NODE_BYTES..level_end * NODE_BYTES)?;
+        let splits = level.chunks_exact(NODE_BYTES).filter(|node| le_u16(node, 6) != 0).count();
+        if splits == 0 {
+            return if level_end == n_nodes { Some(depth) } else { None };
+        }
+        level_start = level_end;
+        level_end += 2 * splits;
+        if level_end > n_nodes {
+            return None;
+        }
+        depth = depth.checked_add(1)?;
+    }
+}
+

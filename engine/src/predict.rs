@@ -1,0 +1,310 @@
+//! Evaluation: walks every tree of a validated [`Model`] for one row, sums leaves in tree order
+//! in the model's precision, and applies the output transform. No allocation, no recursion, no
+//! std float functions; the exponentials come from [`crate::math`], the same code on every
+//! target.
+
+use crate::format::{
+    le_f64, le_u16, le_u32, limits::MAX_OUTPUTS, Aggregation, BaseOrder, Numerics, Objective,
+    CATEGORY_SET_BYTES, META_CATEGORICAL, META_DEFAULT_LEFT, META_FEATURE_MASK, META_MISSING_MASK,
+    META_MISSING_SHIFT, NODE_BYTES, TREE_BYTES, ZERO_MISSING_BOUND,
+};
+use crate::math;
+use crate::model::{tree_record, Model};
+use crate::Error;
+
+/// Missing mode values as stored in meta bits 13..=14 (see [`crate::format::MissingMode`]).
+const MISSING_ZERO_OR_NAN: u16 = 1;
+const MISSING_NAN_AS_ZERO: u16 = 2;
+
+/// XGBoost treats a category as valid when `0 <= x < 2^24` (its `InvalidCat`).
+const XGBOOST_CATEGORY_END: f32 = 16_777_216.0;
+/// LightGBM truncates to `int`; values at or beyond 2^31 or at or below -1 are not categories.
+const LIGHTGBM_CATEGORY_END: f32 = 2_147_483_648.0;
+
+/// The margins and transformed outputs of one row, at the model's working precision widened
+/// to f64 (an f32 model's values are exact f32 values).
+#[derive(Debug, Clone, Copy)]
+pub struct Scores {
+    n_outputs: usize,
+    margins: [f64; MAX_OUTPUTS],
+    outputs: [f64; MAX_OUTPUTS],
+}
+
+impl Scores {
+    /// Raw margins (sum of trees and base margin), one per output.
+    pub fn margins(&self) -> &[f64] {
+        self.margins.get(..self.n_outputs).unwrap_or(&[])
+    }
+
+    /// Transformed outputs (probabilities, or the regression value), one per output.
+    pub fn outputs(&self) -> &[f64] {
+        self.outputs.get(..self.n_outputs).unwrap_or(&[])
+    }
+}
+
+impl Model<'_> {
+    /// Scores one row. `features` must hold exactly [`Model::n_features`] values; NaN means
+    /// missing.
+    pub fn score(&self, features: &[f32]) -> Result<Scores, Error> {
+        if features.len() != self.n_features() {
+            return Err(Error::FeatureCountMismatch {
+                expected: self.n_features() as u32,
+                found: features.len() as u32,
+            });
+        }
+        let mut scores =
+            Scores { n_outputs: self.n_outputs(), margins: [0.0; MAX_OUTPUTS], outputs: [0.0; MAX_OUTPUTS] };
+        if self.body.numerics.is_f64() {
+            self.margins_f64(features, &mut scores.margins);
+            self.transform_f64(&mut scores);
+        } else {
+            let mut margins = [0.0f32; MAX_OUTPUTS];
+            self.margins_f32(features, &mut margins);
+            let mut outputs = [0.0f32; MAX_OUTPUTS];
+            self.transform_f32(&margins, &mut outputs);
+            for (wide, narrow) in scores.margins.iter_mut().zip(margins) {
+                *wide = f64::from(narrow);
+            }
+            for (wide, narrow) in scores.outputs.iter_mut().zip(outputs) {
+                *wide = f64::from(narrow);
+            }
+        }
+        Ok(scores)
+    }
+
+    /// Scores one row into f32 slices of length [`Model::n_outputs`]: raw margins and
+    /// transformed outputs. f64 models round their results to the nearest f32.
+    pub fn predict(&self, features: &[f32], margins: &mut [f32], outputs: &mut [f32]) -> Result<(), Error> {
+        for slice in [&*margins, &*outputs] {
+            if slice.len() != self.n_outputs() {
+                return Err(Error::OutputLengthMismatch {
+                    expected: self.n_outputs() as u32,
+                    found: slice.len() as u32,
+                });
+            }
+        }
+        let scores = self.score(features)?;
+        for (dst, &src) in margins.iter_mut().zip(scores.margins()) {
+            *dst = src as f32;
+        }
+        for (dst, &src) in outputs.iter_mut().zip(scores.outputs()) {
+            *dst = src as f32;
+        }
+        Ok(())
+    }
+
+    /// Scores `rows` (row-major, `n_features` values per row) into `margins` and `outputs`
+    /// (row-major, `n_outputs` values per row).
+    pub fn predict_batch(&self, rows: &[f32], margins: &mut [f32], outputs: &mut [f32]) -> Result<(), Error> {
+        let n_features = self.n_features();
+        let n_outputs = self.n_outputs();
+        let n_rows = rows.len() / n_features;
+        if rows.len() % n_features != 0 {
+            return Err(Error::FeatureCountMismatch { expected: n_features as u32, found: rows.len() as u32 });
+        }
+        for slice in [&*margins, &*outputs] {
+            if slice.len() != n_rows * n_outputs {
+                return Err(Error::OutputLengthMismatch {
+                    expected: (n_rows * n_outputs) as u32,
+                    found: slice.len() as u32,
+                });
+            }
+        }
+        let rows = rows.chunks_exact(n_features);
+        let outs = margins.chunks_exact_mut(n_outputs).zip(outputs.chunks_exact_mut(n_outputs));
+        for (row, (row_margins, row_outputs)) in rows.zip(outs) {
+            self.predict(row, row_margins, row_outputs)?;
+        }
+        Ok(())
+    }
+
+    /// The index of the class with the largest output (first on ties), as XGBoost's
+    /// `multi:softmax` reports it.
+    pub fn argmax(values: &[f32]) -> usize {
+        let mut best = 0;
+        for (index, &value) in values.iter().enumerate() {
+            if value > values.get(best).copied().unwrap_or(f32::NAN) {
+                best = index;
+            }
+        }
+        best
+    }
+
+    fn margins_f32(&self, features: &[f32], margins: &mut [f32; MAX_OUTPUTS]) {
+        let base_first = self.body.base_order == BaseOrder::First;
+        for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
+            *margin = if base_first { self.base_margin(output) as f32 } else { 0.0 };
+        }
+        for tree in 0..self.body.trees.len() / TREE_BYTES {
+            let record = tree_record(self.body.trees, tree);
+            let leaf = f32::from_bits(self.leaf_of(tree, features));
+            if let Some(margin) = margins.get_mut(usize::from(record.output)) {
+                *margin += leaf;
+            }
+        }
+        let divisor = self.trees_per_output as f32;
+        for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
+            if self.body.aggregation == Aggregation::Mean {
+                *margin /= divisor;
+            }
+            if !base_first {
+                *margin += self.base_margin(output) as f32;
+            }
+        }
+    }
+
+    fn margins_f64(&self, features: &[f32], margins: &mut [f64; MAX_OUTPUTS]) {
+        let base_first = self.body.base_order == BaseOrder::First;
+        for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
+            *margin = if base_first { self.base_margin(output) } else { 0.0 };
+        }
+        for tree in 0..self.body.trees.len() / TREE_BYTES {
+            let record = tree_record(self.body.trees, tree);
+            let leaf_index = self.leaf_of(tree, features) as usize;
+            let leaf = le_f64(self.body.leaf_values, leaf_index.wrapping_mul(8));
+            if let Some(margin) = margins.get_mut(usize::from(record.output)) {
+                *margin += leaf;
+            }
+        }
+        let divisor = f64::from(self.trees_per_output);
+        for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
+            if self.body.aggregation == Aggregation::Mean {
+                *margin /= divisor;
+            }
+            if !base_first {
+                *margin += self.base_margin(output);
+            }
+        }
+    }
+
+    /// Walks tree `tree` for `features` and returns the reached leaf's value field.
+    ///
+    /// The loader guarantees children lie after their parent inside the tree, so the walk ends
+    /// at a leaf; the bound on the loop only keeps this function total without that guarantee.
+    #[inline]
+    fn leaf_of(&self, tree: usize, features: &[f32]) -> u32 {
+        let nodes = self.tree_nodes(tree);
+        let mut index = 0usize;
+        for _ in 0..=nodes.len() / NODE_BYTES {
+            let offset = index * NODE_BYTES;
+            let value = le_u32(nodes, offset);
+            let meta = le_u16(nodes, offset + 4);
+            let left = usize::from(le_u16(nodes, offset + 6));
+            if left == 0 {
+                return value;
+            }
+            let mut x = features.get(usize::from(meta & META_FEATURE_MASK)).copied().unwrap_or(f32::NAN);
+            let default_left = meta & META_DEFAULT_LEFT != 0;
+            let mode = (meta & META_MISSING_MASK) >> META_MISSING_SHIFT;
+            let missing = (x.is_nan() && mode != MISSING_NAN_AS_ZERO)
+                || (mode == MISSING_ZERO_OR_NAN && (-ZERO_MISSING_BOUND..=ZERO_MISSING_BOUND).contains(&x));
+            let go_left = if missing {
+                default_left
+            } else {
+                if x.is_nan() {
+                    x = 0.0;
+                }
+                if meta & META_CATEGORICAL != 0 {
+                    self.category_goes_left(value, x)
+                } else {
+                    x < f32::from_bits(value)
+                }
+            };
+            index = left + usize::from(!go_left);
+        }
+        0
+    }
+
+    /// The side a (non-missing) value takes at a categorical split on set `set`.
+    #[inline]
+    fn category_goes_left(&self, set: u32, x: f32) -> bool {
+        let lightgbm = self.body.numerics.is_f64();
+        // Which values are categories at all, as each framework casts them.
+        let valid = if lightgbm {
+            x > -1.0 && x < LIGHTGBM_CATEGORY_END
+        } else {
+            !(x < 0.0) && x < XGBOOST_CATEGORY_END
+        };
+        let member = valid && {
+            let category = x as u32; // truncation toward zero, as both frameworks cast
+            let record = (set as usize).wrapping_mul(CATEGORY_SET_BYTES);
+            let word_start = le_u32(self.body.category_sets, record) as usize;
+            let n_words = le_u32(self.body.category_sets, record + 4) as usize;
+            let word = (category / 32) as usize;
+            word < n_words
+                && (le_u32(self.body.category_words, (word_start + word) * 4) >> (category % 32)) & 1 == 1
+        };
+        // LightGBM sends members left; XGBoost sends members right (and everything else left).
+        member == lightgbm
+    }
+
+    fn transform_f32(&self, margins: &[f32; MAX_OUTPUTS], outputs: &mut [f32; MAX_OUTPUTS]) {
+        let n = self.n_outputs();
+        let legacy = self.body.numerics == Numerics::XgboostLegacy;
+        let sigmoid = |m: f32| if legacy { math::sigmoid_xgboost_legacy(m) } else { math::sigmoid_xgboost(m) };
+        match self.body.objective {
+            Objective::Regression => *outputs = *margins,
+            Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
+                for (out, &m) in outputs.iter_mut().zip(margins).take(n) {
+                    *out = sigmoid(m);
+                }
+            }
+            Objective::MulticlassSoftmax => {
+                // XGBoost's softmax: f32 max (fmaxf), f32 exponentials summed in f64, then each
+                // exponential divided by the sum rounded to f32.
+                let mut max = margins[0];
+                for &m in margins.iter().take(n).skip(1) {
+                    max = fmaxf(m, max);
+                }
+                let mut sum = 0.0f64;
+                for (out, &m) in outputs.iter_mut().zip(margins).take(n) {
+                    *out = math::expf(m - max);
+                    sum += f64::from(*out);
+                }
+                let sum = sum as f32;
+                for out in outputs.iter_mut().take(n) {
+                    *out /= sum;
+                }
+            }
+        }
+    }
+
+    fn transform_f64(&self, scores: &mut Scores) {
+        let n = scores.n_outputs;
+        let scale = match self.body.numerics {
+            Numerics::Lightgbm { sigmoid } => sigmoid,
+            _ => 1.0,
+        };
+        match self.body.objective {
+            Objective::Regression => scores.outputs = scores.margins,
+            Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
+                for (out, &m) in scores.outputs.iter_mut().zip(&scores.margins).take(n) {
+                    *out = math::sigmoid_lightgbm(m, scale);
+                }
+            }
+            Objective::MulticlassSoftmax => {
+                // LightGBM's softmax, all in f64: max via `a < b ? b : a`, exponentials summed
+                // in order, each divided by the sum.
+                let mut max = scores.margins[0];
+                for &m in scores.margins.iter().take(n).skip(1) {
+                    if !(m < max) {
+                        max = m;
+                    }
+                }
+                let mut sum = 0.0f64;
+                for (out, &m) in scores.outputs.iter_mut().zip(&scores.margins).take(n) {
+                    *out = math::exp(m - max);
+                    sum += *out;
+                }
+                for out in scores.outputs.iter_mut().take(n) {
+                    *out /= sum;
+                }
+            }
+        }
+    }
+}
+
+/// C's `fmaxf`: the larger operand, ignoring a NaN one.
+fn fmaxf(a: f32, b: f32) -> f32 {
+    if a.is_nan() || a < b { b } else { a }
+}

@@ -1,0 +1,165 @@
+//! Describing a compiled model: what `lockstep inspect` prints, as text or JSON.
+
+use std::fmt::Write as _;
+
+use lockstep_engine::format::{Numerics, FORMAT_VERSION, NODE_BYTES};
+use lockstep_engine::Model;
+use serde::Serialize;
+
+/// Everything `inspect` reports about a model.
+#[derive(Debug, Clone, Serialize)]
+pub struct ModelSummary {
+    /// Format version of the file.
+    pub format_version: u16,
+    /// SHA-256 of the model (its identity), hex.
+    pub sha256: String,
+    /// Total bytes of the file.
+    pub file_bytes: usize,
+    /// Source framework.
+    pub source_framework: String,
+    /// Source framework version.
+    pub source_version: String,
+    /// Free-text label.
+    pub label: String,
+    /// Objective.
+    pub objective: String,
+    /// Arithmetic.
+    pub numerics: String,
+    /// When the base margin is added.
+    pub base_order: String,
+    /// How trees combine.
+    pub aggregation: String,
+    /// Base margins per output.
+    pub base_margins: Vec<f64>,
+    /// Number of features.
+    pub n_features: usize,
+    /// Number of outputs.
+    pub n_outputs: usize,
+    /// Number of trees.
+    pub n_trees: usize,
+    /// Number of nodes.
+    pub n_nodes: usize,
+    /// Number of leaves.
+    pub n_leaves: usize,
+    /// Declared maximum depth.
+    pub max_depth: u16,
+    /// Deepest tree, measured.
+    pub measured_depth: u16,
+    /// Bytes per node record.
+    pub bytes_per_node: usize,
+    /// Bytes of the node table.
+    pub node_table_bytes: usize,
+    /// Bytes of the f64 leaf table.
+    pub leaf_table_bytes: usize,
+    /// Bytes of category bitsets.
+    pub category_bytes: usize,
+    /// Features in model order.
+    pub features: Vec<FeatureSummary>,
+}
+
+/// One feature as `inspect` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeatureSummary {
+    /// Position in the input vector.
+    pub index: usize,
+    /// Name.
+    pub name: String,
+    /// Declared valid range, if any.
+    pub range: Option<(f32, f32)>,
+}
+
+/// Summarises a loaded model; `file_bytes` is the size of the blob it was loaded from.
+pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
+    let body = model.body();
+    let numerics = match model.numerics() {
+        Numerics::XgboostLegacy => "xgboost-legacy (f32, sigmoid 1/(1+expf(-m)))".to_string(),
+        Numerics::Xgboost => "xgboost (f32, clamped sigmoid)".to_string(),
+        Numerics::Lightgbm { sigmoid } => format!("lightgbm (f64, sigmoid scale {sigmoid})"),
+    };
+    ModelSummary {
+        format_version: FORMAT_VERSION,
+        sha256: hex(&model.checksum()),
+        file_bytes,
+        source_framework: format!("{:?}", model.source().framework).to_lowercase(),
+        source_version: model.source().version.to_string(),
+        label: model.label().to_string(),
+        objective: format!("{:?}", model.objective()),
+        numerics,
+        base_order: format!("{:?}", model.base_order()),
+        aggregation: format!("{:?}", model.aggregation()),
+        base_margins: (0..model.n_outputs()).map(|k| model.base_margin(k)).collect(),
+        n_features: model.n_features(),
+        n_outputs: model.n_outputs(),
+        n_trees: model.n_trees(),
+        n_nodes: model.n_nodes(),
+        n_leaves: model.n_leaves(),
+        max_depth: model.max_depth(),
+        measured_depth: model.measured_depth(),
+        bytes_per_node: NODE_BYTES,
+        node_table_bytes: body.nodes.len(),
+        leaf_table_bytes: body.leaf_values.len(),
+        category_bytes: body.category_sets.len() + body.category_words.len(),
+        features: model
+            .feature_names()
+            .enumerate()
+            .map(|(index, name)| FeatureSummary {
+                index,
+                name: name.to_string(),
+                range: model.feature_range(index),
+            })
+            .collect(),
+    }
+}
+
+/// Renders a summary for people.
+pub fn render_text(summary: &ModelSummary) -> String {
+    let s = summary;
+    let mut out = String::new();
+    let _ = writeln!(out, "lockstep model (format v{})", s.format_version);
+    let _ = writeln!(out, "  sha256        {}", s.sha256);
+    let _ = writeln!(out, "  size          {} bytes", s.file_bytes);
+    let _ = writeln!(out, "  source        {} {}", s.source_framework, s.source_version);
+    let _ = writeln!(out, "  label         {}", s.label);
+    let _ = writeln!(out, "  objective     {} ({} output{})", s.objective, s.n_outputs, plural(s.n_outputs));
+    let _ = writeln!(out, "  numerics      {}", s.numerics);
+    let _ = writeln!(out, "  combine       {} of trees, base margin {}", s.aggregation, s.base_order.to_lowercase());
+    let margins: Vec<String> = s.base_margins.iter().map(|m| format!("{m:?}")).collect();
+    let _ = writeln!(out, "  base margins  {}", margins.join(", "));
+    let _ = writeln!(out, "  trees         {}", s.n_trees);
+    let _ = writeln!(
+        out,
+        "  nodes         {} ({} leaves), {} bytes per node, {} bytes of nodes",
+        s.n_nodes, s.n_leaves, s.bytes_per_node, s.node_table_bytes
+    );
+    if s.leaf_table_bytes > 0 {
+        let _ = writeln!(out, "  leaf table    {} bytes (f64 leaves)", s.leaf_table_bytes);
+    }
+    if s.category_bytes > 0 {
+        let _ = writeln!(out, "  categories    {} bytes of sets", s.category_bytes);
+    }
+    let _ = writeln!(out, "  depth         {} (declared {})", s.measured_depth, s.max_depth);
+    let _ = writeln!(out, "  features      {}", s.n_features);
+    for feature in &s.features {
+        match feature.range {
+            Some((low, high)) => {
+                let _ = writeln!(out, "    {:>4}  {}  [{low:?}, {high:?}]", feature.index, feature.name);
+            }
+            None => {
+                let _ = writeln!(out, "    {:>4}  {}", feature.index, feature.name);
+            }
+        }
+    }
+    out
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}

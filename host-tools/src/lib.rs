@@ -1,0 +1,9 @@
+//! Lockstep host tools: everything the `lockstep` command does, as a library. The binary in
+//! `main.rs` only parses arguments and calls these functions.
+//!
+//! Models are always read and written through `lockstep_engine`: `compile` produces engine
+//! bytes, and `predict`/`inspect` load those bytes exactly as a device would.
+
+pub mod compile;
+pub mod inspect;
+pub mod predict;

@@ -1,0 +1,164 @@
+//! Scoring CSV files with a compiled model: columns are matched to the model's features by
+//! name, every row goes through the engine exactly as on a device, and results are written as
+//! CSV (decimal, or exact f32 bit patterns).
+
+use std::io::{Read, Write};
+
+use lockstep_engine::format::Objective;
+use lockstep_engine::Model;
+
+/// How `predict_csv` writes values.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PredictOptions {
+    /// Write each value as the 8 lowercase hex digits of its f32 bit pattern.
+    pub bits: bool,
+}
+
+/// What `predict_csv` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PredictReport {
+    /// Rows scored.
+    pub rows: usize,
+}
+
+/// Why a CSV could not be scored. Line numbers count the header as line 1.
+#[derive(Debug, thiserror::Error)]
+pub enum PredictError {
+    /// The input has no header line.
+    #[error("the input is empty; expected a header line naming the feature columns")]
+    NoHeader,
+    /// A feature the model needs has no column.
+    #[error("missing feature column '{name}' (the model needs: {needed})")]
+    MissingColumn {
+        /// The feature's name.
+        name: String,
+        /// All feature names, comma-separated.
+        needed: String,
+    },
+    /// Two columns carry the same feature name.
+    #[error("column '{name}' appears more than once in the header")]
+    DuplicateColumn {
+        /// The repeated name.
+        name: String,
+    },
+    /// A cell is not a number.
+    #[error("line {line}, column '{column}': '{value}' is not a number (use an empty cell or NaN for missing)")]
+    BadCell {
+        /// 1-based line number.
+        line: u64,
+        /// Column name.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// A row has fewer cells than the header.
+    #[error("line {line}: {found} cells, but the header has {expected}")]
+    RaggedRow {
+        /// 1-based line number.
+        line: u64,
+        /// Header width.
+        expected: usize,
+        /// This row's width.
+        found: usize,
+    },
+    /// The CSV reader failed.
+    #[error("CSV error: {0}")]
+    Csv(#[from] csv::Error),
+    /// Writing the output failed.
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+    /// The engine refused a row (cannot happen for a well-formed row of a loaded model).
+    #[error("engine: {0}")]
+    Engine(#[from] lockstep_engine::Error),
+}
+
+/// The output column names for `model`: `margin` and `prob` (or `value` for regression), with
+/// `_k` suffixes when the model has several outputs.
+pub fn output_columns(model: &Model<'_>) -> Vec<String> {
+    let transformed = match model.objective() {
+        Objective::Regression => "value",
+        _ => "prob",
+    };
+    let n = model.n_outputs();
+    let names = |stem: &str| -> Vec<String> {
+        if n == 1 { vec![stem.to_string()] } else { (0..n).map(|k| format!("{stem}_{k}")).collect() }
+    };
+    let mut columns = names("margin");
+    columns.extend(names(transformed));
+    columns
+}
+
+/// Parses one cell: empty or NaN (any case) is missing, anything else must parse as an f32
+/// (rounded once, directly from the decimal text).
+pub fn parse_cell(text: &str) -> Option<f32> {
+    let text = text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("nan") {
+        return Some(f32::NAN);
+    }
+    text.parse::<f32>().ok()
+}
+
+/// Formats one value for output.
+pub fn format_value(value: f32, bits: bool) -> String {
+    if bits { format!("{:08x}", value.to_bits()) } else { format!("{value:?}") }
+}
+
+/// Scores every row of `input` and writes one output row per input row to `output`.
+pub fn predict_csv<R: Read, W: Write>(
+    model: &Model<'_>,
+    input: R,
+    output: W,
+    options: PredictOptions,
+) -> Result<PredictReport, PredictError> {
+    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+    let mut records = reader.records();
+    let header = match records.next() {
+        Some(record) => record?,
+        None => return Err(PredictError::NoHeader),
+    };
+    let header: Vec<String> = header.iter().map(|name| name.trim().to_string()).collect();
+    let mut columns = Vec::with_capacity(model.n_features());
+    for name in model.feature_names() {
+        let mut matches = header.iter().enumerate().filter(|(_, column)| column.as_str() == name);
+        match (matches.next(), matches.next()) {
+            (Some((index, _)), None) => columns.push(index),
+            (Some(_), Some(_)) => return Err(PredictError::DuplicateColumn { name: name.to_string() }),
+            (None, _) => {
+                return Err(PredictError::MissingColumn {
+                    name: name.to_string(),
+                    needed: model.feature_names().collect::<Vec<_>>().join(", "),
+                })
+            }
+        }
+    }
+    let mut writer = csv::WriterBuilder::new().from_writer(output);
+    writer.write_record(output_columns(model))?;
+    let n_outputs = model.n_outputs();
+    let mut features = vec![0.0f32; model.n_features()];
+    let mut margins = vec![0.0f32; n_outputs];
+    let mut outputs = vec![0.0f32; n_outputs];
+    let mut row_out: Vec<String> = Vec::with_capacity(2 * n_outputs);
+    let mut rows = 0;
+    for (offset, record) in records.enumerate() {
+        let record = record?;
+        let line = offset as u64 + 2;
+        if record.len() != header.len() {
+            return Err(PredictError::RaggedRow { line, expected: header.len(), found: record.len() });
+        }
+        for (slot, &column) in features.iter_mut().zip(&columns) {
+            let text = record.get(column).unwrap_or("");
+            *slot = parse_cell(text).ok_or_else(|| PredictError::BadCell {
+                line,
+                column: header[column].clone(),
+                value: text.to_string(),
+            })?;
+        }
+        model.predict(&features, &mut margins, &mut outputs)?;
+        row_out.clear();
+        row_out.extend(margins.iter().chain(&outputs).map(|&v| format_value(v, options.bits)));
+        writer.write_record(&row_out)?;
+        rows += 1;
+    }
+    writer.flush()?;
+    Ok(PredictReport { rows })
+}
