@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every check Lockstep runs, the same way locally and in CI:
+#   formatting, clippy, the engine built alone for Cortex-M0 and Cortex-M4F (with and without
+#   defmt), the firmware workspace, and the whole test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+ci/setup.sh
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "rustfmt"
+cargo fmt --all --check
+
+step "clippy (engine, host tools)"
+cargo clippy -p lockstep-engine --all-features -- -D warnings
+cargo clippy -p lockstep-host -- -D warnings
+
+step "engine alone on embedded targets"
+# Built from the engine's own directory so no other package's features leak in.
+source ci/embedded-env.sh
+for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+  for features in "" "defmt"; do
+    echo "engine: $target features=[${features}]"
+    (cd engine && "$EMBEDDED_CARGO" build --quiet --release --target "$target" -Z build-std=core \
+      --target-dir ../target/embedded ${features:+--features "$features"})
+  done
+done
+
+step "firmware-demo"
+(cd firmware-demo && "$EMBEDDED_CARGO" build --quiet --release)
+
+step "tests"
+cargo test --workspace --quiet

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs what Lockstep's checks need on a fresh Debian machine of this project's kind:
+# Debian's rustc/cargo 1.96 with library sources (to build `core` for Cortex-M targets with
+# -Z build-std) and QEMU for ARM. Safe to run repeatedly; skips what is already there.
+set -euo pipefail
+
+need=()
+[ -x /usr/bin/rustc ] || need+=(rustc-web)
+[ -x /usr/bin/cargo ] || need+=(cargo-web)
+[ -d /usr/lib/rustlib/src/rust/library ] || need+=(rust-web-src)
+command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
+
+if [ ${#need[@]} -gt 0 ]; then
+  echo "setup: installing ${need[*]} (apt)"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1)"

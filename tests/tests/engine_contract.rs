@@ -1,0 +1,268 @@
+//! Pins the engine's evaluation semantics and load-time validation on models built in code.
+
+use lockstep_engine::builder::{BuildError, Condition, ModelSpec, NodeSpec, TreeSpec};
+use lockstep_engine::format::{
+    next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective, HEADER_LEN,
+};
+use lockstep_engine::{math, Error, Model};
+use lockstep_tests::{leaf, reseal, small_spec, split};
+
+fn margin_and_prob(model: &Model<'_>, features: &[f32]) -> (f32, f32) {
+    let (mut margin, mut prob) = ([0.0f32], [0.0f32]);
+    model.predict(features, &mut margin, &mut prob).expect("predict");
+    (margin[0], prob[0])
+}
+
+#[test]
+fn sums_trees_from_base_margin_and_applies_sigmoid() {
+    let bytes = small_spec().to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let (margin, prob) = margin_and_prob(&model, &[0.4, 0.0, 3.0]);
+    assert_eq!(margin.to_bits(), (0.25f32 + 0.125 + 0.375).to_bits());
+    assert_eq!(prob.to_bits(), math::sigmoid_xgboost(margin).to_bits());
+}
+
+#[test]
+fn numeric_split_sends_values_below_threshold_left_and_nan_to_default() {
+    let bytes = small_spec().to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    // Tree 0 root: age < 0.5 goes to the bmi split (-0.5 or 0.125), else leaf 0.75.
+    let at = |age: f32, bmi: f32| margin_and_prob(&model, &[age, bmi, f32::NAN]).0 - 0.25 + 0.25;
+    let tree1_nan = -0.25f32;
+    assert_eq!(at(0.5, 0.0), 0.25 + 0.75 + tree1_nan);
+    assert_eq!(at(next_f32_down(0.5), 0.0), 0.25 + 0.125 + tree1_nan);
+    assert_eq!(at(next_f32_up(0.5), 0.0), 0.25 + 0.75 + tree1_nan);
+    // NaN age: default left; NaN bmi at the second split: default right (0.125).
+    assert_eq!(at(f32::NAN, f32::NAN), 0.25 + 0.125 + tree1_nan);
+    assert_eq!(at(f32::NAN, -2.0), 0.25 - 0.5 + tree1_nan);
+    assert_eq!(at(f32::NEG_INFINITY, -0.0), 0.25 + 0.125 + tree1_nan);
+    assert_eq!(at(f32::INFINITY, 0.0), 0.25 + 0.75 + tree1_nan);
+}
+
+#[test]
+fn xgboost_categories_in_set_go_right_and_invalid_values_go_left() {
+    let bytes = small_spec().to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let tree1 = |asa: f32| margin_and_prob(&model, &[1.0, 0.0, asa]).0 - (0.25 + 0.75);
+    for member in [1.0, 3.0, 40.0, 40.9, 3.5] {
+        assert_eq!(tree1(member), 0.375, "category {member}");
+    }
+    for other in [0.0, -0.0, 2.0, 39.0, 41.0, 64.0, 1000.0, -0.5, -1.0, 16777216.0, f32::INFINITY] {
+        assert_eq!(tree1(other), -0.25, "value {other}");
+    }
+    assert_eq!(tree1(f32::NAN), -0.25, "missing follows default-left");
+}
+
+fn lightgbm_variant(spec: &ModelSpec) -> ModelSpec {
+    let mut spec = spec.clone();
+    spec.numerics = Numerics::Lightgbm { sigmoid: 1.0 };
+    spec.base_margins = vec![0.0];
+    spec
+}
+
+#[test]
+fn lightgbm_categories_in_set_go_left_and_negative_truncation_counts() {
+    let bytes = lightgbm_variant(&small_spec()).to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let tree1 = |asa: f32| model.score(&[1.0, 0.0, asa]).expect("score").margins()[0] - 0.75;
+    for member in [1.0, 3.0, 40.0, 40.9] {
+        assert_eq!(tree1(member), -0.25, "category {member}");
+    }
+    // -0.5 truncates to category 0 (not in the set); values at or beyond 2^31 are not categories.
+    for other in [0.0, -0.5, -0.0, 2.0, -1.0, -3.0, 2147483648.0, f32::INFINITY, f32::NEG_INFINITY] {
+        assert_eq!(tree1(other), 0.375, "value {other}");
+    }
+}
+
+fn one_split_model(missing: MissingMode, default_left: bool, threshold: f32) -> Vec<u8> {
+    let tree = TreeSpec {
+        output: 0,
+        nodes: vec![
+            NodeSpec::Split { feature: 0, condition: Condition::Less(threshold), missing, default_left, left: 1, right: 2 },
+            leaf(-1.0),
+            leaf(1.0),
+        ],
+    };
+    let mut spec = lightgbm_variant(&small_spec());
+    spec.trees = vec![tree];
+    spec.objective = Objective::Regression;
+    spec.to_bytes().expect("build")
+}
+
+#[test]
+fn missing_modes_follow_lightgbm_rules() {
+    let value = |bytes: &[u8], x: f32| {
+        let model = Model::from_bytes(bytes).expect("load");
+        model.score(&[x, 0.0, 0.0]).expect("score").outputs()[0]
+    };
+    // Missing type Zero: NaN and |x| <= 1e-35 take the default side, even though x < t.
+    let zero = one_split_model(MissingMode::ZeroOrNanDefault, false, 0.5);
+    assert_eq!(value(&zero, f32::NAN), 1.0);
+    assert_eq!(value(&zero, 0.0), 1.0);
+    assert_eq!(value(&zero, -1e-35), 1.0);
+    assert_eq!(value(&zero, 1e-45), 1.0);
+    assert_eq!(value(&zero, next_f32_up(1e-35)), -1.0);
+    assert_eq!(value(&zero, -2.0), -1.0);
+    // Missing type None: NaN is compared as 0.0.
+    let none_left = one_split_model(MissingMode::NanAsZero, false, 0.5);
+    assert_eq!(value(&none_left, f32::NAN), -1.0);
+    let none_right = one_split_model(MissingMode::NanAsZero, true, -0.5);
+    assert_eq!(value(&none_right, f32::NAN), 1.0);
+}
+
+#[test]
+fn softmax_matches_xgboost_formula() {
+    let mut spec = small_spec();
+    spec.objective = Objective::MulticlassSoftmax;
+    spec.n_outputs = 3;
+    spec.base_margins = vec![0.5; 3];
+    spec.trees = (0..6)
+        .map(|i| TreeSpec { output: i % 3, nodes: vec![split(0, 1.0, true, 1, 2), leaf(f64::from((0.1 * i as f64) as f32)), leaf(-0.375)] })
+        .collect();
+    let bytes = spec.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let (mut margins, mut probs) = ([0.0f32; 3], [0.0f32; 3]);
+    model.predict(&[0.0, 0.0, 0.0], &mut margins, &mut probs).expect("predict");
+    let leaves: Vec<f32> = (0..6).map(|i| (0.1 * i as f64) as f32).collect();
+    let expected: Vec<f32> = (0..3).map(|k| 0.5f32 + leaves[k] + leaves[k + 3]).collect();
+    assert_eq!(margins.map(f32::to_bits).to_vec(), expected.iter().map(|m| m.to_bits()).collect::<Vec<_>>());
+    let max = expected.iter().copied().fold(f32::MIN, f32::max);
+    let exps: Vec<f32> = expected.iter().map(|&m| math::expf(m - max)).collect();
+    let sum = exps.iter().map(|&e| f64::from(e)).sum::<f64>() as f32;
+    for k in 0..3 {
+        assert_eq!(probs[k].to_bits(), (exps[k] / sum).to_bits());
+    }
+}
+
+#[test]
+fn averaged_forest_divides_by_trees_per_output() {
+    let mut spec = lightgbm_variant(&small_spec());
+    spec.aggregation = Aggregation::Mean;
+    spec.objective = Objective::Regression;
+    let bytes = spec.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let scores = model.score(&[0.4, 0.0, 0.0]).expect("score");
+    // Tree 0 reaches 0.125; category 0 is not in tree 1's set, so LightGBM sends it right (0.375).
+    assert_eq!(scores.margins()[0], (0.125 + 0.375) / 2.0);
+}
+
+#[test]
+fn base_margin_last_is_added_after_the_trees() {
+    let mut spec = small_spec();
+    spec.base_order = BaseOrder::Last;
+    spec.base_margins = vec![1e8];
+    spec.trees[0].nodes[2] = leaf(1.0);
+    spec.trees[1].nodes[2] = leaf(1.0);
+    let bytes = spec.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    // 1 + 1 = 2 added to 1e8 is exact; 1e8 + 1 + 1 rounds each step back to 1e8.
+    let scores = model.score(&[1.0, 0.0, 3.0]).expect("score");
+    assert_eq!(scores.margins()[0] as f32, 1e8f32 + 2.0);
+    spec.base_order = BaseOrder::First;
+    let bytes = spec.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    assert_eq!(model.score(&[1.0, 0.0, 3.0]).expect("score").margins()[0] as f32, 1e8f32);
+}
+
+#[test]
+fn rejects_wrong_feature_and_output_lengths() {
+    let bytes = small_spec().to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let (mut m, mut p) = ([0.0f32], [0.0f32]);
+    assert_eq!(model.predict(&[0.0; 2], &mut m, &mut p), Err(Error::FeatureCountMismatch { expected: 3, found: 2 }));
+    let mut wide = [0.0f32; 2];
+    assert_eq!(model.predict(&[0.0; 3], &mut wide, &mut p), Err(Error::OutputLengthMismatch { expected: 1, found: 2 }));
+    assert_eq!(model.check_ranges(&[121.0, 20.0, 1.0]), Err(Error::InputOutOfRange { feature: 0 }));
+    assert_eq!(model.check_ranges(&[f32::NAN, 20.0, 1.0]), Ok(()));
+}
+
+#[test]
+fn exposes_metadata_and_sections() {
+    let bytes = small_spec().to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    assert_eq!(model.feature_names().collect::<Vec<_>>(), ["age", "bmi", "asa"]);
+    assert_eq!(model.section(2), Some(&[1u8, 2, 3][..]));
+    assert_eq!(model.section(4), None);
+    assert_eq!((model.n_trees(), model.n_nodes(), model.n_leaves(), model.measured_depth()), (2, 8, 5, 2));
+    assert_eq!(model.feature_range(1), Some((10.0, 80.0)));
+}
+
+/// Byte offset of node `index` of the model's node table, found by locating the table's bytes.
+fn node_offset(bytes: &[u8], index: usize) -> usize {
+    let model = Model::from_bytes(bytes).expect("load");
+    let nodes = model.body().nodes;
+    let start = nodes.as_ptr() as usize - bytes.as_ptr() as usize;
+    start + index * 8
+}
+
+#[test]
+fn rejects_child_index_before_parent() {
+    let mut bytes = small_spec().to_bytes().expect("build");
+    let at = node_offset(&bytes, 1) + 6; // node 1's left-child field
+    bytes[at..at + 2].copy_from_slice(&1u16.to_le_bytes());
+    reseal(&mut bytes);
+    assert_eq!(Model::from_bytes(&bytes).err(), Some(Error::BadChildIndex { tree: 0, node: 1 }));
+}
+
+#[test]
+fn rejects_feature_index_beyond_feature_count() {
+    let mut bytes = small_spec().to_bytes().expect("build");
+    let at = node_offset(&bytes, 0) + 4;
+    bytes[at..at + 2].copy_from_slice(&7u16.to_le_bytes());
+    reseal(&mut bytes);
+    assert_eq!(Model::from_bytes(&bytes).err(), Some(Error::FeatureIndexOutOfRange { tree: 0, node: 0 }));
+}
+
+#[test]
+fn rejects_nan_threshold_and_non_finite_leaf() {
+    let mut bytes = small_spec().to_bytes().expect("build");
+    let at = node_offset(&bytes, 0);
+    bytes[at..at + 4].copy_from_slice(&f32::NAN.to_bits().to_le_bytes());
+    reseal(&mut bytes);
+    assert_eq!(Model::from_bytes(&bytes).err(), Some(Error::NanThreshold { tree: 0, node: 0 }));
+    let mut bytes = small_spec().to_bytes().expect("build");
+    let at = node_offset(&bytes, 2);
+    bytes[at..at + 4].copy_from_slice(&f32::INFINITY.to_bits().to_le_bytes());
+    reseal(&mut bytes);
+    assert_eq!(Model::from_bytes(&bytes).err(), Some(Error::BadLeaf { tree: 0, node: 2 }));
+}
+
+#[test]
+fn rejects_header_damage_with_typed_errors() {
+    let bytes = small_spec().to_bytes().expect("build");
+    let mut bad = bytes.clone();
+    bad[0] = b'X';
+    assert_eq!(Model::from_bytes(&bad).err(), Some(Error::BadMagic));
+    let mut bad = bytes.clone();
+    bad[4] = 2;
+    assert_eq!(Model::from_bytes(&bad).err(), Some(Error::UnsupportedVersion { found: 2 }));
+    let mut bad = bytes.clone();
+    bad[HEADER_LEN + 1] ^= 1;
+    assert_eq!(Model::from_bytes(&bad).err(), Some(Error::ChecksumMismatch));
+    assert_eq!(Model::from_bytes(&bytes[..20]).err(), Some(Error::Truncated));
+    let mut long = bytes.clone();
+    long.insert(bytes.len() - 32, 0);
+    reseal(&mut long);
+    assert_eq!(Model::from_bytes(&long).err(), Some(Error::TrailingBytes));
+}
+
+#[test]
+fn rejects_unknown_required_section_but_skips_optional_ones() {
+    let mut spec = small_spec();
+    spec.sections = vec![(8, vec![9]), (5, vec![])];
+    let bytes = spec.to_bytes();
+    assert_eq!(bytes.err(), Some(BuildError::Invalid(Error::UnsupportedSection { tag: 5 })));
+}
+
+#[test]
+fn builder_refuses_graphs_that_are_not_trees() {
+    let mut spec = small_spec();
+    spec.trees[0].nodes[1] = split(1, 0.0, true, 0, 4); // cycle back to the root
+    assert_eq!(spec.to_bytes().err(), Some(BuildError::NotATree { tree: 0 }));
+    let mut spec = small_spec();
+    spec.trees[0].nodes.push(leaf(1.0)); // unreachable node
+    assert_eq!(spec.to_bytes().err(), Some(BuildError::NotATree { tree: 0 }));
+    let mut spec = small_spec();
+    spec.trees[0].nodes[3] = leaf(0.1); // not an f32 value in an f32 model
+    assert!(matches!(spec.to_bytes(), Err(BuildError::LeafNotRepresentable { tree: 0, .. })));
+}
