@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# The main job on bundled data: compile a bundled XGBoost model into a Lockstep model, describe
+# it, score the bundled rows with the engine, and check every score against the bits XGBoost
+# itself produced for the same rows.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+case_name=${1:-xgb-3.2.0-binary-json}
+fixtures=tests/fixtures/cases
+out=${OUT_DIR:-out/demo}
+mkdir -p "$out"
+
+cargo build --release --quiet -p lockstep-host
+lockstep=target/release/lockstep
+
+model_file=$(ls "$fixtures/$case_name".{json,ubj,txt} 2>/dev/null | head -1)
+[ -n "$model_file" ] || { echo "demo: no bundled model named $case_name in $fixtures" >&2; exit 1; }
+
+echo "== compile $model_file"
+"$lockstep" compile "$model_file" -o "$out/model.lsm"
+
+echo "== inspect"
+"$lockstep" inspect "$out/model.lsm" | head -20
+
+echo "== predict (decimal rows -> $out/scores.csv)"
+# The bundled rows are stored as f32 bit patterns; turn them into the decimal CSV a user has.
+python3 - "$fixtures/$case_name.inputs.csv" "$out/rows.csv" <<'PY'
+import struct, sys
+src, dst = sys.argv[1], sys.argv[2]
+with open(src) as f, open(dst, "w") as g:
+    g.write(f.readline())
+    for line in f:
+        vals = [struct.unpack("<f", struct.pack("<I", int(c, 16)))[0] for c in line.strip().split(",")]
+        g.write(",".join("" if v != v else repr(v) for v in vals) + "\n")
+PY
+"$lockstep" predict -m "$out/model.lsm" -i "$out/rows.csv" -o "$out/scores.csv"
+head -4 "$out/scores.csv"
+
+echo "== parity with the framework's own outputs"
+"$lockstep" predict -m "$out/model.lsm" -i "$out/rows.csv" -o "$out/bits.csv" --bits
+n_out=$(head -1 "$out/bits.csv" | tr ',' '\n' | wc -l)
+cut -d, -f1-"$n_out" "$fixtures/$case_name.expected.csv" | tail -n +2 > "$out/want.txt"
+tail -n +2 "$out/bits.csv" > "$out/got.txt"
+rows=$(wc -l < "$out/got.txt")
+if cmp -s "$out/want.txt" "$out/got.txt"; then
+  echo "$case_name: $rows/$rows rows bit-exact (margin and probability)"
+else
+  diff "$out/want.txt" "$out/got.txt" | head -10
+  echo "$case_name: MISMATCH" >&2
+  exit 1
+fi
