@@ -1,0 +1,328 @@
+//! The `lockstep` command's contract: compile, inspect and predict work end to end, help
+//! explains each subcommand, and bad input fails with one line naming the file, row or column.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lockstep(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lockstep"))
+        .args(args)
+        .output()
+        .expect("run lockstep")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
+}
+
+/// The first committed XGBoost JSON binary:logistic fixture: (model path, name).
+fn binary_fixture() -> (PathBuf, String) {
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixtures().join("manifest.json")).expect("manifest"),
+    )
+    .expect("manifest JSON");
+    let case = manifest
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|c| c["model_format"] == "json" && c["objective"] == "binary:logistic")
+        .expect("an XGBoost JSON binary fixture");
+    (
+        fixtures().join(case["model_file"].as_str().expect("path")),
+        case["name"].as_str().expect("name").to_string(),
+    )
+}
+
+/// Writes the fixture's hex inputs as the decimal CSV a user would have.
+fn decimal_rows(name: &str, dir: &Path) -> (PathBuf, usize) {
+    let text = std::fs::read_to_string(fixtures().join(format!("cases/{name}.inputs.csv")))
+        .expect("inputs");
+    let mut lines = text.lines();
+    let mut out = String::from(lines.next().expect("header"));
+    out.push('\n');
+    let mut rows = 0;
+    for line in lines {
+        let cells: Vec<String> = line
+            .split(',')
+            .map(|c| {
+                let v = f32::from_bits(u32::from_str_radix(c, 16).expect("hex"));
+                if v.is_nan() {
+                    String::new()
+                } else {
+                    format!("{v:?}")
+                }
+            })
+            .collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+        rows += 1;
+    }
+    let path = dir.join("rows.csv");
+    std::fs::write(&path, out).expect("write rows");
+    (path, rows)
+}
+
+fn compiled(dir: &Path) -> (PathBuf, String) {
+    let (model, name) = binary_fixture();
+    let out = dir.join("model.lsm");
+    let result = lockstep(&[
+        "compile",
+        model.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "compile failed: {}",
+        stderr(&result)
+    );
+    assert!(
+        stderr(&result).contains("compiled XGBoost JSON"),
+        "{}",
+        stderr(&result)
+    );
+    (out, name)
+}
+
+#[test]
+fn predict_bits_reproduce_xgboost_outputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (model, name) = compiled(dir.path());
+    let (rows, n_rows) = decimal_rows(&name, dir.path());
+    let scores = dir.path().join("scores.csv");
+    let result = lockstep(&[
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        rows.to_str().unwrap(),
+        "-o",
+        scores.to_str().unwrap(),
+        "--bits",
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let got = std::fs::read_to_string(&scores).expect("scores");
+    let want = std::fs::read_to_string(fixtures().join(format!("cases/{name}.expected.csv")))
+        .expect("expected");
+    let mut got_lines = got.lines();
+    assert_eq!(got_lines.next(), Some("margin,prob"));
+    let got_rows: Vec<&str> = got_lines.collect();
+    let want_rows: Vec<String> = want
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').take(2).collect::<Vec<_>>().join(","))
+        .collect();
+    assert_eq!(got_rows.len(), n_rows);
+    assert_eq!(got_rows, want_rows);
+}
+
+#[test]
+fn predict_writes_decimal_to_stdout_and_ignores_extra_columns() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (model, _) = compiled(dir.path());
+    let names: Vec<String> = {
+        let result = lockstep(&["inspect", model.to_str().unwrap(), "--json"]);
+        let json: serde_json::Value = serde_json::from_str(&stdout(&result)).expect("inspect JSON");
+        json["features"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // Columns in reverse order with an extra one; a missing cell and an explicit NaN.
+    let mut header: Vec<String> = names.iter().rev().cloned().collect();
+    header.push("patient_id".into());
+    let row1: Vec<String> = (0..names.len())
+        .map(|_| "0.5".to_string())
+        .chain(["17".to_string()])
+        .collect();
+    let row2: Vec<String> = (0..names.len())
+        .map(|i| if i == 0 { "NaN".into() } else { String::new() })
+        .chain(["18".to_string()])
+        .collect();
+    let csv = format!(
+        "{}\n{}\n{}\n",
+        header.join(","),
+        row1.join(","),
+        row2.join(",")
+    );
+    let rows = dir.path().join("rows.csv");
+    std::fs::write(&rows, csv).unwrap();
+    let result = lockstep(&[
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        rows.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let out = stdout(&result);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0], "margin,prob");
+    for line in &lines[1..] {
+        let prob: f32 = line.split(',').nth(1).unwrap().parse().unwrap();
+        assert!((0.0..=1.0).contains(&prob), "{line}");
+    }
+}
+
+#[test]
+fn inspect_reports_structure() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (model, _) = compiled(dir.path());
+    let text = stdout(&lockstep(&["inspect", model.to_str().unwrap()]));
+    for needle in [
+        "sha256",
+        "trees",
+        "8 bytes per node",
+        "depth",
+        "source        xgboost",
+        "BinaryLogistic",
+    ] {
+        assert!(
+            text.contains(needle),
+            "inspect text lacks '{needle}':\n{text}"
+        );
+    }
+    let json: serde_json::Value = serde_json::from_str(&stdout(&lockstep(&[
+        "inspect",
+        model.to_str().unwrap(),
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(json["bytes_per_node"], 8);
+    assert_eq!(json["sha256"].as_str().unwrap().len(), 64);
+    assert!(json["n_trees"].as_u64().unwrap() > 0);
+}
+
+fn assert_one_line_failure(result: &Output, needles: &[&str]) {
+    assert!(!result.status.success(), "expected failure");
+    let err = stderr(result);
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "error should be one line: {err}"
+    );
+    for needle in needles {
+        assert!(err.contains(needle), "error lacks '{needle}': {err}");
+    }
+}
+
+#[test]
+fn compile_refuses_unknown_and_malformed_files() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let unknown = dir.path().join("model.bin");
+    std::fs::write(&unknown, b"PK\x03\x04 not a model").unwrap();
+    let out = dir.path().join("out.lsm");
+    let result = lockstep(&[
+        "compile",
+        unknown.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_one_line_failure(&result, &["model.bin", "unrecognised model file"]);
+    let malformed = dir.path().join("broken.json");
+    std::fs::write(&malformed, b"{\"learner\": {\"gradient_booster\": ").unwrap();
+    let result = lockstep(&[
+        "compile",
+        malformed.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_one_line_failure(&result, &["broken.json", "malformed XGBoost JSON"]);
+    let missing = dir.path().join("nope.json");
+    let result = lockstep(&[
+        "compile",
+        missing.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_one_line_failure(&result, &["nope.json", "cannot read"]);
+    assert!(!out.exists(), "no output is written on failure");
+}
+
+#[test]
+fn predict_names_missing_columns_and_bad_cells() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (model, name) = compiled(dir.path());
+    let (rows, _) = decimal_rows(&name, dir.path());
+    let text = std::fs::read_to_string(&rows).unwrap();
+    let header = text.lines().next().unwrap().to_string();
+    let first = header.split(',').next().unwrap().to_string();
+
+    let renamed = dir.path().join("renamed.csv");
+    std::fs::write(&renamed, text.replacen(&first, "something_else", 1)).unwrap();
+    let result = lockstep(&[
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        renamed.to_str().unwrap(),
+    ]);
+    assert_one_line_failure(
+        &result,
+        &["renamed.csv", &format!("missing feature column '{first}'")],
+    );
+
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut cells: Vec<String> = lines[3].split(',').map(String::from).collect();
+    cells[0] = "abc".into();
+    lines[3] = cells.join(",");
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let result = lockstep(&[
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "-i",
+        bad.to_str().unwrap(),
+    ]);
+    assert_one_line_failure(
+        &result,
+        &[
+            "bad.csv",
+            "line 4",
+            &format!("column '{first}'"),
+            "'abc' is not a number",
+        ],
+    );
+
+    let not_model = dir.path().join("fake.lsm");
+    std::fs::write(
+        &not_model,
+        b"LSTP\x01\x00\x00\x00garbage garbage garbage garbage garbage",
+    )
+    .unwrap();
+    let result = lockstep(&[
+        "predict",
+        "-m",
+        not_model.to_str().unwrap(),
+        "-i",
+        rows.to_str().unwrap(),
+    ]);
+    assert_one_line_failure(
+        &result,
+        &["fake.lsm", "not a valid lockstep model", "checksum"],
+    );
+}
+
+#[test]
+fn help_explains_every_subcommand() {
+    let top = stdout(&lockstep(&["--help"]));
+    for sub in ["compile", "predict", "inspect"] {
+        assert!(top.contains(sub), "top-level help lacks {sub}");
+        let help = lockstep(&[sub, "--help"]);
+        assert!(help.status.success());
+        assert!(stdout(&help).len() > 200, "{sub} --help is too thin");
+    }
+    assert!(stdout(&lockstep(&["predict", "--help"])).contains("--bits"));
+}
