@@ -12,8 +12,15 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
-#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing))]
-
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 // Comparisons such as `!(x < 0.0)` are deliberate: they spell out what NaN does, exactly as the
 // source frameworks' C++ does, and `partial_cmp` would hide that.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
@@ -28,6 +35,7 @@ pub mod format;
 pub mod math;
 mod model;
 mod predict;
+pub mod view;
 
 pub use error::Error;
 pub use model::{FeatureNames, Model};

@@ -2,14 +2,17 @@
 
 use lockstep_engine::builder::{BuildError, Condition, ModelSpec, NodeSpec, TreeSpec};
 use lockstep_engine::format::{
-    next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective, HEADER_LEN,
+    next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective,
+    HEADER_LEN,
 };
 use lockstep_engine::{math, Error, Model};
 use lockstep_tests::{leaf, reseal, small_spec, split};
 
 fn margin_and_prob(model: &Model<'_>, features: &[f32]) -> (f32, f32) {
     let (mut margin, mut prob) = ([0.0f32], [0.0f32]);
-    model.predict(features, &mut margin, &mut prob).expect("predict");
+    model
+        .predict(features, &mut margin, &mut prob)
+        .expect("predict");
     (margin[0], prob[0])
 }
 
@@ -47,7 +50,19 @@ fn xgboost_categories_in_set_go_right_and_invalid_values_go_left() {
     for member in [1.0, 3.0, 40.0, 40.9, 3.5] {
         assert_eq!(tree1(member), 0.375, "category {member}");
     }
-    for other in [0.0, -0.0, 2.0, 39.0, 41.0, 64.0, 1000.0, -0.5, -1.0, 16777216.0, f32::INFINITY] {
+    for other in [
+        0.0,
+        -0.0,
+        2.0,
+        39.0,
+        41.0,
+        64.0,
+        1000.0,
+        -0.5,
+        -1.0,
+        16777216.0,
+        f32::INFINITY,
+    ] {
         assert_eq!(tree1(other), -0.25, "value {other}");
     }
     assert_eq!(tree1(f32::NAN), -0.25, "missing follows default-left");
@@ -69,7 +84,17 @@ fn lightgbm_categories_in_set_go_left_and_negative_truncation_counts() {
         assert_eq!(tree1(member), -0.25, "category {member}");
     }
     // -0.5 truncates to category 0 (not in the set); values at or beyond 2^31 are not categories.
-    for other in [0.0, -0.5, -0.0, 2.0, -1.0, -3.0, 2147483648.0, f32::INFINITY, f32::NEG_INFINITY] {
+    for other in [
+        0.0,
+        -0.5,
+        -0.0,
+        2.0,
+        -1.0,
+        -3.0,
+        2147483648.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+    ] {
         assert_eq!(tree1(other), 0.375, "value {other}");
     }
 }
@@ -78,7 +103,14 @@ fn one_split_model(missing: MissingMode, default_left: bool, threshold: f32) -> 
     let tree = TreeSpec {
         output: 0,
         nodes: vec![
-            NodeSpec::Split { feature: 0, condition: Condition::Less(threshold), missing, default_left, left: 1, right: 2 },
+            NodeSpec::Split {
+                feature: 0,
+                condition: Condition::Less(threshold),
+                missing,
+                default_left,
+                left: 1,
+                right: 2,
+            },
             leaf(-1.0),
             leaf(1.0),
         ],
@@ -117,15 +149,27 @@ fn softmax_matches_xgboost_formula() {
     spec.n_outputs = 3;
     spec.base_margins = vec![0.5; 3];
     spec.trees = (0..6)
-        .map(|i| TreeSpec { output: i % 3, nodes: vec![split(0, 1.0, true, 1, 2), leaf(f64::from((0.1 * i as f64) as f32)), leaf(-0.375)] })
+        .map(|i| TreeSpec {
+            output: i % 3,
+            nodes: vec![
+                split(0, 1.0, true, 1, 2),
+                leaf(f64::from((0.1 * i as f64) as f32)),
+                leaf(-0.375),
+            ],
+        })
         .collect();
     let bytes = spec.to_bytes().expect("build");
     let model = Model::from_bytes(&bytes).expect("load");
     let (mut margins, mut probs) = ([0.0f32; 3], [0.0f32; 3]);
-    model.predict(&[0.0, 0.0, 0.0], &mut margins, &mut probs).expect("predict");
+    model
+        .predict(&[0.0, 0.0, 0.0], &mut margins, &mut probs)
+        .expect("predict");
     let leaves: Vec<f32> = (0..6).map(|i| (0.1 * i as f64) as f32).collect();
     let expected: Vec<f32> = (0..3).map(|k| 0.5f32 + leaves[k] + leaves[k + 3]).collect();
-    assert_eq!(margins.map(f32::to_bits).to_vec(), expected.iter().map(|m| m.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        margins.map(f32::to_bits).to_vec(),
+        expected.iter().map(|m| m.to_bits()).collect::<Vec<_>>()
+    );
     let max = expected.iter().copied().fold(f32::MIN, f32::max);
     let exps: Vec<f32> = expected.iter().map(|&m| math::expf(m - max)).collect();
     let sum = exps.iter().map(|&e| f64::from(e)).sum::<f64>() as f32;
@@ -161,7 +205,10 @@ fn base_margin_last_is_added_after_the_trees() {
     spec.base_order = BaseOrder::First;
     let bytes = spec.to_bytes().expect("build");
     let model = Model::from_bytes(&bytes).expect("load");
-    assert_eq!(model.score(&[1.0, 0.0, 3.0]).expect("score").margins()[0] as f32, 1e8f32);
+    assert_eq!(
+        model.score(&[1.0, 0.0, 3.0]).expect("score").margins()[0] as f32,
+        1e8f32
+    );
 }
 
 #[test]
@@ -169,10 +216,25 @@ fn rejects_wrong_feature_and_output_lengths() {
     let bytes = small_spec().to_bytes().expect("build");
     let model = Model::from_bytes(&bytes).expect("load");
     let (mut m, mut p) = ([0.0f32], [0.0f32]);
-    assert_eq!(model.predict(&[0.0; 2], &mut m, &mut p), Err(Error::FeatureCountMismatch { expected: 3, found: 2 }));
+    assert_eq!(
+        model.predict(&[0.0; 2], &mut m, &mut p),
+        Err(Error::FeatureCountMismatch {
+            expected: 3,
+            found: 2
+        })
+    );
     let mut wide = [0.0f32; 2];
-    assert_eq!(model.predict(&[0.0; 3], &mut wide, &mut p), Err(Error::OutputLengthMismatch { expected: 1, found: 2 }));
-    assert_eq!(model.check_ranges(&[121.0, 20.0, 1.0]), Err(Error::InputOutOfRange { feature: 0 }));
+    assert_eq!(
+        model.predict(&[0.0; 3], &mut wide, &mut p),
+        Err(Error::OutputLengthMismatch {
+            expected: 1,
+            found: 2
+        })
+    );
+    assert_eq!(
+        model.check_ranges(&[121.0, 20.0, 1.0]),
+        Err(Error::InputOutOfRange { feature: 0 })
+    );
     assert_eq!(model.check_ranges(&[f32::NAN, 20.0, 1.0]), Ok(()));
 }
 
@@ -180,10 +242,21 @@ fn rejects_wrong_feature_and_output_lengths() {
 fn exposes_metadata_and_sections() {
     let bytes = small_spec().to_bytes().expect("build");
     let model = Model::from_bytes(&bytes).expect("load");
-    assert_eq!(model.feature_names().collect::<Vec<_>>(), ["age", "bmi", "asa"]);
+    assert_eq!(
+        model.feature_names().collect::<Vec<_>>(),
+        ["age", "bmi", "asa"]
+    );
     assert_eq!(model.section(2), Some(&[1u8, 2, 3][..]));
     assert_eq!(model.section(4), None);
-    assert_eq!((model.n_trees(), model.n_nodes(), model.n_leaves(), model.measured_depth()), (2, 8, 5, 2));
+    assert_eq!(
+        (
+            model.n_trees(),
+            model.n_nodes(),
+            model.n_leaves(),
+            model.measured_depth()
+        ),
+        (2, 8, 5, 2)
+    );
     assert_eq!(model.feature_range(1), Some((10.0, 80.0)));
 }
 
@@ -201,7 +274,10 @@ fn rejects_child_index_before_parent() {
     let at = node_offset(&bytes, 1) + 6; // node 1's left-child field
     bytes[at..at + 2].copy_from_slice(&1u16.to_le_bytes());
     reseal(&mut bytes);
-    assert_eq!(Model::from_bytes(&bytes).err(), Some(Error::BadChildIndex { tree: 0, node: 1 }));
+    assert_eq!(
+        Model::from_bytes(&bytes).err(),
+        Some(Error::BadChildIndex { tree: 0, node: 1 })
+    );
 }
 
 #[test]
@@ -210,7 +286,10 @@ fn rejects_feature_index_beyond_feature_count() {
     let at = node_offset(&bytes, 0) + 4;
     bytes[at..at + 2].copy_from_slice(&7u16.to_le_bytes());
     reseal(&mut bytes);
-    assert_eq!(Model::from_bytes(&bytes).err(), Some(Error::FeatureIndexOutOfRange { tree: 0, node: 0 }));
+    assert_eq!(
+        Model::from_bytes(&bytes).err(),
+        Some(Error::FeatureIndexOutOfRange { tree: 0, node: 0 })
+    );
 }
 
 #[test]
@@ -219,12 +298,18 @@ fn rejects_nan_threshold_and_non_finite_leaf() {
     let at = node_offset(&bytes, 0);
     bytes[at..at + 4].copy_from_slice(&f32::NAN.to_bits().to_le_bytes());
     reseal(&mut bytes);
-    assert_eq!(Model::from_bytes(&bytes).err(), Some(Error::NanThreshold { tree: 0, node: 0 }));
+    assert_eq!(
+        Model::from_bytes(&bytes).err(),
+        Some(Error::NanThreshold { tree: 0, node: 0 })
+    );
     let mut bytes = small_spec().to_bytes().expect("build");
     let at = node_offset(&bytes, 2);
     bytes[at..at + 4].copy_from_slice(&f32::INFINITY.to_bits().to_le_bytes());
     reseal(&mut bytes);
-    assert_eq!(Model::from_bytes(&bytes).err(), Some(Error::BadLeaf { tree: 0, node: 2 }));
+    assert_eq!(
+        Model::from_bytes(&bytes).err(),
+        Some(Error::BadLeaf { tree: 0, node: 2 })
+    );
 }
 
 #[test]
@@ -235,11 +320,17 @@ fn rejects_header_damage_with_typed_errors() {
     assert_eq!(Model::from_bytes(&bad).err(), Some(Error::BadMagic));
     let mut bad = bytes.clone();
     bad[4] = 2;
-    assert_eq!(Model::from_bytes(&bad).err(), Some(Error::UnsupportedVersion { found: 2 }));
+    assert_eq!(
+        Model::from_bytes(&bad).err(),
+        Some(Error::UnsupportedVersion { found: 2 })
+    );
     let mut bad = bytes.clone();
     bad[HEADER_LEN + 1] ^= 1;
     assert_eq!(Model::from_bytes(&bad).err(), Some(Error::ChecksumMismatch));
-    assert_eq!(Model::from_bytes(&bytes[..20]).err(), Some(Error::Truncated));
+    assert_eq!(
+        Model::from_bytes(&bytes[..20]).err(),
+        Some(Error::Truncated)
+    );
     let mut long = bytes.clone();
     long.insert(bytes.len() - 32, 0);
     reseal(&mut long);
@@ -251,18 +342,49 @@ fn rejects_unknown_required_section_but_skips_optional_ones() {
     let mut spec = small_spec();
     spec.sections = vec![(8, vec![9]), (5, vec![])];
     let bytes = spec.to_bytes();
-    assert_eq!(bytes.err(), Some(BuildError::Invalid(Error::UnsupportedSection { tag: 5 })));
+    assert_eq!(
+        bytes.err(),
+        Some(BuildError::Invalid(Error::UnsupportedSection { tag: 5 }))
+    );
 }
 
 #[test]
 fn builder_refuses_graphs_that_are_not_trees() {
     let mut spec = small_spec();
     spec.trees[0].nodes[1] = split(1, 0.0, true, 0, 4); // cycle back to the root
-    assert_eq!(spec.to_bytes().err(), Some(BuildError::NotATree { tree: 0 }));
+    assert_eq!(
+        spec.to_bytes().err(),
+        Some(BuildError::NotATree { tree: 0 })
+    );
     let mut spec = small_spec();
     spec.trees[0].nodes.push(leaf(1.0)); // unreachable node
-    assert_eq!(spec.to_bytes().err(), Some(BuildError::NotATree { tree: 0 }));
+    assert_eq!(
+        spec.to_bytes().err(),
+        Some(BuildError::NotATree { tree: 0 })
+    );
     let mut spec = small_spec();
     spec.trees[0].nodes[3] = leaf(0.1); // not an f32 value in an f32 model
-    assert!(matches!(spec.to_bytes(), Err(BuildError::LeafNotRepresentable { tree: 0, .. })));
+    assert!(matches!(
+        spec.to_bytes(),
+        Err(BuildError::LeafNotRepresentable { tree: 0, .. })
+    ));
+}
+
+#[test]
+fn tree_views_decode_what_the_builder_wrote() {
+    use lockstep_engine::view::{NodeView, SplitTest};
+    let bytes = small_spec().to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let tree0: Vec<NodeView<'_>> = model.tree(0).expect("tree 0").nodes().collect();
+    assert_eq!(tree0.len(), 5);
+    assert!(matches!(tree0[0], NodeView::Split { feature: 0, test: SplitTest::Less(t), default_left: true, left: 1, .. } if t == 0.5));
+    assert_eq!(tree0[2], NodeView::Leaf { value: 0.75 });
+    let root1 = model.tree(1).expect("tree 1").node(0).expect("root");
+    match root1 {
+        NodeView::Split { test: SplitTest::Categories(set), .. } => {
+            assert_eq!(set.members().collect::<Vec<_>>(), [1, 3, 40]);
+        }
+        other => panic!("expected a categorical split, got {other:?}"),
+    }
+    assert!(model.tree(2).is_none());
 }
