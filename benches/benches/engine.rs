@@ -9,7 +9,9 @@ fn load(c: &mut Criterion) {
     let mut group = c.benchmark_group("load");
     group.throughput(Throughput::Bytes(bytes.len() as u64));
     // Full validation plus SHA-256 of the whole blob, as a device does at boot.
-    group.bench_function("from_bytes_300x6", |b| b.iter(|| Model::from_bytes(black_box(&bytes)).expect("load")));
+    group.bench_function("from_bytes_300x6", |b| {
+        b.iter(|| Model::from_bytes(black_box(&bytes)).expect("load"))
+    });
     group.finish();
 }
 
@@ -22,13 +24,21 @@ fn predict(c: &mut Criterion) {
     let first = &rows[..n_features];
     group.throughput(Throughput::Elements(1));
     group.bench_function("single_row_300x6", |b| {
-        b.iter(|| model.predict(black_box(first), &mut margin, &mut prob).expect("predict"))
+        b.iter(|| {
+            model
+                .predict(black_box(first), &mut margin, &mut prob)
+                .expect("predict")
+        })
     });
     let mut margins = vec![0.0f32; n_rows];
     let mut probs = vec![0.0f32; n_rows];
     group.throughput(Throughput::Elements(n_rows as u64));
     group.bench_function(format!("batch_{n_rows}_rows_300x6"), |b| {
-        b.iter(|| model.predict_batch(black_box(&rows), &mut margins, &mut probs).expect("predict"))
+        b.iter(|| {
+            model
+                .predict_batch(black_box(&rows), &mut margins, &mut probs)
+                .expect("predict")
+        })
     });
     group.finish();
 }

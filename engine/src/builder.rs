@@ -128,7 +128,10 @@ impl fmt::Display for BuildError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             BuildError::NotATree { tree } => {
-                write!(f, "tree {tree} is not a proper binary tree rooted at node 0")
+                write!(
+                    f,
+                    "tree {tree} is not a proper binary tree rooted at node 0"
+                )
             }
             BuildError::TreeTooLarge { tree } => write!(
                 f,
@@ -169,12 +172,19 @@ impl ModelSpec {
             let mut n_splits: usize = 0;
             for &(spec_index, depth) in &order {
                 max_depth = max_depth.max(depth);
-                let node = tree.nodes.get(spec_index).ok_or(BuildError::NotATree { tree: tree_index })?;
+                let node = tree
+                    .nodes
+                    .get(spec_index)
+                    .ok_or(BuildError::NotATree { tree: tree_index })?;
                 let (value, meta, left): (u32, u16, u16) = match node {
                     NodeSpec::Leaf { value } => {
-                        let exact = value.is_finite() && (f64_leaves || f64::from(*value as f32) == *value);
+                        let exact =
+                            value.is_finite() && (f64_leaves || f64::from(*value as f32) == *value);
                         if !exact {
-                            return Err(BuildError::LeafNotRepresentable { tree: tree_index, value: *value });
+                            return Err(BuildError::LeafNotRepresentable {
+                                tree: tree_index,
+                                value: *value,
+                            });
                         }
                         let field = if f64_leaves {
                             leaf_values.extend_from_slice(&value.to_le_bytes());
@@ -184,10 +194,17 @@ impl ModelSpec {
                         };
                         (field, 0, 0)
                     }
-                    NodeSpec::Split { feature, condition, missing, default_left, .. } => {
+                    NodeSpec::Split {
+                        feature,
+                        condition,
+                        missing,
+                        default_left,
+                        ..
+                    } => {
                         let left = (2 * n_splits + 1) as u16;
                         n_splits += 1;
-                        let mut meta = (*feature as u16 & 0x0fff) | ((*missing as u16) << META_MISSING_SHIFT);
+                        let mut meta =
+                            (*feature as u16 & 0x0fff) | ((*missing as u16) << META_MISSING_SHIFT);
                         if *feature > 0x0fff {
                             // Let the loader report the feature index rather than wrap it.
                             meta = 0x0fff | ((*missing as u16) << META_MISSING_SHIFT);
@@ -201,7 +218,8 @@ impl ModelSpec {
                                 meta |= META_CATEGORICAL;
                                 let set_index = (set_table.len() / 8) as u32;
                                 let bitset = category_bitset(categories)?;
-                                set_table.extend_from_slice(&((words.len() / 4) as u32).to_le_bytes());
+                                set_table
+                                    .extend_from_slice(&((words.len() / 4) as u32).to_le_bytes());
                                 set_table.extend_from_slice(&(bitset.len() as u32).to_le_bytes());
                                 for word in bitset {
                                     words.extend_from_slice(&word.to_le_bytes());
@@ -221,7 +239,11 @@ impl ModelSpec {
             tree_table.extend_from_slice(&(tree.output as u16).to_le_bytes());
             node_start += order.len() as u32;
         }
-        let base_margins: Vec<u8> = self.base_margins.iter().flat_map(|m| m.to_le_bytes()).collect();
+        let base_margins: Vec<u8> = self
+            .base_margins
+            .iter()
+            .flat_map(|m| m.to_le_bytes())
+            .collect();
         let mut names = Vec::new();
         for name in &self.feature_names {
             names.extend(postcard::to_allocvec(name.as_str()).map_err(|_| BuildError::Encode)?);
@@ -230,11 +252,19 @@ impl ModelSpec {
             .feature_ranges
             .iter()
             .flatten()
-            .flat_map(|(low, high)| low.to_bits().to_le_bytes().into_iter().chain(high.to_bits().to_le_bytes()))
+            .flat_map(|(low, high)| {
+                low.to_bits()
+                    .to_le_bytes()
+                    .into_iter()
+                    .chain(high.to_bits().to_le_bytes())
+            })
             .collect();
         let mut sections = Vec::new();
         for (tag, payload) in &self.sections {
-            sections.extend(postcard::to_allocvec(&(*tag, payload.as_slice())).map_err(|_| BuildError::Encode)?);
+            sections.extend(
+                postcard::to_allocvec(&(*tag, payload.as_slice()))
+                    .map_err(|_| BuildError::Encode)?,
+            );
         }
         let body = ModelBody {
             n_features: saturate_u16(self.feature_names.len()),
@@ -252,7 +282,10 @@ impl ModelSpec {
             category_words: &words,
             feature_names: &names,
             feature_ranges: &ranges,
-            source: Source { framework: self.source_framework, version: &self.source_version },
+            source: Source {
+                framework: self.source_framework,
+                version: &self.source_version,
+            },
             label: &self.label,
             sections: &sections,
         };
@@ -304,7 +337,14 @@ fn category_bitset(categories: &[u32]) -> Result<Vec<u32>, BuildError> {
     if max >= MAX_CATEGORY {
         return Err(BuildError::CategoryTooLarge { category: max });
     }
-    let mut words = vec![0u32; if categories.is_empty() { 0 } else { max as usize / 32 + 1 }];
+    let mut words = vec![
+        0u32;
+        if categories.is_empty() {
+            0
+        } else {
+            max as usize / 32 + 1
+        }
+    ];
     for &category in categories {
         if let Some(word) = words.get_mut(category as usize / 32) {
             *word |= 1 << (category % 32);

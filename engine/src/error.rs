@@ -141,10 +141,14 @@ impl fmt::Display for Error {
                 write!(f, "unsupported model format version {found}")
             }
             Error::ReservedBitsSet => f.write_str("reserved header bits are set"),
-            Error::ChecksumMismatch => f.write_str("checksum mismatch: the model bytes are corrupted"),
+            Error::ChecksumMismatch => {
+                f.write_str("checksum mismatch: the model bytes are corrupted")
+            }
             Error::MalformedBody => f.write_str("model body is malformed"),
             Error::TrailingBytes => f.write_str("unexpected bytes after the model body"),
-            Error::TableSize => f.write_str("a table's size disagrees with its record size or count"),
+            Error::TableSize => {
+                f.write_str("a table's size disagrees with its record size or count")
+            }
             Error::LimitExceeded => f.write_str("model exceeds a fixed engine capacity"),
             Error::Empty => f.write_str("model has no trees, features or outputs"),
             Error::TreeRange { tree } => write!(f, "tree {tree} has an invalid node range"),
@@ -157,19 +161,28 @@ impl fmt::Display for Error {
             Error::FeatureIndexOutOfRange { tree, node } => {
                 write!(f, "tree {tree} node {node} reads a nonexistent feature")
             }
-            Error::BadNodeFlags { tree, node } => write!(f, "tree {tree} node {node} has invalid flags"),
+            Error::BadNodeFlags { tree, node } => {
+                write!(f, "tree {tree} node {node} has invalid flags")
+            }
             Error::NanThreshold { tree, node } => {
                 write!(f, "tree {tree} node {node} has a NaN threshold")
             }
-            Error::BadLeaf { tree, node } => write!(f, "tree {tree} node {node} has an invalid leaf"),
+            Error::BadLeaf { tree, node } => {
+                write!(f, "tree {tree} node {node} has an invalid leaf")
+            }
             Error::CategorySetOutOfRange { tree, node } => {
-                write!(f, "tree {tree} node {node} names a nonexistent category set")
+                write!(
+                    f,
+                    "tree {tree} node {node} names a nonexistent category set"
+                )
             }
             Error::BadCategorySet => f.write_str("a category set lies outside the word table"),
             Error::DepthExceeded { tree } => write!(f, "tree {tree} exceeds the declared depth"),
             Error::BadBaseMargin => f.write_str("invalid base margin"),
             Error::BadFeatureNames => f.write_str("invalid feature names"),
-            Error::BadFeatureRange { feature } => write!(f, "feature {feature} has an invalid range"),
+            Error::BadFeatureRange { feature } => {
+                write!(f, "feature {feature} has an invalid range")
+            }
             Error::UnevenForest => f.write_str("averaged model has uneven tree counts per output"),
             Error::BadSection => f.write_str("malformed optional section"),
             Error::UnsupportedSection { tag } => write!(f, "unsupported required section {tag}"),

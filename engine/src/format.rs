@@ -182,7 +182,9 @@ pub enum BaseOrder {
 pub enum Aggregation {
     /// Tree outputs are added (boosting).
     Sum,
-    /// Tree outputs are added, then divided by the number of trees per output (forests).
+    /// Tree outputs are added; the transform is applied to that sum divided by the number of
+    /// trees per output (forests). The reported margin is the undivided sum, as LightGBM's raw
+    /// score is.
     Mean,
 }
 
@@ -375,7 +377,14 @@ mod tests {
                 }
                 x = next_f32_up(x);
             }
-            for x in [f32::INFINITY, f32::NEG_INFINITY, 0.0, -0.0, f32::MAX, f32::MIN] {
+            for x in [
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                0.0,
+                -0.0,
+                f32::MAX,
+                f32::MIN,
+            ] {
                 assert!(agrees_on(threshold, x), "threshold {threshold:e} x {x:e}");
             }
         }
@@ -392,7 +401,10 @@ mod tests {
         assert_eq!(next_f32_up(0.0).to_bits(), 1);
         assert_eq!(next_f32_up(-0.0).to_bits(), 1);
         assert_eq!(next_f32_down(0.0).to_bits(), 0x8000_0001);
-        assert_eq!(next_f32_up(f32::from_bits(0x8000_0001)).to_bits(), 0x8000_0000);
+        assert_eq!(
+            next_f32_up(f32::from_bits(0x8000_0001)).to_bits(),
+            0x8000_0000
+        );
         assert_eq!(next_f32_up(f32::MAX), f32::INFINITY);
         assert_eq!(next_f32_down(f32::MIN), f32::NEG_INFINITY);
     }

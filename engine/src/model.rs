@@ -2,10 +2,10 @@
 //! relies on. Nothing is copied; the view borrows the blob (which may sit in flash).
 
 use crate::format::{
-    le_f64, le_u16, le_u32, limits, Aggregation, BaseOrder, MissingMode, ModelBody,
-    Numerics, Objective, Source, CATEGORY_SET_BYTES, CHECKSUM_LEN, FEATURE_RANGE_BYTES,
-    FORMAT_VERSION, HEADER_LEN, MAGIC, META_CATEGORICAL, META_FEATURE_MASK, META_MISSING_MASK,
-    META_MISSING_SHIFT, NODE_BYTES, TREE_BYTES,
+    le_f64, le_u16, le_u32, limits, Aggregation, BaseOrder, MissingMode, ModelBody, Numerics,
+    Objective, Source, CATEGORY_SET_BYTES, CHECKSUM_LEN, FEATURE_RANGE_BYTES, FORMAT_VERSION,
+    HEADER_LEN, MAGIC, META_CATEGORICAL, META_FEATURE_MASK, META_MISSING_MASK, META_MISSING_SHIFT,
+    NODE_BYTES, TREE_BYTES,
 };
 use crate::Error;
 use sha2::{Digest, Sha256};
@@ -52,13 +52,17 @@ impl<'a> Model<'a> {
             return Err(Error::ChecksumMismatch);
         }
         let body_bytes = covered.get(HEADER_LEN..).ok_or(Error::Truncated)?;
-        let (body, rest) =
-            postcard::take_from_bytes::<ModelBody<'a>>(body_bytes).map_err(|_| Error::MalformedBody)?;
+        let (body, rest) = postcard::take_from_bytes::<ModelBody<'a>>(body_bytes)
+            .map_err(|_| Error::MalformedBody)?;
         if !rest.is_empty() {
             return Err(Error::TrailingBytes);
         }
         let trees_per_output = validate(&body)?;
-        Ok(Model { body, checksum, trees_per_output })
+        Ok(Model {
+            body,
+            checksum,
+            trees_per_output,
+        })
     }
 
     /// Number of input features.
@@ -83,7 +87,11 @@ impl<'a> Model<'a> {
 
     /// Number of leaves in all trees.
     pub fn n_leaves(&self) -> usize {
-        self.body.nodes.chunks_exact(NODE_BYTES).filter(|node| le_u16(node, 6) == 0).count()
+        self.body
+            .nodes
+            .chunks_exact(NODE_BYTES)
+            .filter(|node| le_u16(node, 6) == 0)
+            .count()
     }
 
     /// The declared maximum depth.
@@ -122,7 +130,11 @@ impl<'a> Model<'a> {
     /// The base margin of `output` (0.0 past the end).
     pub fn base_margin(&self, output: usize) -> f64 {
         let value = le_f64(self.body.base_margins, output.wrapping_mul(8));
-        if value.is_nan() { 0.0 } else { value }
+        if value.is_nan() {
+            0.0
+        } else {
+            value
+        }
     }
 
     /// Where the model came from.
@@ -137,14 +149,22 @@ impl<'a> Model<'a> {
 
     /// The feature names in model order.
     pub fn feature_names(&self) -> FeatureNames<'a> {
-        FeatureNames { rest: self.body.feature_names }
+        FeatureNames {
+            rest: self.body.feature_names,
+        }
     }
 
     /// The declared valid range `(low, high)` of `feature`, if the model declares ranges.
     pub fn feature_range(&self, feature: usize) -> Option<(f32, f32)> {
         let offset = feature.checked_mul(FEATURE_RANGE_BYTES)?;
-        let record = self.body.feature_ranges.get(offset..offset + FEATURE_RANGE_BYTES)?;
-        Some((f32::from_bits(le_u32(record, 0)), f32::from_bits(le_u32(record, 4))))
+        let record = self
+            .body
+            .feature_ranges
+            .get(offset..offset + FEATURE_RANGE_BYTES)?;
+        Some((
+            f32::from_bits(le_u32(record, 0)),
+            f32::from_bits(le_u32(record, 4)),
+        ))
     }
 
     /// Checks every non-NaN feature against its declared range; `Ok` when no ranges are declared.
@@ -152,7 +172,9 @@ impl<'a> Model<'a> {
         for (index, &x) in features.iter().enumerate() {
             if let Some((low, high)) = self.feature_range(index) {
                 if !x.is_nan() && (x < low || x > high) {
-                    return Err(Error::InputOutOfRange { feature: index as u32 });
+                    return Err(Error::InputOutOfRange {
+                        feature: index as u32,
+                    });
                 }
             }
         }
@@ -170,7 +192,11 @@ impl<'a> Model<'a> {
 
     /// The payload of the first optional section with `tag`, if present.
     pub fn section(&self, tag: u32) -> Option<&'a [u8]> {
-        Sections { rest: self.body.sections }.find(|&(t, _)| t == tag).map(|(_, payload)| payload)
+        Sections {
+            rest: self.body.sections,
+        }
+        .find(|&(t, _)| t == tag)
+        .map(|(_, payload)| payload)
     }
 
     /// The body as decoded, for tools that describe the model.
@@ -314,7 +340,10 @@ fn validate(body: &ModelBody<'_>) -> Result<u32, Error> {
             Some(slot) if output < n_outputs => *slot += 1,
             _ => return Err(Error::TreeOutputOutOfRange { tree: tree_id }),
         }
-        let nodes = body.nodes.get(start * NODE_BYTES..next_start * NODE_BYTES).unwrap_or(&[]);
+        let nodes = body
+            .nodes
+            .get(start * NODE_BYTES..next_start * NODE_BYTES)
+            .unwrap_or(&[]);
         validate_tree(body, nodes, tree_id)?;
         match tree_depth(nodes) {
             Some(depth) if depth <= body.max_depth => {}
@@ -325,7 +354,10 @@ fn validate(body: &ModelBody<'_>) -> Result<u32, Error> {
         return Err(Error::TableSize);
     }
     let first = per_output.first().copied().unwrap_or(0);
-    let even = per_output.iter().take(n_outputs).all(|&count| count == first);
+    let even = per_output
+        .iter()
+        .take(n_outputs)
+        .all(|&count| count == first);
     if body.aggregation == Aggregation::Mean && (!even || first == 0) {
         return Err(Error::UnevenForest);
     }
@@ -346,10 +378,15 @@ fn validate_base_margins(body: &ModelBody<'_>) -> Result<(), Error> {
 fn validate_feature_names(bytes: &[u8], n_features: usize) -> Result<(), Error> {
     let mut rest = bytes;
     for _ in 0..n_features {
-        let (_, tail) = postcard::take_from_bytes::<&str>(rest).map_err(|_| Error::BadFeatureNames)?;
+        let (_, tail) =
+            postcard::take_from_bytes::<&str>(rest).map_err(|_| Error::BadFeatureNames)?;
         rest = tail;
     }
-    if rest.is_empty() { Ok(()) } else { Err(Error::BadFeatureNames) }
+    if rest.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::BadFeatureNames)
+    }
 }
 
 fn validate_feature_ranges(bytes: &[u8]) -> Result<(), Error> {
@@ -357,7 +394,9 @@ fn validate_feature_ranges(bytes: &[u8]) -> Result<(), Error> {
         let low = f32::from_bits(le_u32(record, 0));
         let high = f32::from_bits(le_u32(record, 4));
         if !(low <= high) {
-            return Err(Error::BadFeatureRange { feature: feature as u32 });
+            return Err(Error::BadFeatureRange {
+                feature: feature as u32,
+            });
         }
     }
     Ok(())
@@ -437,7 +476,10 @@ fn validate_tree(body: &ModelBody<'_>, nodes: &[u8], tree: u32) -> Result<(), Er
     }
     // A proper binary tree has one more leaf than splits.
     if n_nodes != 2 * n_splits + 1 {
-        return Err(Error::BadChildIndex { tree, node: n_nodes as u32 });
+        return Err(Error::BadChildIndex {
+            tree,
+            node: n_nodes as u32,
+        });
     }
     Ok(())
 }
@@ -450,9 +492,16 @@ fn tree_depth(nodes: &[u8]) -> Option<u16> {
     let mut depth: u16 = 0;
     loop {
         let level = nodes.get(level_start * NODE_BYTES..level_end * NODE_BYTES)?;
-        let splits = level.chunks_exact(NODE_BYTES).filter(|node| le_u16(node, 6) != 0).count();
+        let splits = level
+            .chunks_exact(NODE_BYTES)
+            .filter(|node| le_u16(node, 6) != 0)
+            .count();
         if splits == 0 {
-            return if level_end == n_nodes { Some(depth) } else { None };
+            return if level_end == n_nodes {
+                Some(depth)
+            } else {
+                None
+            };
         }
         level_start = level_end;
         level_end += 2 * splits;
@@ -462,4 +511,3 @@ fn tree_depth(nodes: &[u8]) -> Option<u16> {
         depth = depth.checked_add(1)?;
     }
 }
-

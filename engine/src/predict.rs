@@ -52,8 +52,11 @@ impl Model<'_> {
                 found: features.len() as u32,
             });
         }
-        let mut scores =
-            Scores { n_outputs: self.n_outputs(), margins: [0.0; MAX_OUTPUTS], outputs: [0.0; MAX_OUTPUTS] };
+        let mut scores = Scores {
+            n_outputs: self.n_outputs(),
+            margins: [0.0; MAX_OUTPUTS],
+            outputs: [0.0; MAX_OUTPUTS],
+        };
         if self.body.numerics.is_f64() {
             self.margins_f64(features, &mut scores.margins);
             self.transform_f64(&mut scores);
@@ -74,7 +77,12 @@ impl Model<'_> {
 
     /// Scores one row into f32 slices of length [`Model::n_outputs`]: raw margins and
     /// transformed outputs. f64 models round their results to the nearest f32.
-    pub fn predict(&self, features: &[f32], margins: &mut [f32], outputs: &mut [f32]) -> Result<(), Error> {
+    pub fn predict(
+        &self,
+        features: &[f32],
+        margins: &mut [f32],
+        outputs: &mut [f32],
+    ) -> Result<(), Error> {
         for slice in [&*margins, &*outputs] {
             if slice.len() != self.n_outputs() {
                 return Err(Error::OutputLengthMismatch {
@@ -95,12 +103,20 @@ impl Model<'_> {
 
     /// Scores `rows` (row-major, `n_features` values per row) into `margins` and `outputs`
     /// (row-major, `n_outputs` values per row).
-    pub fn predict_batch(&self, rows: &[f32], margins: &mut [f32], outputs: &mut [f32]) -> Result<(), Error> {
+    pub fn predict_batch(
+        &self,
+        rows: &[f32],
+        margins: &mut [f32],
+        outputs: &mut [f32],
+    ) -> Result<(), Error> {
         let n_features = self.n_features();
         let n_outputs = self.n_outputs();
         let n_rows = rows.len() / n_features;
         if rows.len() % n_features != 0 {
-            return Err(Error::FeatureCountMismatch { expected: n_features as u32, found: rows.len() as u32 });
+            return Err(Error::FeatureCountMismatch {
+                expected: n_features as u32,
+                found: rows.len() as u32,
+            });
         }
         for slice in [&*margins, &*outputs] {
             if slice.len() != n_rows * n_outputs {
@@ -111,7 +127,9 @@ impl Model<'_> {
             }
         }
         let rows = rows.chunks_exact(n_features);
-        let outs = margins.chunks_exact_mut(n_outputs).zip(outputs.chunks_exact_mut(n_outputs));
+        let outs = margins
+            .chunks_exact_mut(n_outputs)
+            .zip(outputs.chunks_exact_mut(n_outputs));
         for (row, (row_margins, row_outputs)) in rows.zip(outs) {
             self.predict(row, row_margins, row_outputs)?;
         }
@@ -133,7 +151,11 @@ impl Model<'_> {
     fn margins_f32(&self, features: &[f32], margins: &mut [f32; MAX_OUTPUTS]) {
         let base_first = self.body.base_order == BaseOrder::First;
         for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
-            *margin = if base_first { self.base_margin(output) as f32 } else { 0.0 };
+            *margin = if base_first {
+                self.base_margin(output) as f32
+            } else {
+                0.0
+            };
         }
         for tree in 0..self.body.trees.len() / TREE_BYTES {
             let record = tree_record(self.body.trees, tree);
@@ -142,12 +164,8 @@ impl Model<'_> {
                 *margin += leaf;
             }
         }
-        let divisor = self.trees_per_output as f32;
-        for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
-            if self.body.aggregation == Aggregation::Mean {
-                *margin /= divisor;
-            }
-            if !base_first {
+        if !base_first {
+            for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
                 *margin += self.base_margin(output) as f32;
             }
         }
@@ -156,7 +174,11 @@ impl Model<'_> {
     fn margins_f64(&self, features: &[f32], margins: &mut [f64; MAX_OUTPUTS]) {
         let base_first = self.body.base_order == BaseOrder::First;
         for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
-            *margin = if base_first { self.base_margin(output) } else { 0.0 };
+            *margin = if base_first {
+                self.base_margin(output)
+            } else {
+                0.0
+            };
         }
         for tree in 0..self.body.trees.len() / TREE_BYTES {
             let record = tree_record(self.body.trees, tree);
@@ -166,12 +188,8 @@ impl Model<'_> {
                 *margin += leaf;
             }
         }
-        let divisor = f64::from(self.trees_per_output);
-        for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
-            if self.body.aggregation == Aggregation::Mean {
-                *margin /= divisor;
-            }
-            if !base_first {
+        if !base_first {
+            for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
                 *margin += self.base_margin(output);
             }
         }
@@ -193,11 +211,15 @@ impl Model<'_> {
             if left == 0 {
                 return value;
             }
-            let mut x = features.get(usize::from(meta & META_FEATURE_MASK)).copied().unwrap_or(f32::NAN);
+            let mut x = features
+                .get(usize::from(meta & META_FEATURE_MASK))
+                .copied()
+                .unwrap_or(f32::NAN);
             let default_left = meta & META_DEFAULT_LEFT != 0;
             let mode = (meta & META_MISSING_MASK) >> META_MISSING_SHIFT;
             let missing = (x.is_nan() && mode != MISSING_NAN_AS_ZERO)
-                || (mode == MISSING_ZERO_OR_NAN && (-ZERO_MISSING_BOUND..=ZERO_MISSING_BOUND).contains(&x));
+                || (mode == MISSING_ZERO_OR_NAN
+                    && (-ZERO_MISSING_BOUND..=ZERO_MISSING_BOUND).contains(&x));
             let go_left = if missing {
                 default_left
             } else {
@@ -232,16 +254,33 @@ impl Model<'_> {
             let n_words = le_u32(self.body.category_sets, record + 4) as usize;
             let word = (category / 32) as usize;
             word < n_words
-                && (le_u32(self.body.category_words, (word_start + word) * 4) >> (category % 32)) & 1 == 1
+                && (le_u32(self.body.category_words, (word_start + word) * 4) >> (category % 32))
+                    & 1
+                    == 1
         };
         // LightGBM sends members left; XGBoost sends members right (and everything else left).
         member == lightgbm
     }
 
-    fn transform_f32(&self, margins: &[f32; MAX_OUTPUTS], outputs: &mut [f32; MAX_OUTPUTS]) {
+    fn transform_f32(&self, raw: &[f32; MAX_OUTPUTS], outputs: &mut [f32; MAX_OUTPUTS]) {
         let n = self.n_outputs();
+        // Forests report the raw sum as their margin; the transform sees the average.
+        let mut averaged = *raw;
+        if self.body.aggregation == Aggregation::Mean {
+            let divisor = self.trees_per_output as f32;
+            for margin in averaged.iter_mut().take(n) {
+                *margin /= divisor;
+            }
+        }
+        let margins = &averaged;
         let legacy = self.body.numerics == Numerics::XgboostLegacy;
-        let sigmoid = |m: f32| if legacy { math::sigmoid_xgboost_legacy(m) } else { math::sigmoid_xgboost(m) };
+        let sigmoid = |m: f32| {
+            if legacy {
+                math::sigmoid_xgboost_legacy(m)
+            } else {
+                math::sigmoid_xgboost(m)
+            }
+        };
         match self.body.objective {
             Objective::Regression => *outputs = *margins,
             Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
@@ -271,28 +310,37 @@ impl Model<'_> {
 
     fn transform_f64(&self, scores: &mut Scores) {
         let n = scores.n_outputs;
+        // Forests report the raw sum as their margin (LightGBM's raw score); the transform sees
+        // the average, as LightGBM divides by the number of iterations before converting.
+        let mut margins = scores.margins;
+        if self.body.aggregation == Aggregation::Mean {
+            let divisor = f64::from(self.trees_per_output);
+            for margin in margins.iter_mut().take(n) {
+                *margin /= divisor;
+            }
+        }
         let scale = match self.body.numerics {
             Numerics::Lightgbm { sigmoid } => sigmoid,
             _ => 1.0,
         };
         match self.body.objective {
-            Objective::Regression => scores.outputs = scores.margins,
+            Objective::Regression => scores.outputs = margins,
             Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
-                for (out, &m) in scores.outputs.iter_mut().zip(&scores.margins).take(n) {
+                for (out, &m) in scores.outputs.iter_mut().zip(&margins).take(n) {
                     *out = math::sigmoid_lightgbm(m, scale);
                 }
             }
             Objective::MulticlassSoftmax => {
                 // LightGBM's softmax, all in f64: max via `a < b ? b : a`, exponentials summed
                 // in order, each divided by the sum.
-                let mut max = scores.margins[0];
-                for &m in scores.margins.iter().take(n).skip(1) {
+                let mut max = margins[0];
+                for &m in margins.iter().take(n).skip(1) {
                     if !(m < max) {
                         max = m;
                     }
                 }
                 let mut sum = 0.0f64;
-                for (out, &m) in scores.outputs.iter_mut().zip(&scores.margins).take(n) {
+                for (out, &m) in scores.outputs.iter_mut().zip(&margins).take(n) {
                     *out = math::exp(m - max);
                     sum += *out;
                 }
@@ -306,5 +354,9 @@ impl Model<'_> {
 
 /// C's `fmaxf`: the larger operand, ignoring a NaN one.
 fn fmaxf(a: f32, b: f32) -> f32 {
-    if a.is_nan() || a < b { b } else { a }
+    if a.is_nan() || a < b {
+        b
+    } else {
+        a
+    }
 }

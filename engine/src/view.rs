@@ -96,7 +96,12 @@ impl<'a> TreeView<'a> {
             let record = value as usize * CATEGORY_SET_BYTES;
             let start = le_u32(self.model.body.category_sets, record) as usize * 4;
             let len = le_u32(self.model.body.category_sets, record + 4) as usize * 4;
-            let words = self.model.body.category_words.get(start..start + len).unwrap_or(&[]);
+            let words = self
+                .model
+                .body
+                .category_words
+                .get(start..start + len)
+                .unwrap_or(&[]);
             SplitTest::Categories(CategorySet { words })
         } else {
             SplitTest::Less(f32::from_bits(value))
@@ -124,7 +129,11 @@ impl<'a> Model<'a> {
             return None;
         }
         let record = tree_record(self.body.trees, index);
-        Some(TreeView { model: *self, nodes: self.tree_nodes(index), output: usize::from(record.output) })
+        Some(TreeView {
+            model: *self,
+            nodes: self.tree_nodes(index),
+            output: usize::from(record.output),
+        })
     }
 
     /// All trees in evaluation order.

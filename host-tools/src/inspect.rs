@@ -87,7 +87,9 @@ pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
         numerics,
         base_order: format!("{:?}", model.base_order()),
         aggregation: format!("{:?}", model.aggregation()),
-        base_margins: (0..model.n_outputs()).map(|k| model.base_margin(k)).collect(),
+        base_margins: (0..model.n_outputs())
+            .map(|k| model.base_margin(k))
+            .collect(),
         n_features: model.n_features(),
         n_outputs: model.n_outputs(),
         n_trees: model.n_trees(),
@@ -118,11 +120,26 @@ pub fn render_text(summary: &ModelSummary) -> String {
     let _ = writeln!(out, "lockstep model (format v{})", s.format_version);
     let _ = writeln!(out, "  sha256        {}", s.sha256);
     let _ = writeln!(out, "  size          {} bytes", s.file_bytes);
-    let _ = writeln!(out, "  source        {} {}", s.source_framework, s.source_version);
+    let _ = writeln!(
+        out,
+        "  source        {} {}",
+        s.source_framework, s.source_version
+    );
     let _ = writeln!(out, "  label         {}", s.label);
-    let _ = writeln!(out, "  objective     {} ({} output{})", s.objective, s.n_outputs, plural(s.n_outputs));
+    let _ = writeln!(
+        out,
+        "  objective     {} ({} output{})",
+        s.objective,
+        s.n_outputs,
+        plural(s.n_outputs)
+    );
     let _ = writeln!(out, "  numerics      {}", s.numerics);
-    let _ = writeln!(out, "  combine       {} of trees, base margin {}", s.aggregation, s.base_order.to_lowercase());
+    let _ = writeln!(
+        out,
+        "  combine       {} of trees, base margin {}",
+        s.aggregation,
+        s.base_order.to_lowercase()
+    );
     let margins: Vec<String> = s.base_margins.iter().map(|m| format!("{m:?}")).collect();
     let _ = writeln!(out, "  base margins  {}", margins.join(", "));
     let _ = writeln!(out, "  trees         {}", s.n_trees);
@@ -132,17 +149,29 @@ pub fn render_text(summary: &ModelSummary) -> String {
         s.n_nodes, s.n_leaves, s.bytes_per_node, s.node_table_bytes
     );
     if s.leaf_table_bytes > 0 {
-        let _ = writeln!(out, "  leaf table    {} bytes (f64 leaves)", s.leaf_table_bytes);
+        let _ = writeln!(
+            out,
+            "  leaf table    {} bytes (f64 leaves)",
+            s.leaf_table_bytes
+        );
     }
     if s.category_bytes > 0 {
         let _ = writeln!(out, "  categories    {} bytes of sets", s.category_bytes);
     }
-    let _ = writeln!(out, "  depth         {} (declared {})", s.measured_depth, s.max_depth);
+    let _ = writeln!(
+        out,
+        "  depth         {} (declared {})",
+        s.measured_depth, s.max_depth
+    );
     let _ = writeln!(out, "  features      {}", s.n_features);
     for feature in &s.features {
         match feature.range {
             Some((low, high)) => {
-                let _ = writeln!(out, "    {:>4}  {}  [{low:?}, {high:?}]", feature.index, feature.name);
+                let _ = writeln!(
+                    out,
+                    "    {:>4}  {}  [{low:?}, {high:?}]",
+                    feature.index, feature.name
+                );
             }
             None => {
                 let _ = writeln!(out, "    {:>4}  {}", feature.index, feature.name);
@@ -153,13 +182,19 @@ pub fn render_text(summary: &ModelSummary) -> String {
 }
 
 fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// Lowercase hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
 }

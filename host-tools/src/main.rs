@@ -71,8 +71,17 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Compile { model, output, label } => run_compile(&model, &output, label),
-        Command::Predict { model, input, output, bits } => run_predict(&model, &input, output.as_deref(), bits),
+        Command::Compile {
+            model,
+            output,
+            label,
+        } => run_compile(&model, &output, label),
+        Command::Predict {
+            model,
+            input,
+            output,
+            bits,
+        } => run_predict(&model, &input, output.as_deref(), bits),
         Command::Inspect { model, json } => run_inspect(&model, json),
     };
     match result {
@@ -85,7 +94,8 @@ fn main() -> ExitCode {
 }
 
 fn read_file(step: &str, path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).with_context(|| format!("{step}: cannot read '{}'; check the path", path.display()))
+    std::fs::read(path)
+        .with_context(|| format!("{step}: cannot read '{}'; check the path", path.display()))
 }
 
 fn load_model<'a>(step: &str, path: &Path, bytes: &'a [u8]) -> Result<Model<'a>> {
@@ -103,10 +113,17 @@ fn run_compile(model: &Path, output: &Path, label: Option<String>) -> Result<()>
         .with_context(|| format!("compile: cannot compile '{}'", model.display()))?;
     if let Some(label) = label {
         compiled.spec.label = label;
-        compiled.bytes = compiled.spec.to_bytes().context("compile: re-encoding with the new label")?;
+        compiled.bytes = compiled
+            .spec
+            .to_bytes()
+            .context("compile: re-encoding with the new label")?;
     }
-    std::fs::write(output, &compiled.bytes)
-        .with_context(|| format!("compile: cannot write '{}'; check the directory exists", output.display()))?;
+    std::fs::write(output, &compiled.bytes).with_context(|| {
+        format!(
+            "compile: cannot write '{}'; check the directory exists",
+            output.display()
+        )
+    })?;
     let loaded = load_model("compile", output, &compiled.bytes)?;
     let summary = inspect::summarize(&loaded, compiled.bytes.len());
     eprintln!(
@@ -127,23 +144,32 @@ fn run_compile(model: &Path, output: &Path, label: Option<String>) -> Result<()>
 fn run_predict(model_path: &Path, input: &Path, output: Option<&Path>, bits: bool) -> Result<()> {
     let bytes = read_file("predict", model_path)?;
     let model = load_model("predict", model_path, &bytes)?;
-    let reader = BufReader::new(
-        File::open(input).with_context(|| format!("predict: cannot open '{}'; check the path", input.display()))?,
-    );
+    let reader =
+        BufReader::new(File::open(input).with_context(|| {
+            format!("predict: cannot open '{}'; check the path", input.display())
+        })?);
     let options = predict::PredictOptions { bits };
     let step = || format!("predict: scoring '{}'", input.display());
     let report = match output {
         Some(path) => {
-            let file = File::create(path)
-                .with_context(|| format!("predict: cannot create '{}'; check the directory exists", path.display()))?;
-            let report = predict::predict_csv(&model, reader, BufWriter::new(file), options).with_context(step)?;
+            let file = File::create(path).with_context(|| {
+                format!(
+                    "predict: cannot create '{}'; check the directory exists",
+                    path.display()
+                )
+            })?;
+            let report = predict::predict_csv(&model, reader, BufWriter::new(file), options)
+                .with_context(step)?;
             eprintln!("scored {} rows -> '{}'", report.rows, path.display());
             report
         }
         None => {
             let stdout = io::stdout();
-            let report = predict::predict_csv(&model, reader, stdout.lock(), options).with_context(step)?;
-            io::stdout().flush().context("predict: writing standard output")?;
+            let report =
+                predict::predict_csv(&model, reader, stdout.lock(), options).with_context(step)?;
+            io::stdout()
+                .flush()
+                .context("predict: writing standard output")?;
             report
         }
     };
@@ -156,7 +182,10 @@ fn run_inspect(model_path: &Path, json: bool) -> Result<()> {
     let model = load_model("inspect", model_path, &bytes)?;
     let summary = inspect::summarize(&model, bytes.len());
     if json {
-        println!("{}", serde_json::to_string_pretty(&summary).context("inspect: encoding JSON")?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&summary).context("inspect: encoding JSON")?
+        );
     } else {
         print!("{}", inspect::render_text(&summary));
     }

@@ -81,7 +81,11 @@ pub fn output_columns(model: &Model<'_>) -> Vec<String> {
     };
     let n = model.n_outputs();
     let names = |stem: &str| -> Vec<String> {
-        if n == 1 { vec![stem.to_string()] } else { (0..n).map(|k| format!("{stem}_{k}")).collect() }
+        if n == 1 {
+            vec![stem.to_string()]
+        } else {
+            (0..n).map(|k| format!("{stem}_{k}")).collect()
+        }
     };
     let mut columns = names("margin");
     columns.extend(names(transformed));
@@ -100,7 +104,11 @@ pub fn parse_cell(text: &str) -> Option<f32> {
 
 /// Formats one value for output.
 pub fn format_value(value: f32, bits: bool) -> String {
-    if bits { format!("{:08x}", value.to_bits()) } else { format!("{value:?}") }
+    if bits {
+        format!("{:08x}", value.to_bits())
+    } else {
+        format!("{value:?}")
+    }
 }
 
 /// Scores every row of `input` and writes one output row per input row to `output`.
@@ -110,7 +118,10 @@ pub fn predict_csv<R: Read, W: Write>(
     output: W,
     options: PredictOptions,
 ) -> Result<PredictReport, PredictError> {
-    let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(input);
     let mut records = reader.records();
     let header = match records.next() {
         Some(record) => record?,
@@ -119,10 +130,17 @@ pub fn predict_csv<R: Read, W: Write>(
     let header: Vec<String> = header.iter().map(|name| name.trim().to_string()).collect();
     let mut columns = Vec::with_capacity(model.n_features());
     for name in model.feature_names() {
-        let mut matches = header.iter().enumerate().filter(|(_, column)| column.as_str() == name);
+        let mut matches = header
+            .iter()
+            .enumerate()
+            .filter(|(_, column)| column.as_str() == name);
         match (matches.next(), matches.next()) {
             (Some((index, _)), None) => columns.push(index),
-            (Some(_), Some(_)) => return Err(PredictError::DuplicateColumn { name: name.to_string() }),
+            (Some(_), Some(_)) => {
+                return Err(PredictError::DuplicateColumn {
+                    name: name.to_string(),
+                })
+            }
             (None, _) => {
                 return Err(PredictError::MissingColumn {
                     name: name.to_string(),
@@ -143,7 +161,11 @@ pub fn predict_csv<R: Read, W: Write>(
         let record = record?;
         let line = offset as u64 + 2;
         if record.len() != header.len() {
-            return Err(PredictError::RaggedRow { line, expected: header.len(), found: record.len() });
+            return Err(PredictError::RaggedRow {
+                line,
+                expected: header.len(),
+                found: record.len(),
+            });
         }
         for (slot, &column) in features.iter_mut().zip(&columns) {
             let text = record.get(column).unwrap_or("");
@@ -155,7 +177,12 @@ pub fn predict_csv<R: Read, W: Write>(
         }
         model.predict(&features, &mut margins, &mut outputs)?;
         row_out.clear();
-        row_out.extend(margins.iter().chain(&outputs).map(|&v| format_value(v, options.bits)));
+        row_out.extend(
+            margins
+                .iter()
+                .chain(&outputs)
+                .map(|&v| format_value(v, options.bits)),
+        );
         writer.write_record(&row_out)?;
         rows += 1;
     }

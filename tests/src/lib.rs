@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use lockstep_engine::builder::{Condition, ModelSpec, NodeSpec, TreeSpec};
-use lockstep_engine::format::{Aggregation, BaseOrder, Framework, MissingMode, Numerics, Objective, CHECKSUM_LEN};
+use lockstep_engine::format::{
+    Aggregation, BaseOrder, Framework, MissingMode, Numerics, Objective, CHECKSUM_LEN,
+};
 use sha2::{Digest, Sha256};
 
 /// The fixtures directory.
@@ -24,7 +26,13 @@ pub fn reseal(bytes: &mut [u8]) {
 }
 
 /// A numeric split node.
-pub fn split(feature: usize, threshold: f32, default_left: bool, left: usize, right: usize) -> NodeSpec {
+pub fn split(
+    feature: usize,
+    threshold: f32,
+    default_left: bool,
+    left: usize,
+    right: usize,
+) -> NodeSpec {
     NodeSpec::Split {
         feature,
         condition: Condition::Less(threshold),
@@ -86,12 +94,16 @@ pub fn small_spec() -> ModelSpec {
 
 /// Parses 8 hex digits into f32 bits.
 pub fn f32_from_hex(text: &str) -> f32 {
-    f32::from_bits(u32::from_str_radix(text.trim(), 16).unwrap_or_else(|_| panic!("bad f32 hex '{text}'")))
+    f32::from_bits(
+        u32::from_str_radix(text.trim(), 16).unwrap_or_else(|_| panic!("bad f32 hex '{text}'")),
+    )
 }
 
 /// Parses 16 hex digits into f64 bits.
 pub fn f64_from_hex(text: &str) -> f64 {
-    f64::from_bits(u64::from_str_radix(text.trim(), 16).unwrap_or_else(|_| panic!("bad f64 hex '{text}'")))
+    f64::from_bits(
+        u64::from_str_radix(text.trim(), 16).unwrap_or_else(|_| panic!("bad f64 hex '{text}'")),
+    )
 }
 
 /// A CSV of hex cells: its header and rows of cells.
@@ -105,10 +117,18 @@ pub struct HexTable {
 impl HexTable {
     /// Reads a comma-separated file without quoting.
     pub fn read(path: &Path) -> HexTable {
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
         let mut lines = text.lines().filter(|line| !line.trim().is_empty());
-        let header = lines.next().unwrap_or_default().split(',').map(|s| s.trim().to_string()).collect();
-        let rows = lines.map(|line| line.split(',').map(|s| s.trim().to_string()).collect()).collect();
+        let header = lines
+            .next()
+            .unwrap_or_default()
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .collect();
+        let rows = lines
+            .map(|line| line.split(',').map(|s| s.trim().to_string()).collect())
+            .collect();
         HexTable { header, rows }
     }
 

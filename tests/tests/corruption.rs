@@ -22,11 +22,23 @@ fn load_and_exercise(bytes: &[u8]) -> Result<(), Error> {
     let mut margins = vec![0.0f32; model.n_outputs()];
     let mut outputs = vec![0.0f32; model.n_outputs()];
     for probe in PROBES {
-        let features: Vec<f32> = probe.iter().copied().cycle().take(model.n_features()).collect();
-        model.predict(&features, &mut margins, &mut outputs).expect("a loaded model predicts any row");
+        let features: Vec<f32> = probe
+            .iter()
+            .copied()
+            .cycle()
+            .take(model.n_features())
+            .collect();
+        model
+            .predict(&features, &mut margins, &mut outputs)
+            .expect("a loaded model predicts any row");
         let _ = model.check_ranges(&features);
     }
-    let _ = (model.feature_names().count(), model.measured_depth(), model.n_leaves(), model.section(2));
+    let _ = (
+        model.feature_names().count(),
+        model.measured_depth(),
+        model.n_leaves(),
+        model.section(2),
+    );
     Ok(())
 }
 
@@ -38,7 +50,10 @@ fn every_truncation_is_refused() {
         assert!(result.is_err(), "truncation to {len} bytes was accepted");
         let mut resealed = bytes[..len].to_vec();
         reseal(&mut resealed);
-        assert!(load_and_exercise(&resealed).is_err(), "resealed truncation to {len} bytes was accepted");
+        assert!(
+            load_and_exercise(&resealed).is_err(),
+            "resealed truncation to {len} bytes was accepted"
+        );
     }
 }
 
@@ -67,7 +82,10 @@ fn every_resealed_bit_flip_loads_safely_or_is_refused() {
         }
     }
     // Flips in leaf values, thresholds, names and labels stay valid; structural flips must not.
-    assert!(accepted > 0 && refused > 0, "accepted {accepted}, refused {refused}");
+    assert!(
+        accepted > 0 && refused > 0,
+        "accepted {accepted}, refused {refused}"
+    );
     println!("resealed single-bit flips: {accepted} accepted, {refused} refused");
 }
 

@@ -187,7 +187,16 @@ fn averaged_forest_divides_by_trees_per_output() {
     let model = Model::from_bytes(&bytes).expect("load");
     let scores = model.score(&[0.4, 0.0, 0.0]).expect("score");
     // Tree 0 reaches 0.125; category 0 is not in tree 1's set, so LightGBM sends it right (0.375).
-    assert_eq!(scores.margins()[0], (0.125 + 0.375) / 2.0);
+    assert_eq!(
+        scores.margins()[0],
+        0.125 + 0.375,
+        "the margin is the raw sum"
+    );
+    assert_eq!(
+        scores.outputs()[0],
+        (0.125 + 0.375) / 2.0,
+        "the output is the average"
+    );
 }
 
 #[test]
@@ -377,11 +386,16 @@ fn tree_views_decode_what_the_builder_wrote() {
     let model = Model::from_bytes(&bytes).expect("load");
     let tree0: Vec<NodeView<'_>> = model.tree(0).expect("tree 0").nodes().collect();
     assert_eq!(tree0.len(), 5);
-    assert!(matches!(tree0[0], NodeView::Split { feature: 0, test: SplitTest::Less(t), default_left: true, left: 1, .. } if t == 0.5));
+    assert!(
+        matches!(tree0[0], NodeView::Split { feature: 0, test: SplitTest::Less(t), default_left: true, left: 1, .. } if t == 0.5)
+    );
     assert_eq!(tree0[2], NodeView::Leaf { value: 0.75 });
     let root1 = model.tree(1).expect("tree 1").node(0).expect("root");
     match root1 {
-        NodeView::Split { test: SplitTest::Categories(set), .. } => {
+        NodeView::Split {
+            test: SplitTest::Categories(set),
+            ..
+        } => {
             assert_eq!(set.members().collect::<Vec<_>>(), [1, 3, 40]);
         }
         other => panic!("expected a categorical split, got {other:?}"),

@@ -66,7 +66,10 @@ pub struct Compiled {
 /// Guesses the format from the first bytes: `{` starts JSON, LightGBM text starts with `tree`,
 /// and XGBoost's UBJSON starts with an object marker `{` followed by a length or key marker.
 pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
-    let trimmed = bytes.iter().position(|b| !b.is_ascii_whitespace()).map_or(&[][..], |i| &bytes[i..]);
+    let trimmed = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map_or(&[][..], |i| &bytes[i..]);
     if trimmed.starts_with(b"tree\n") || trimmed.starts_with(b"tree\r\n") {
         return Some(SourceFormat::LightgbmText);
     }
@@ -89,7 +92,11 @@ pub fn compile(bytes: &[u8]) -> Result<Compiled, CompileError> {
         SourceFormat::LightgbmText => lightgbm::import_text(bytes)?,
     };
     let bytes = spec.to_bytes()?;
-    Ok(Compiled { format, spec, bytes })
+    Ok(Compiled {
+        format,
+        spec,
+        bytes,
+    })
 }
 
 #[cfg(test)]
@@ -98,11 +105,23 @@ mod tests {
 
     #[test]
     fn detects_each_format_by_its_first_bytes() {
-        assert_eq!(detect(b"{\"learner\": {}}"), Some(SourceFormat::XgboostJson));
-        assert_eq!(detect(b"  \n{\"learner\": {}}"), Some(SourceFormat::XgboostJson));
-        assert_eq!(detect(b"{L\x00\x00\x00\x00\x00\x00\x00\x07learner"), Some(SourceFormat::XgboostUbj));
+        assert_eq!(
+            detect(b"{\"learner\": {}}"),
+            Some(SourceFormat::XgboostJson)
+        );
+        assert_eq!(
+            detect(b"  \n{\"learner\": {}}"),
+            Some(SourceFormat::XgboostJson)
+        );
+        assert_eq!(
+            detect(b"{L\x00\x00\x00\x00\x00\x00\x00\x07learner"),
+            Some(SourceFormat::XgboostUbj)
+        );
         assert_eq!(detect(b"{i\x07learner"), Some(SourceFormat::XgboostUbj));
-        assert_eq!(detect(b"tree\nversion=v4\n"), Some(SourceFormat::LightgbmText));
+        assert_eq!(
+            detect(b"tree\nversion=v4\n"),
+            Some(SourceFormat::LightgbmText)
+        );
         assert_eq!(detect(b"PK\x03\x04"), None);
         assert_eq!(detect(b""), None);
     }
