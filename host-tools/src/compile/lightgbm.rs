@@ -1358,7 +1358,10 @@ mod tests {
         let spec = import(&text);
         assert_eq!(spec.aggregation, Aggregation::Mean);
         let bytes = spec.to_bytes().unwrap();
-        assert_eq!(margin(&bytes, &[0.0]), 1.5);
+        // The margin is LightGBM's raw score (the sum); the output is the average.
+        assert_eq!(margin(&bytes, &[0.0]), 3.0);
+        let model = lockstep_engine::Model::from_bytes(&bytes).unwrap();
+        assert_eq!(model.score(&[0.0]).unwrap().outputs()[0], 1.5);
     }
 
     #[test]
