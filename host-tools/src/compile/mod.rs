@@ -75,9 +75,7 @@ pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
     }
     match bytes.first().zip(bytes.get(1)) {
         // UBJSON objects: '{' then a key length marker (i, U, I, l, L) or a count/type marker.
-        Some((b'{', next)) if matches!(next, b'i' | b'U' | b'I' | b'l' | b'L' | b'#' | b'$') => {
-            Some(SourceFormat::XgboostUbj)
-        }
+        Some((b'{', b'i' | b'U' | b'I' | b'l' | b'L' | b'#' | b'$')) => Some(SourceFormat::XgboostUbj),
         _ if trimmed.first() == Some(&b'{') => Some(SourceFormat::XgboostJson),
         _ => None,
     }
