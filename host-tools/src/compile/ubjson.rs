@@ -55,7 +55,8 @@ pub enum Value {
 pub enum ElementError {
     /// The value is not an array.
     NotArray,
-    /// The element at this index has the wrong type (or is not exactly representable).
+    /// The element at this index has the wrong type (or, read as a boolean, is an integer other
+    /// than 0 and 1).
     Element(usize),
 }
 
@@ -577,6 +578,51 @@ fn be<const N: usize>(chunk: &[u8]) -> [u8; N] {
 mod tests {
     use super::*;
 
+    /// A fixed-seed xorshift generator for the randomised tests (no extra dependency).
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
+    /// Random damage to a valid document: a byte set to a marker or random value, a cut, a
+    /// deleted run or a duplicated run.
+    fn mutate(rng: &mut XorShift, bytes: &[u8]) -> Vec<u8> {
+        let mut out = bytes.to_vec();
+        if out.is_empty() {
+            return out;
+        }
+        let at = rng.below(out.len());
+        match rng.below(4) {
+            0 => {
+                out[at] = *b"[]{}$#iUIlLdDSHZNTF\x00\xff"
+                    .get(rng.below(24))
+                    .unwrap_or(&0x80)
+            }
+            1 => out.truncate(at),
+            2 => {
+                let n = rng.below(12).min(out.len() - at);
+                out.drain(at..at + n);
+            }
+            _ => {
+                let from = rng.below(out.len());
+                let n = rng.below(24).min(out.len() - from);
+                let run = out[from..from + n].to_vec();
+                out.splice(at..at, run);
+            }
+        }
+        out
+    }
+
     /// `L`-prefixed length as XGBoost writes it.
     fn len_l(n: usize) -> Vec<u8> {
         let mut out = vec![b'L'];
@@ -816,6 +862,59 @@ mod tests {
         for (bytes, expected) in cases {
             let error = decode(&bytes).unwrap_err();
             assert!(error.reason.contains(expected), "{bytes:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn round_trips_random_float32_bits() {
+        let mut rng = XorShift(0x2545_f491_4f6c_dd1d);
+        for _ in 0..20_000 {
+            let bits = rng.next() as u32;
+            let mut bytes = vec![b'[', b'$', b'd', b'#', b'i', 1];
+            bytes.extend_from_slice(&bits.to_be_bytes());
+            let scalar = decode(&[&[b'd'][..], &bits.to_be_bytes()].concat()).unwrap();
+            assert_eq!(scalar.as_f32().map(f32::to_bits), Some(bits));
+            let array = decode(&bytes).unwrap().to_f32_vec().unwrap();
+            assert_eq!(
+                array.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+                vec![bits]
+            );
+            // XGBoost's JSON writer prints the shortest round-trip decimal ("1.5E-1"); it must
+            // come back as the same f32.
+            let x = f32::from_bits(bits);
+            if x.is_finite() {
+                let text = format!("{x:E}");
+                assert_eq!(
+                    parse_f32_text(&text).map(f32::to_bits),
+                    Some(bits),
+                    "{text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn never_panics_on_damaged_documents() {
+        let mut document = vec![b'{'];
+        document.extend(key("trees"));
+        document.extend([b'[', b'#', b'i', 2]);
+        document.extend([
+            b'[', b'$', b'd', b'#', b'i', 2, 0x3f, 0x80, 0, 0, 0x40, 0, 0, 0,
+        ]);
+        document.extend([b'{', b'i', 1, b'k', b'S', b'U', 2, b'h', b'i', b'}']);
+        document.extend(key("n"));
+        document.extend([
+            b'[', b'H', b'i', 3, b'1', b'.', b'5', b'D', 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
+        ]);
+        document.extend([b'I', 0x12, 0x34, b'N', b']', b'}']);
+        assert!(decode(&document).is_ok());
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        for _ in 0..20_000 {
+            let mut damaged = mutate(&mut rng, &document);
+            if rng.below(2) == 0 {
+                damaged = mutate(&mut rng, &damaged);
+            }
+            let _ = decode(&damaged);
         }
     }
 

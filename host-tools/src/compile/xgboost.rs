@@ -865,10 +865,11 @@ fn read_tree(
         let condition = match &raw.categories[node] {
             Some(set) => {
                 if !semantics.exact_categorical {
-                    return Err(unsupported(
-                        "categorical splits saved by XGBoost before 1.7.3 (those releases send \
-                         invalid categories to the default side); re-save the model with 1.7.3 or later",
-                    ));
+                    return Err(unsupported(format!(
+                        "categorical splits saved by XGBoost before 1.7.3 ({at}; those releases \
+                         send invalid categories to the default side); re-save the model with \
+                         1.7.3 or later"
+                    )));
                 }
                 Condition::Categories(set.clone())
             }
@@ -2112,6 +2113,84 @@ mod tests {
             detail(import_str(&json("[3, 1, 0]", "reg:squarederror", "[NaN]")))
                 .contains("not finite")
         );
+    }
+
+    #[test]
+    fn never_panics_on_damaged_models() {
+        // A fixed-seed xorshift; each round damages a valid model a little and imports it.
+        let mut state = 0x853c_49e6_748f_ea9b_u64;
+        let mut below = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n.max(1) as u64) as usize
+        };
+        let tokens = [
+            "-1",
+            "0",
+            "1",
+            "3",
+            "7",
+            "2147483648",
+            "NaN",
+            "-0E0",
+            "1e40",
+            "\"x\"",
+            "[]",
+            "{}",
+            "null",
+            "true",
+        ];
+        let json = model_json(
+            "[3, 2, 0]",
+            "multi:softprob",
+            "[1E-1,2E-1]",
+            "",
+            &[STUMP, DEPTH2],
+            "[0, 1]",
+        )
+        .replace(r#""num_class": "0""#, r#""num_class": "2""#)
+        .into_bytes();
+        let ubj = stump_ubj(0x3f00_0000);
+        assert!(import_json(&json).is_ok() && import_ubj(&ubj).is_ok());
+        for _ in 0..5_000 {
+            // JSON: replace one value token by another.
+            let starts: Vec<usize> = (1..json.len())
+                .filter(|&i| {
+                    matches!(json[i - 1], b'[' | b' ' | b':')
+                        && (json[i].is_ascii_digit() || json[i] == b'-' || json[i] == b'"')
+                })
+                .collect();
+            let start = starts[below(starts.len())];
+            let end = start
+                + json[start..]
+                    .iter()
+                    .skip(1)
+                    .position(|b| matches!(b, b',' | b']' | b'}'))
+                    .map_or(1, |p| p + 1);
+            let damaged = [
+                &json[..start],
+                tokens[below(tokens.len())].as_bytes(),
+                &json[end..],
+            ]
+            .concat();
+            if let Ok(spec) = import_json(&damaged) {
+                let _ = spec.to_bytes();
+            }
+            // UBJSON: overwrite, cut or drop bytes.
+            let mut damaged = ubj.clone();
+            let at = below(damaged.len());
+            match below(3) {
+                0 => damaged[at] = below(256) as u8,
+                1 => damaged.truncate(at),
+                _ => {
+                    damaged.drain(at..(at + below(9)).min(ubj.len()));
+                }
+            }
+            if let Ok(spec) = import_ubj(&damaged) {
+                let _ = spec.to_bytes();
+            }
+        }
     }
 
     #[test]
