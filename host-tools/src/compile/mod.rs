@@ -66,16 +66,19 @@ pub struct Compiled {
 /// Guesses the format from the first bytes: `{` starts JSON, LightGBM text starts with `tree`,
 /// and XGBoost's UBJSON starts with an object marker `{` followed by a length or key marker.
 pub fn detect(bytes: &[u8]) -> Option<SourceFormat> {
-    let trimmed = bytes
+    let text = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes); // a UTF-8 byte-order mark
+    let trimmed = text
         .iter()
         .position(|b| !b.is_ascii_whitespace())
-        .map_or(&[][..], |i| &bytes[i..]);
+        .map_or(&[][..], |i| &text[i..]);
     if trimmed.starts_with(b"tree\n") || trimmed.starts_with(b"tree\r\n") {
         return Some(SourceFormat::LightgbmText);
     }
     match bytes.first().zip(bytes.get(1)) {
         // UBJSON objects: '{' then a key length marker (i, U, I, l, L) or a count/type marker.
-        Some((b'{', b'i' | b'U' | b'I' | b'l' | b'L' | b'#' | b'$')) => Some(SourceFormat::XgboostUbj),
+        Some((b'{', b'i' | b'U' | b'I' | b'l' | b'L' | b'#' | b'$')) => {
+            Some(SourceFormat::XgboostUbj)
+        }
         _ if trimmed.first() == Some(&b'{') => Some(SourceFormat::XgboostJson),
         _ => None,
     }
@@ -119,6 +122,10 @@ mod tests {
         assert_eq!(
             detect(b"tree\nversion=v4\n"),
             Some(SourceFormat::LightgbmText)
+        );
+        assert_eq!(
+            detect(b"\xef\xbb\xbf{\"learner\": {}}"),
+            Some(SourceFormat::XgboostJson)
         );
         assert_eq!(detect(b"PK\x03\x04"), None);
         assert_eq!(detect(b""), None);
