@@ -6,4 +6,5 @@
 
 pub mod compile;
 pub mod inspect;
+pub mod parity;
 pub mod predict;

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use lockstep_engine::Model;
-use lockstep_host::{compile, inspect, predict};
+use lockstep_host::{compile, inspect, parity, predict};
 
 /// Lockstep: compile tree-ensemble models into an exact, verifiable format for embedded devices,
 /// and score data with the same engine the device runs.
@@ -57,6 +57,45 @@ enum Command {
         #[arg(long)]
         bits: bool,
     },
+    /// Prove that Cortex-M devices compute the same bits as the host for a model: builds (or
+    /// reuses) the firmware for each target, runs it in QEMU on the model and a set of input
+    /// vectors, runs the host engine on the same vectors, and compares every output by its bits.
+    ///
+    /// Without --vectors, vectors are generated from the model: every split threshold and the
+    /// f32 on either side, category members, NaN, infinities, signed zeros, subnormals, and
+    /// seeded random rows inside the features' ranges. Exits with status 3 on any mismatch.
+    Parity {
+        /// The compiled model.
+        #[arg(short, long, value_name = "MODEL.lsm")]
+        model: PathBuf,
+        /// Input rows (CSV with a header naming the features) instead of generated vectors.
+        #[arg(long, value_name = "V.csv")]
+        vectors: Option<PathBuf>,
+        /// Target to run on (repeatable): cortex-m0, cortex-m4f, cortex-m33.
+        #[arg(short, long = "target", value_name = "T", required = true)]
+        targets: Vec<String>,
+        /// Write the machine-readable parity record (JSON) here.
+        #[arg(long, value_name = "OUT.json")]
+        record: Option<PathBuf>,
+        /// Print device cost: instructions per inference, peak stack, flash bytes.
+        #[arg(long)]
+        cost: bool,
+        /// Random rows added to the generated vectors.
+        #[arg(long, default_value_t = 1000)]
+        random_rows: usize,
+        /// Seed of the random rows.
+        #[arg(long, default_value_t = 0x10c57e9)]
+        seed: u64,
+        /// Directory for per-target work files (default: a fresh temporary directory).
+        #[arg(long, value_name = "DIR")]
+        work_dir: Option<PathBuf>,
+        /// The firmware-demo directory (default: the one in this source tree).
+        #[arg(long, value_name = "DIR")]
+        firmware_dir: Option<PathBuf>,
+        /// Test-only: make the device flip one output bit, to show the check bites.
+        #[arg(long, hide = true)]
+        corrupt_device_output: bool,
+    },
     /// Describe a compiled model: identity (SHA-256), source, objective, trees, nodes, depth,
     /// bytes per node and features.
     Inspect {
@@ -83,6 +122,34 @@ fn main() -> ExitCode {
             bits,
         } => run_predict(&model, &input, output.as_deref(), bits),
         Command::Inspect { model, json } => run_inspect(&model, json),
+        Command::Parity {
+            model,
+            vectors,
+            targets,
+            record,
+            cost,
+            random_rows,
+            seed,
+            work_dir,
+            firmware_dir,
+            corrupt_device_output,
+        } => {
+            let options = ParityArgs {
+                vectors,
+                record,
+                cost,
+                random_rows,
+                seed,
+                work_dir,
+                firmware_dir,
+                corrupt_device_output,
+            };
+            match run_parity(&model, &targets, options) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::from(3),
+                Err(error) => Err(error),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -190,4 +257,118 @@ fn run_inspect(model_path: &Path, json: bool) -> Result<()> {
         print!("{}", inspect::render_text(&summary));
     }
     Ok(())
+}
+
+struct ParityArgs {
+    vectors: Option<PathBuf>,
+    record: Option<PathBuf>,
+    cost: bool,
+    random_rows: usize,
+    seed: u64,
+    work_dir: Option<PathBuf>,
+    firmware_dir: Option<PathBuf>,
+    corrupt_device_output: bool,
+}
+
+/// Runs the parity suite; `Ok(false)` when some output differs.
+fn run_parity(model_path: &Path, target_names: &[String], args: ParityArgs) -> Result<bool> {
+    let bytes = read_file("parity", model_path)?;
+    let model = load_model("parity", model_path, &bytes)?;
+    let mut targets = Vec::new();
+    for name in target_names {
+        let names: Vec<&str> = parity::TARGETS.iter().map(|t| t.name).collect();
+        let target = parity::target(name).with_context(|| {
+            format!(
+                "parity: unknown target '{name}'; choose from {}",
+                names.join(", ")
+            )
+        })?;
+        targets.push(target);
+    }
+    let vectors = match &args.vectors {
+        Some(path) => parity::vectors::read_csv(&model, path)
+            .with_context(|| format!("parity: reading vectors '{}'", path.display()))?,
+        None => parity::vectors::generate(
+            &model,
+            parity::vectors::GenerateOptions {
+                random_rows: args.random_rows,
+                seed: args.seed,
+            },
+        ),
+    };
+    let created_temp = args.work_dir.is_none();
+    let work_dir = args.work_dir.unwrap_or_else(|| {
+        std::env::temp_dir().join(format!("lockstep-parity-{}", std::process::id()))
+    });
+    std::fs::create_dir_all(&work_dir).with_context(|| {
+        format!(
+            "parity: cannot create work directory '{}'",
+            work_dir.display()
+        )
+    })?;
+    let options = parity::ParityOptions {
+        firmware_dir: args
+            .firmware_dir
+            .unwrap_or_else(parity::default_firmware_dir),
+        work_dir: work_dir.clone(),
+        corrupt_device_output: args.corrupt_device_output,
+        keep_mismatches: 5,
+    };
+    eprintln!(
+        "parity: {} vectors, model sha256 {}",
+        vectors.n_rows(),
+        inspect::hex(&model.checksum())
+    );
+    let record = parity::run(&bytes, &vectors, &targets, &options, |message| {
+        eprintln!("parity: {message}")
+    })
+    .with_context(|| format!("parity: '{}'", model_path.display()))?;
+    for result in &record.targets {
+        println!(
+            "{}: {}/{} bit-exact",
+            result.target, result.rows_bit_exact, result.rows
+        );
+        for m in &result.first_mismatches {
+            println!(
+                "  row {} {}: host {} device {} (inputs {})",
+                m.row,
+                m.value,
+                m.host,
+                m.device,
+                m.inputs.join(",")
+            );
+        }
+    }
+    if args.cost {
+        println!(
+            "{:<12} {:>14} {:>12} {:>12} {:>15}",
+            "target", "instr/infer", "stack peak", "model flash", "firmware flash"
+        );
+        for result in &record.targets {
+            let c = &result.cost;
+            println!(
+                "{:<12} {:>14} {:>12} {:>12} {:>15}",
+                result.target,
+                c.instructions_per_inference
+                    .map_or("n/a".into(), |v| format!("{v:.0}")),
+                c.stack_peak_bytes
+                    .map_or("n/a".into(), |v| format!("{v} B")),
+                format!("{} B", c.model_flash_bytes),
+                c.firmware_flash_bytes
+                    .map_or("n/a".into(), |v| format!("{v} B")),
+            );
+        }
+    }
+    if let Some(path) = &args.record {
+        let json = serde_json::to_string_pretty(&record).context("parity: encoding the record")?;
+        std::fs::write(path, json + "\n")
+            .with_context(|| format!("parity: cannot write record '{}'", path.display()))?;
+    }
+    let exact = record.all_exact();
+    if created_temp && exact {
+        let _ = std::fs::remove_dir_all(&work_dir);
+    } else if !exact {
+        eprintln!("parity: work files kept in '{}'", work_dir.display());
+    }
+    Ok(exact)
 }

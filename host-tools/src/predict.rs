@@ -111,6 +111,98 @@ pub fn format_value(value: f32, bits: bool) -> String {
     }
 }
 
+/// Reads feature rows from a CSV with a header, matching columns to the model's features by
+/// name (extra columns ignored, a missing or repeated feature column refused).
+pub struct FeatureReader<R: Read> {
+    records: csv::StringRecordsIntoIter<R>,
+    header: Vec<String>,
+    columns: Vec<usize>,
+    line: u64,
+}
+
+impl<R: Read> FeatureReader<R> {
+    /// Reads the header and maps the model's features to columns.
+    pub fn new(model: &Model<'_>, input: R) -> Result<Self, PredictError> {
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(input);
+        let mut records = reader.into_records();
+        let header = match records.next() {
+            Some(record) => record?,
+            None => return Err(PredictError::NoHeader),
+        };
+        let header: Vec<String> = header.iter().map(|name| name.trim().to_string()).collect();
+        let mut columns = Vec::with_capacity(model.n_features());
+        for name in model.feature_names() {
+            let mut matches = header
+                .iter()
+                .enumerate()
+                .filter(|(_, column)| column.as_str() == name);
+            match (matches.next(), matches.next()) {
+                (Some((index, _)), None) => columns.push(index),
+                (Some(_), Some(_)) => {
+                    return Err(PredictError::DuplicateColumn {
+                        name: name.to_string(),
+                    })
+                }
+                (None, _) => {
+                    return Err(PredictError::MissingColumn {
+                        name: name.to_string(),
+                        needed: model.feature_names().collect::<Vec<_>>().join(", "),
+                    })
+                }
+            }
+        }
+        Ok(FeatureReader {
+            records,
+            header,
+            columns,
+            line: 1,
+        })
+    }
+
+    /// Fills `features` with the next row; `Ok(false)` at the end of the input.
+    pub fn next_row(&mut self, features: &mut [f32]) -> Result<bool, PredictError> {
+        let record = match self.records.next() {
+            Some(record) => record?,
+            None => return Ok(false),
+        };
+        self.line += 1;
+        let line = self.line;
+        if record.len() != self.header.len() {
+            return Err(PredictError::RaggedRow {
+                line,
+                expected: self.header.len(),
+                found: record.len(),
+            });
+        }
+        for (slot, &column) in features.iter_mut().zip(&self.columns) {
+            let text = record.get(column).unwrap_or("");
+            *slot = parse_cell(text).ok_or_else(|| PredictError::BadCell {
+                line,
+                column: self.header[column].clone(),
+                value: text.to_string(),
+            })?;
+        }
+        Ok(true)
+    }
+}
+
+/// Reads every row of a feature CSV (see [`FeatureReader`]).
+pub fn read_feature_rows<R: Read>(
+    model: &Model<'_>,
+    input: R,
+) -> Result<Vec<Vec<f32>>, PredictError> {
+    let mut reader = FeatureReader::new(model, input)?;
+    let mut rows = Vec::new();
+    let mut features = vec![0.0f32; model.n_features()];
+    while reader.next_row(&mut features)? {
+        rows.push(features.clone());
+    }
+    Ok(rows)
+}
+
 /// Scores every row of `input` and writes one output row per input row to `output`.
 pub fn predict_csv<R: Read, W: Write>(
     model: &Model<'_>,
@@ -118,37 +210,7 @@ pub fn predict_csv<R: Read, W: Write>(
     output: W,
     options: PredictOptions,
 ) -> Result<PredictReport, PredictError> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(input);
-    let mut records = reader.records();
-    let header = match records.next() {
-        Some(record) => record?,
-        None => return Err(PredictError::NoHeader),
-    };
-    let header: Vec<String> = header.iter().map(|name| name.trim().to_string()).collect();
-    let mut columns = Vec::with_capacity(model.n_features());
-    for name in model.feature_names() {
-        let mut matches = header
-            .iter()
-            .enumerate()
-            .filter(|(_, column)| column.as_str() == name);
-        match (matches.next(), matches.next()) {
-            (Some((index, _)), None) => columns.push(index),
-            (Some(_), Some(_)) => {
-                return Err(PredictError::DuplicateColumn {
-                    name: name.to_string(),
-                })
-            }
-            (None, _) => {
-                return Err(PredictError::MissingColumn {
-                    name: name.to_string(),
-                    needed: model.feature_names().collect::<Vec<_>>().join(", "),
-                })
-            }
-        }
-    }
+    let mut reader = FeatureReader::new(model, input)?;
     let mut writer = csv::WriterBuilder::new().from_writer(output);
     writer.write_record(output_columns(model))?;
     let n_outputs = model.n_outputs();
@@ -157,24 +219,7 @@ pub fn predict_csv<R: Read, W: Write>(
     let mut outputs = vec![0.0f32; n_outputs];
     let mut row_out: Vec<String> = Vec::with_capacity(2 * n_outputs);
     let mut rows = 0;
-    for (offset, record) in records.enumerate() {
-        let record = record?;
-        let line = offset as u64 + 2;
-        if record.len() != header.len() {
-            return Err(PredictError::RaggedRow {
-                line,
-                expected: header.len(),
-                found: record.len(),
-            });
-        }
-        for (slot, &column) in features.iter_mut().zip(&columns) {
-            let text = record.get(column).unwrap_or("");
-            *slot = parse_cell(text).ok_or_else(|| PredictError::BadCell {
-                line,
-                column: header[column].clone(),
-                value: text.to_string(),
-            })?;
-        }
+    while reader.next_row(&mut features)? {
         model.predict(&features, &mut margins, &mut outputs)?;
         row_out.clear();
         row_out.extend(

@@ -1,0 +1,363 @@
+//! Device parity: runs the Cortex-M firmware in QEMU on a model and a set of input vectors,
+//! runs the host engine on the same vectors, and compares every output by its bits. The same
+//! `.lsm` bytes go to both sides; the device reports the model's SHA-256, which must match.
+
+pub mod qemu;
+pub mod vectors;
+
+use std::path::{Path, PathBuf};
+
+use lockstep_engine::Model;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::inspect::hex;
+use vectors::VectorSet;
+
+/// A device the parity suite runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// Name used on the command line.
+    pub name: &'static str,
+    /// Rust target triple of its firmware.
+    pub triple: &'static str,
+    /// QEMU machine arguments.
+    pub machine: &'static [&'static str],
+    /// Flash address QEMU loads the model blob to (the firmware's model region).
+    pub model_region: u32,
+    /// Size of the model region in bytes.
+    pub model_region_bytes: u32,
+}
+
+/// Every supported target.
+pub const TARGETS: [Target; 3] = [
+    Target {
+        name: "cortex-m0",
+        triple: "thumbv6m-none-eabi",
+        machine: &["-machine", "microbit"],
+        model_region: 0x0002_0000,
+        model_region_bytes: 128 * 1024,
+    },
+    Target {
+        name: "cortex-m4f",
+        triple: "thumbv7em-none-eabihf",
+        machine: &["-cpu", "cortex-m4", "-machine", "mps2-an386"],
+        model_region: 0x0010_0000,
+        model_region_bytes: 3 * 1024 * 1024,
+    },
+    Target {
+        name: "cortex-m33",
+        triple: "thumbv8m.main-none-eabihf",
+        machine: &["-cpu", "cortex-m33", "-machine", "mps2-an505"],
+        model_region: 0x1010_0000,
+        model_region_bytes: 3 * 1024 * 1024,
+    },
+];
+
+/// Looks a target up by name.
+pub fn target(name: &str) -> Option<Target> {
+    TARGETS.iter().copied().find(|t| t.name == name)
+}
+
+/// Why a parity run could not be carried out (a mismatch is a result, not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum ParityError {
+    /// The model does not fit the target's model region.
+    #[error("the model ({size} bytes with its length word) does not fit {target}'s {region}-byte model region")]
+    ModelTooLarge {
+        /// Target name.
+        target: String,
+        /// Blob size.
+        size: usize,
+        /// Region size.
+        region: u32,
+    },
+    /// Building the firmware failed.
+    #[error("building the {target} firmware failed: {detail}")]
+    Build {
+        /// Target name.
+        target: String,
+        /// Compiler output tail.
+        detail: String,
+    },
+    /// QEMU could not be run or the firmware failed.
+    #[error("{target} in QEMU: {detail}")]
+    Run {
+        /// Target name.
+        target: String,
+        /// What happened.
+        detail: String,
+    },
+    /// The device reported a different model hash than the host's.
+    #[error("{target} reports model sha256 {device}, but the host model is {host}")]
+    HashMismatch {
+        /// Target name.
+        target: String,
+        /// Device hash.
+        device: String,
+        /// Host hash.
+        host: String,
+    },
+    /// I/O on the work directory.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// One value that differs between host and device.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mismatch {
+    /// Row index in the vector set.
+    pub row: usize,
+    /// Which value (`margin_k` or `output_k`).
+    pub value: String,
+    /// Host bits.
+    pub host: String,
+    /// Device bits.
+    pub device: String,
+    /// The row's inputs as f32 bit patterns.
+    pub inputs: Vec<String>,
+}
+
+/// Device cost as measured in QEMU.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct DeviceCost {
+    /// Average instructions per inference (`-icount shift=0`).
+    pub instructions_per_inference: Option<f64>,
+    /// Peak stack bytes of one inference (stack painting).
+    pub stack_peak_bytes: Option<u64>,
+    /// Bytes of the model in flash.
+    pub model_flash_bytes: usize,
+    /// Bytes of code and read-only data in the firmware image.
+    pub firmware_flash_bytes: Option<u64>,
+}
+
+/// The outcome on one target.
+#[derive(Debug, Clone, Serialize)]
+pub struct TargetResult {
+    /// Target name.
+    pub target: String,
+    /// Rows compared.
+    pub rows: usize,
+    /// Rows whose every value matched bit for bit.
+    pub rows_bit_exact: usize,
+    /// Values compared.
+    pub values: usize,
+    /// Values that differed.
+    pub mismatched_values: usize,
+    /// The first few mismatches.
+    pub first_mismatches: Vec<Mismatch>,
+    /// SHA-256 of the firmware ELF that ran.
+    pub firmware_sha256: String,
+    /// Model SHA-256 the device reported.
+    pub device_model_sha256: String,
+    /// Measured cost.
+    pub cost: DeviceCost,
+}
+
+/// The machine-readable record of a parity run.
+#[derive(Debug, Clone, Serialize)]
+pub struct ParityRecord {
+    /// Lockstep version.
+    pub lockstep_version: String,
+    /// SHA-256 of the model (its identity).
+    pub model_sha256: String,
+    /// SHA-256 of the binary vector set.
+    pub vector_set_sha256: String,
+    /// Rows in the vector set.
+    pub n_vectors: usize,
+    /// QEMU's version line.
+    pub qemu_version: String,
+    /// Per-target outcomes.
+    pub targets: Vec<TargetResult>,
+}
+
+impl ParityRecord {
+    /// Whether every target matched on every value.
+    pub fn all_exact(&self) -> bool {
+        self.targets
+            .iter()
+            .all(|t| t.mismatched_values == 0 && t.rows > 0)
+    }
+}
+
+/// What a parity run needs.
+#[derive(Debug, Clone)]
+pub struct ParityOptions {
+    /// The `firmware-demo` directory.
+    pub firmware_dir: PathBuf,
+    /// Where to keep per-target work files.
+    pub work_dir: PathBuf,
+    /// Ask the firmware to flip one output bit (proves the comparison bites).
+    pub corrupt_device_output: bool,
+    /// How many mismatches to keep per target.
+    pub keep_mismatches: usize,
+}
+
+/// The model blob QEMU loads into the region: u32 LE length, then the model bytes.
+pub fn model_blob(model_bytes: &[u8]) -> Vec<u8> {
+    let mut blob = (model_bytes.len() as u32).to_le_bytes().to_vec();
+    blob.extend_from_slice(model_bytes);
+    blob
+}
+
+/// Runs `vectors` through `model_bytes` on the host and on each target, and compares.
+pub fn run(
+    model_bytes: &[u8],
+    vectors: &VectorSet,
+    targets: &[Target],
+    options: &ParityOptions,
+    mut progress: impl FnMut(&str),
+) -> Result<ParityRecord, ParityError> {
+    let model = Model::from_bytes(model_bytes).map_err(|e| ParityError::Run {
+        target: "host".into(),
+        detail: format!("model refused: {e}"),
+    })?;
+    let host = host_outputs(&model, vectors);
+    let vector_bytes = vectors.to_bytes();
+    let blob = model_blob(model_bytes);
+    let host_hash = hex(&model.checksum());
+    let mut results = Vec::new();
+    for target in targets {
+        if blob.len() > target.model_region_bytes as usize {
+            return Err(ParityError::ModelTooLarge {
+                target: target.name.into(),
+                size: blob.len(),
+                region: target.model_region_bytes,
+            });
+        }
+        progress(&format!(
+            "{}: building firmware ({})",
+            target.name, target.triple
+        ));
+        let elf = qemu::build_firmware(&options.firmware_dir, target)?;
+        let dir = options.work_dir.join(target.name);
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("model.blob"), &blob)?;
+        std::fs::write(dir.join("vectors.bin"), &vector_bytes)?;
+        progress(&format!(
+            "{}: running {} vectors in QEMU",
+            target.name,
+            vectors.n_rows()
+        ));
+        let run = qemu::run_parity(&elf, &dir, target, options.corrupt_device_output)?;
+        if run.model_sha256 != host_hash {
+            return Err(ParityError::HashMismatch {
+                target: target.name.into(),
+                device: run.model_sha256,
+                host: host_hash,
+            });
+        }
+        let mut result = compare(
+            target.name,
+            &model,
+            vectors,
+            &host,
+            &run.outputs,
+            options.keep_mismatches,
+        );
+        result.firmware_sha256 = hex(&Sha256::digest(std::fs::read(&elf)?));
+        result.device_model_sha256 = run.model_sha256;
+        result.cost = DeviceCost {
+            instructions_per_inference: run.instructions_per_inference,
+            stack_peak_bytes: run.stack_peak_bytes,
+            model_flash_bytes: model_bytes.len(),
+            firmware_flash_bytes: qemu::flash_bytes(&elf).ok(),
+        };
+        results.push(result);
+    }
+    Ok(ParityRecord {
+        lockstep_version: env!("CARGO_PKG_VERSION").into(),
+        model_sha256: host_hash,
+        vector_set_sha256: hex(&Sha256::digest(&vector_bytes)),
+        n_vectors: vectors.n_rows(),
+        qemu_version: qemu::version(),
+        targets: results,
+    })
+}
+
+/// Host outputs per row: margins then outputs, as f32 bits.
+pub fn host_outputs(model: &Model<'_>, vectors: &VectorSet) -> Vec<u32> {
+    let k = model.n_outputs();
+    let mut out = Vec::with_capacity(vectors.n_rows() * 2 * k);
+    let (mut margins, mut outputs) = (vec![0.0f32; k], vec![0.0f32; k]);
+    for r in 0..vectors.n_rows() {
+        // Vectors always have the model's feature count, so prediction cannot fail.
+        if model
+            .predict(vectors.row(r), &mut margins, &mut outputs)
+            .is_err()
+        {
+            margins.fill(f32::NAN);
+            outputs.fill(f32::NAN);
+        }
+        out.extend(margins.iter().chain(&outputs).map(|v| v.to_bits()));
+    }
+    out
+}
+
+/// Compares host and device values row by row.
+pub fn compare(
+    target: &str,
+    model: &Model<'_>,
+    vectors: &VectorSet,
+    host: &[u32],
+    device: &[u32],
+    keep: usize,
+) -> TargetResult {
+    let k = model.n_outputs();
+    let width = 2 * k;
+    let rows = vectors.n_rows();
+    let mut result = TargetResult {
+        target: target.into(),
+        rows,
+        rows_bit_exact: 0,
+        values: rows * width,
+        mismatched_values: 0,
+        first_mismatches: Vec::new(),
+        firmware_sha256: String::new(),
+        device_model_sha256: String::new(),
+        cost: DeviceCost {
+            instructions_per_inference: None,
+            stack_peak_bytes: None,
+            model_flash_bytes: 0,
+            firmware_flash_bytes: None,
+        },
+    };
+    for r in 0..rows {
+        let mut row_ok = true;
+        for i in 0..width {
+            let h = host[r * width + i];
+            let d = device.get(r * width + i).copied();
+            if d != Some(h) {
+                row_ok = false;
+                result.mismatched_values += 1;
+                if result.first_mismatches.len() < keep {
+                    let name = if i < k {
+                        format!("margin_{i}")
+                    } else {
+                        format!("output_{}", i - k)
+                    };
+                    result.first_mismatches.push(Mismatch {
+                        row: r,
+                        value: name,
+                        host: format!("{h:08x}"),
+                        device: d.map_or("missing".into(), |d| format!("{d:08x}")),
+                        inputs: vectors
+                            .row(r)
+                            .iter()
+                            .map(|v| format!("{:08x}", v.to_bits()))
+                            .collect(),
+                    });
+                }
+            }
+        }
+        if row_ok {
+            result.rows_bit_exact += 1;
+        }
+    }
+    result
+}
+
+/// The `firmware-demo` directory next to this crate, as built from the source tree.
+pub fn default_firmware_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-demo")
+}

@@ -1,0 +1,279 @@
+//! Building the Cortex-M firmware and running it under QEMU. The build uses Debian's rustc
+//! with `-Z build-std` (see ci/setup.sh); the run passes the model as a blob that QEMU's
+//! generic loader writes into the firmware's flash model region, and exchanges vectors and
+//! outputs as files through semihosting.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::{ParityError, Target};
+
+/// Magic of the binary output file the firmware writes.
+pub const OUTPUTS_MAGIC: &[u8; 4] = b"LSVO";
+
+/// Longest a single QEMU run may take.
+pub const RUN_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// What the firmware reported.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeviceRun {
+    /// The model SHA-256 the device verified.
+    pub model_sha256: String,
+    /// Margins then outputs per row, f32 bits.
+    pub outputs: Vec<u32>,
+    /// Average instructions per inference.
+    pub instructions_per_inference: Option<f64>,
+    /// Peak stack of one inference.
+    pub stack_peak_bytes: Option<u64>,
+    /// Everything the firmware printed.
+    pub log: String,
+}
+
+fn rust_lld_dir() -> Option<PathBuf> {
+    let home = std::env::var_os("RUSTUP_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rustup")))?;
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(home.join("toolchains"))
+        .ok()?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("lib/rustlib/x86_64-unknown-linux-gnu/bin"))
+        .filter(|p| p.join("rust-lld").exists())
+        .collect();
+    dirs.sort();
+    dirs.into_iter().next()
+}
+
+/// Builds (or reuses) the parity firmware for `target` and returns its ELF path.
+pub fn build_firmware(firmware_dir: &Path, target: &Target) -> Result<PathBuf, ParityError> {
+    let build_error = |detail: String| ParityError::Build {
+        target: target.name.into(),
+        detail,
+    };
+    if !Path::new("/usr/bin/rustc").exists() {
+        return Err(build_error(
+            "Debian's rustc is missing; run ci/setup.sh".into(),
+        ));
+    }
+    let mut path = std::env::var_os("PATH").unwrap_or_default();
+    if let Some(lld) = rust_lld_dir() {
+        let mut joined = std::env::split_paths(&path).collect::<Vec<_>>();
+        joined.push(lld);
+        path = std::env::join_paths(joined).unwrap_or(path);
+    }
+    let output = Command::new("/usr/bin/cargo")
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "--target",
+            target.triple,
+            "--bin",
+            "parity",
+        ])
+        .current_dir(firmware_dir)
+        .env("RUSTC", "/usr/bin/rustc")
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("PATH", path)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_TARGET_DIR")
+        .output()
+        .map_err(|e| build_error(format!("cannot run /usr/bin/cargo: {e}")))?;
+    if !output.status.success() {
+        let text = String::from_utf8_lossy(&output.stderr);
+        let tail: Vec<&str> = text.lines().rev().take(15).collect();
+        return Err(build_error(
+            tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
+        ));
+    }
+    Ok(firmware_dir
+        .join("target")
+        .join(target.triple)
+        .join("release")
+        .join("parity"))
+}
+
+/// QEMU's version line.
+pub fn version() -> String {
+    Command::new("qemu-system-arm")
+        .arg("--version")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.lines().next().map(str::to_string))
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Runs the parity firmware in `dir` (which holds `model.blob` and `vectors.bin`).
+pub fn run_parity(
+    elf: &Path,
+    dir: &Path,
+    target: &Target,
+    corrupt: bool,
+) -> Result<DeviceRun, ParityError> {
+    let run_error = |detail: String| ParityError::Run {
+        target: target.name.into(),
+        detail,
+    };
+    let _ = std::fs::remove_file(dir.join("outputs.bin"));
+    let mut command = Command::new("qemu-system-arm");
+    command
+        .args(target.machine)
+        .args(["-nographic", "-monitor", "none", "-serial", "none"])
+        .args([
+            "-semihosting-config",
+            "enable=on,target=native",
+            "-icount",
+            "shift=0",
+        ])
+        .arg("-kernel")
+        .arg(elf)
+        .arg("-device")
+        .arg(format!(
+            "loader,file=model.blob,addr=0x{:08x}",
+            target.model_region
+        ));
+    if corrupt {
+        command.args(["-append", "corrupt-output"]);
+    }
+    let mut child = command
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            run_error(format!(
+                "cannot start qemu-system-arm ({e}); run ci/setup.sh"
+            ))
+        })?;
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() > RUN_TIMEOUT {
+            let _ = child.kill();
+            return Err(run_error(format!(
+                "timed out after {} s",
+                RUN_TIMEOUT.as_secs()
+            )));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let output = child.wait_with_output()?;
+    let log = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if !status.success() || !log.lines().any(|l| l.trim() == "done") {
+        let tail: Vec<&str> = log.lines().rev().take(8).collect();
+        return Err(run_error(format!(
+            "firmware failed ({status}): {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        )));
+    }
+    let field = |key: &str| {
+        log.lines()
+            .find_map(|line| line.strip_prefix(key).map(|rest| rest.trim().to_string()))
+    };
+    let model_sha256 =
+        field("model-sha256 ").ok_or_else(|| run_error("no model-sha256 line".into()))?;
+    let bytes = std::fs::read(dir.join("outputs.bin"))
+        .map_err(|e| run_error(format!("outputs.bin: {e}")))?;
+    let outputs =
+        parse_outputs(&bytes).ok_or_else(|| run_error("outputs.bin is malformed".into()))?;
+    Ok(DeviceRun {
+        model_sha256,
+        outputs,
+        instructions_per_inference: field("instructions-per-inference ")
+            .and_then(|v| v.parse().ok()),
+        stack_peak_bytes: field("stack-peak-bytes ").and_then(|v| v.parse().ok()),
+        log,
+    })
+}
+
+/// Parses `LSVO`, n_outputs, n_rows (u32 LE), then 2 × n_outputs × n_rows u32 LE values.
+pub fn parse_outputs(bytes: &[u8]) -> Option<Vec<u32>> {
+    if bytes.get(..4)? != OUTPUTS_MAGIC {
+        return None;
+    }
+    let word = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    let (k, rows) = (word(4)? as usize, word(8)? as usize);
+    let count = 2 * k * rows;
+    let body = bytes.get(12..)?;
+    if body.len() != count * 4 {
+        return None;
+    }
+    Some(
+        body.chunks_exact(4)
+            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect(),
+    )
+}
+
+/// Bytes an ELF32 image puts in flash: every allocated section with contents (code, read-only
+/// data and the initial values of writable data); the NOLOAD model region has no contents.
+pub fn flash_bytes(elf: &Path) -> std::io::Result<u64> {
+    let bytes = std::fs::read(elf)?;
+    let bad = || {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "not a little-endian ELF32 file",
+        )
+    };
+    if bytes.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 1, 1][..]) {
+        return Err(bad());
+    }
+    let u16_at = |i: usize| {
+        bytes
+            .get(i..i + 2)
+            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
+            .ok_or_else(bad)
+    };
+    let u32_at = |i: usize| {
+        bytes
+            .get(i..i + 4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .ok_or_else(bad)
+    };
+    let (shoff, shentsize, shnum) = (u32_at(0x20)? as usize, u16_at(0x2e)?, u16_at(0x30)?);
+    const SHT_PROGBITS: u32 = 1;
+    const SHF_ALLOC: u32 = 2;
+    let mut total = 0u64;
+    for i in 0..shnum {
+        let header = shoff + i * shentsize;
+        let (kind, flags, size) = (
+            u32_at(header + 4)?,
+            u32_at(header + 8)?,
+            u32_at(header + 20)?,
+        );
+        if kind == SHT_PROGBITS && flags & SHF_ALLOC != 0 {
+            total += u64::from(size);
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_output_files_and_refuses_short_ones() {
+        let mut bytes = b"LSVO".to_vec();
+        bytes.extend_from_slice(&1u32.to_le_bytes());
+        bytes.extend_from_slice(&2u32.to_le_bytes());
+        for v in [1u32, 2, 3, 4] {
+            bytes.extend_from_slice(&v.to_le_bytes());
+        }
+        assert_eq!(parse_outputs(&bytes), Some(vec![1, 2, 3, 4]));
+        assert_eq!(parse_outputs(&bytes[..bytes.len() - 1]), None);
+        assert_eq!(parse_outputs(b"XXXX"), None);
+    }
+}
