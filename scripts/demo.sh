@@ -13,7 +13,10 @@ mkdir -p "$out"
 cargo build --release --quiet -p lockstep-host
 lockstep=target/release/lockstep
 
-model_file=$(ls "$fixtures/$case_name".{json,ubj,txt} 2>/dev/null | head -1)
+model_file=
+for ext in json ubj txt; do
+  [ -f "$fixtures/$case_name.$ext" ] && { model_file="$fixtures/$case_name.$ext"; break; }
+done
 [ -n "$model_file" ] || { echo "demo: no bundled model named $case_name in $fixtures" >&2; exit 1; }
 
 echo "== compile $model_file"
