@@ -1,0 +1,143 @@
+//! Every fixture model, compiled, gives the same output bits on Cortex-M0, Cortex-M4F and
+//! Cortex-M33 firmware in QEMU as on the host, over generated boundary vectors; and a device
+//! that corrupts one output bit is caught.
+
+use std::path::PathBuf;
+
+use lockstep_engine::Model;
+use lockstep_host::parity::{self, vectors, ParityOptions, TARGETS};
+use lockstep_tests::fixtures_dir;
+use serde_json::Value;
+
+fn work_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("device-parity")
+        .join(name);
+    std::fs::create_dir_all(&dir).expect("work dir");
+    dir
+}
+
+fn options(name: &str, corrupt: bool) -> ParityOptions {
+    ParityOptions {
+        firmware_dir: parity::default_firmware_dir(),
+        work_dir: work_dir(name),
+        corrupt_device_output: corrupt,
+        keep_mismatches: 5,
+    }
+}
+
+fn compiled_fixtures() -> Vec<(String, Vec<u8>)> {
+    let dir = fixtures_dir();
+    let manifest: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"),
+    )
+    .expect("json");
+    manifest
+        .iter()
+        .map(|case| {
+            let name = case["name"].as_str().expect("name").to_string();
+            let source =
+                std::fs::read(dir.join(case["model_file"].as_str().expect("file"))).expect("model");
+            let compiled = lockstep_host::compile::compile(&source).expect("compile");
+            (name, compiled.bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn every_fixture_model_is_bit_exact_on_every_target() {
+    let mut summary = Vec::new();
+    let mut failures = Vec::new();
+    let mut total_rows = 0;
+    for (name, bytes) in compiled_fixtures() {
+        let model = Model::from_bytes(&bytes).expect("load");
+        let set = vectors::generate(
+            &model,
+            vectors::GenerateOptions {
+                random_rows: 200,
+                seed: 7,
+            },
+        );
+        let record = parity::run(&bytes, &set, &TARGETS, &options(&name, false), |_| {})
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        for t in &record.targets {
+            total_rows += t.rows;
+            summary.push(format!(
+                "{name} {}: {}/{} bit-exact",
+                t.target, t.rows_bit_exact, t.rows
+            ));
+            if t.mismatched_values != 0 || t.rows == 0 {
+                failures.push(format!("{name} {}: {:?}", t.target, t.first_mismatches));
+            }
+        }
+    }
+    println!("{}", summary.join("\n"));
+    println!("{total_rows} device rows compared");
+    assert!(
+        summary.len() >= 3 * 50,
+        "expected every fixture on three targets"
+    );
+    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn a_device_that_flips_one_bit_is_caught() {
+    let (name, bytes) = compiled_fixtures().into_iter().next().expect("a fixture");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let set = vectors::generate(
+        &model,
+        vectors::GenerateOptions {
+            random_rows: 20,
+            seed: 1,
+        },
+    );
+    let record = parity::run(
+        &bytes,
+        &set,
+        &TARGETS[1..2],
+        &options(&format!("{name}-corrupt"), true),
+        |_| {},
+    )
+    .expect("run");
+    let result = &record.targets[0];
+    assert_eq!(
+        result.mismatched_values, 1,
+        "exactly the flipped value differs"
+    );
+    assert_eq!(result.rows_bit_exact, result.rows - 1);
+    assert_eq!(
+        (
+            result.first_mismatches[0].row,
+            result.first_mismatches[0].value.as_str()
+        ),
+        (0, "margin_0")
+    );
+    assert!(!record.all_exact());
+}
+
+#[test]
+fn a_model_too_large_for_the_m0_region_is_refused_before_running() {
+    let source = std::fs::read(fixtures_dir().join("bench/xgb-300x6.json")).expect("bench model");
+    let bytes = lockstep_host::compile::compile(&source)
+        .expect("compile")
+        .bytes;
+    let model = Model::from_bytes(&bytes).expect("load");
+    let set = vectors::generate(
+        &model,
+        vectors::GenerateOptions {
+            random_rows: 1,
+            seed: 1,
+        },
+    );
+    let result = parity::run(
+        &bytes,
+        &set,
+        &TARGETS[..1],
+        &options("too-large", false),
+        |_| {},
+    );
+    assert!(
+        matches!(result, Err(parity::ParityError::ModelTooLarge { .. })),
+        "{result:?}"
+    );
+}
