@@ -300,11 +300,11 @@ fn validate(body: &ModelBody<'_>) -> Result<u32, Error> {
         Objective::MulticlassSoftmax | Objective::MulticlassOneVsRest => n_outputs >= 2,
         Objective::Regression => true,
     };
-    let sizes_ok = body.trees.len() % TREE_BYTES == 0
-        && body.nodes.len() % NODE_BYTES == 0
-        && body.leaf_values.len() % 8 == 0
-        && body.category_sets.len() % CATEGORY_SET_BYTES == 0
-        && body.category_words.len() % 4 == 0
+    let sizes_ok = body.trees.len().is_multiple_of(TREE_BYTES)
+        && body.nodes.len().is_multiple_of(NODE_BYTES)
+        && body.leaf_values.len().is_multiple_of(8)
+        && body.category_sets.len().is_multiple_of(CATEGORY_SET_BYTES)
+        && body.category_words.len().is_multiple_of(4)
         && body.base_margins.len() == n_outputs * 8
         && (body.feature_ranges.is_empty()
             || body.feature_ranges.len() == n_features * FEATURE_RANGE_BYTES);

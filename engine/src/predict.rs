@@ -4,7 +4,7 @@
 //! target.
 
 use crate::format::{
-    le_f64, le_u16, le_u32, limits::MAX_OUTPUTS, Aggregation, BaseOrder, Numerics, Objective,
+    le_f64, le_u32, limits::MAX_OUTPUTS, Aggregation, BaseOrder, Numerics, Objective,
     CATEGORY_SET_BYTES, META_CATEGORICAL, META_DEFAULT_LEFT, META_FEATURE_MASK, META_MISSING_MASK,
     META_MISSING_SHIFT, NODE_BYTES, TREE_BYTES, ZERO_MISSING_BOUND,
 };
@@ -112,7 +112,7 @@ impl Model<'_> {
         let n_features = self.n_features();
         let n_outputs = self.n_outputs();
         let n_rows = rows.len() / n_features;
-        if rows.len() % n_features != 0 {
+        if !rows.len().is_multiple_of(n_features) {
             return Err(Error::FeatureCountMismatch {
                 expected: n_features as u32,
                 found: rows.len() as u32,
@@ -201,40 +201,55 @@ impl Model<'_> {
     /// at a leaf; the bound on the loop only keeps this function total without that guarantee.
     #[inline]
     fn leaf_of(&self, tree: usize, features: &[f32]) -> u32 {
-        let nodes = self.tree_nodes(tree);
+        let (nodes, _) = self.tree_nodes(tree).as_chunks::<NODE_BYTES>();
         let mut index = 0usize;
-        for _ in 0..=nodes.len() / NODE_BYTES {
-            let offset = index * NODE_BYTES;
-            let value = le_u32(nodes, offset);
-            let meta = le_u16(nodes, offset + 4);
-            let left = usize::from(le_u16(nodes, offset + 6));
+        for _ in 0..=nodes.len() {
+            let Some(node) = nodes.get(index) else { break };
+            // One load per node: value in bits 0..32, meta in 32..48, left child in 48..64.
+            let raw = u64::from_le_bytes(*node);
+            let value = raw as u32;
+            let meta = (raw >> 32) as u16;
+            let left = (raw >> 48) as usize;
             if left == 0 {
                 return value;
             }
-            let mut x = features
+            let x = features
                 .get(usize::from(meta & META_FEATURE_MASK))
                 .copied()
                 .unwrap_or(f32::NAN);
-            let default_left = meta & META_DEFAULT_LEFT != 0;
-            let mode = (meta & META_MISSING_MASK) >> META_MISSING_SHIFT;
-            let missing = (x.is_nan() && mode != MISSING_NAN_AS_ZERO)
-                || (mode == MISSING_ZERO_OR_NAN
-                    && (-ZERO_MISSING_BOUND..=ZERO_MISSING_BOUND).contains(&x));
-            let go_left = if missing {
-                default_left
-            } else {
+            let go_left = if meta & (META_CATEGORICAL | META_MISSING_MASK) == 0 {
+                // The common split: numeric, NaN takes the default side.
                 if x.is_nan() {
-                    x = 0.0;
-                }
-                if meta & META_CATEGORICAL != 0 {
-                    self.category_goes_left(value, x)
+                    meta & META_DEFAULT_LEFT != 0
                 } else {
                     x < f32::from_bits(value)
                 }
+            } else {
+                self.other_split_goes_left(value, meta, x)
             };
             index = left + usize::from(!go_left);
         }
         0
+    }
+
+    /// The side `x` takes at a categorical split or one with a LightGBM missing mode.
+    fn other_split_goes_left(&self, value: u32, meta: u16, mut x: f32) -> bool {
+        let default_left = meta & META_DEFAULT_LEFT != 0;
+        let mode = (meta & META_MISSING_MASK) >> META_MISSING_SHIFT;
+        let missing = (x.is_nan() && mode != MISSING_NAN_AS_ZERO)
+            || (mode == MISSING_ZERO_OR_NAN
+                && (-ZERO_MISSING_BOUND..=ZERO_MISSING_BOUND).contains(&x));
+        if missing {
+            return default_left;
+        }
+        if x.is_nan() {
+            x = 0.0;
+        }
+        if meta & META_CATEGORICAL != 0 {
+            self.category_goes_left(value, x)
+        } else {
+            x < f32::from_bits(value)
+        }
     }
 
     /// The side a (non-missing) value takes at a categorical split on set `set`.
