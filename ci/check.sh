@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every check Lockstep runs, the same way locally and in CI:
 #   formatting, clippy, the engine built alone for Cortex-M0 and Cortex-M4F (with and without
-#   defmt), the firmware workspace, and the whole test suite.
+#   defmt), and the whole test suite, which builds the firmware for Cortex-M0, M4F and M33 and
+#   runs the parity and bedside suites in QEMU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,9 +27,6 @@ for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
       --target-dir ../target/embedded ${features:+--features "$features"})
   done
 done
-
-step "firmware-demo"
-(cd firmware-demo && "$EMBEDDED_CARGO" build --quiet --release)
 
 step "tests"
 cargo test --workspace --quiet

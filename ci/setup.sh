@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Lockstep's checks need on a fresh Debian machine of this project's kind:
 # Debian's rustc/cargo 1.96 with library sources (to build `core` for Cortex-M targets with
-# -Z build-std) and QEMU for ARM. Safe to run repeatedly; skips what is already there.
+# -Z build-std), QEMU for ARM, and defmt-print. Safe to run repeatedly; skips what is already there.
 set -euo pipefail
 
 need=()
@@ -17,4 +17,9 @@ if [ ${#need[@]} -gt 0 ]; then
   "${sudo_cmd[@]}" apt-get update -qq
   DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1)"
+# defmt-print decodes the bedside firmware's defmt log on the host (a few minutes to build once).
+if ! command -v defmt-print >/dev/null 2>&1; then
+  echo "setup: installing defmt-print (cargo install, once)"
+  cargo install --locked --quiet defmt-print
+fi
+echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1), $(defmt-print --version)"
