@@ -35,8 +35,8 @@ pub const TARGETS: [Target; 3] = [
         name: "cortex-m0",
         triple: "thumbv6m-none-eabi",
         machine: &["-machine", "microbit"],
-        model_region: 0x0002_0000,
-        model_region_bytes: 128 * 1024,
+        model_region: 0x0001_0000,
+        model_region_bytes: 192 * 1024,
     },
     Target {
         name: "cortex-m4f",
