@@ -120,8 +120,20 @@ fn a_model_too_large_for_a_model_region_is_refused_before_running() {
     // QEMU crashes when a loader blob runs past a board's flash, so the host must refuse first.
     let (_, bytes) = compiled_fixtures().into_iter().next().expect("a fixture");
     let model = Model::from_bytes(&bytes).expect("load");
-    let set = vectors::generate(&model, vectors::GenerateOptions { random_rows: 1, seed: 1 });
-    let tiny = parity::Target { model_region_bytes: 1024, ..TARGETS[0] };
+    let set = vectors::generate(
+        &model,
+        vectors::GenerateOptions {
+            random_rows: 1,
+            seed: 1,
+        },
+    );
+    let tiny = parity::Target {
+        model_region_bytes: 1024,
+        ..TARGETS[0]
+    };
     let result = parity::run(&bytes, &set, &[tiny], &options("too-large", false), |_| {});
-    assert!(matches!(result, Err(parity::ParityError::ModelTooLarge { .. })), "{result:?}");
+    assert!(
+        matches!(result, Err(parity::ParityError::ModelTooLarge { .. })),
+        "{result:?}"
+    );
 }
