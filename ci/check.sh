@@ -18,15 +18,18 @@ cargo clippy -p lockstep-engine --all-features -- -D warnings
 cargo clippy -p lockstep-host -- -D warnings
 
 step "engine alone on embedded targets"
-# Built from the engine's own directory so no other package's features leak in.
-source ci/embedded-env.sh
-for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
-  for features in "" "defmt"; do
-    echo "engine: $target features=[${features}]"
-    (cd engine && "$EMBEDDED_CARGO" build --quiet --release --target "$target" -Z build-std=core \
-      --target-dir ../target/embedded ${features:+--features "$features"})
+# Built from the engine's own directory so no other package's features leak in; in a subshell
+# so Debian's compiler (RUSTC) does not leak into the host builds below.
+(
+  source ci/embedded-env.sh
+  for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
+    for features in "" "defmt"; do
+      echo "engine: $target features=[${features}]"
+      (cd engine && "$EMBEDDED_CARGO" build --quiet --release --target "$target" -Z build-std=core \
+        --target-dir ../target/embedded ${features:+--features "$features"})
+    done
   done
-done
+)
 
 step "tests"
 cargo test --workspace --quiet
