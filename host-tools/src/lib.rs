@@ -5,6 +5,8 @@
 //! bytes, and `predict`/`inspect` load those bytes exactly as a device would.
 
 pub mod compile;
+pub mod data;
 pub mod inspect;
 pub mod parity;
 pub mod predict;
+pub mod synth;

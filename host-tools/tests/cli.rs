@@ -326,3 +326,77 @@ fn help_explains_every_subcommand() {
     }
     assert!(stdout(&lockstep(&["predict", "--help"])).contains("--bits"));
 }
+
+#[test]
+fn parity_checks_a_users_model_and_vectors_on_a_device_and_writes_a_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (model, name) = compiled(dir.path());
+    let (rows, n_rows) = decimal_rows(&name, dir.path());
+    let record = dir.path().join("parity.json");
+    let result = lockstep(&[
+        "parity",
+        "-m",
+        model.to_str().unwrap(),
+        "--vectors",
+        rows.to_str().unwrap(),
+        "-t",
+        "cortex-m4f",
+        "--record",
+        record.to_str().unwrap(),
+        "--cost",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}{}",
+        stdout(&result),
+        stderr(&result)
+    );
+    assert!(
+        stdout(&result).contains(&format!("cortex-m4f: {n_rows}/{n_rows} bit-exact")),
+        "{}",
+        stdout(&result)
+    );
+    assert!(stdout(&result).contains("instr/infer"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(json["n_vectors"], n_rows);
+    assert_eq!(json["targets"][0]["mismatched_values"], 0);
+    assert_eq!(
+        json["targets"][0]["device_model_sha256"],
+        json["model_sha256"]
+    );
+    assert!(
+        json["targets"][0]["cost"]["instructions_per_inference"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+
+    let corrupt = lockstep(&[
+        "parity",
+        "-m",
+        model.to_str().unwrap(),
+        "-t",
+        "cortex-m4f",
+        "--corrupt-device-output",
+    ]);
+    assert_eq!(
+        corrupt.status.code(),
+        Some(3),
+        "a mismatch exits with status 3"
+    );
+    assert!(
+        stdout(&corrupt).contains("row 0 margin_0: host"),
+        "{}",
+        stdout(&corrupt)
+    );
+
+    let unknown = lockstep(&["parity", "-m", model.to_str().unwrap(), "-t", "cortex-a53"]);
+    assert_one_line_failure(
+        &unknown,
+        &[
+            "unknown target 'cortex-a53'",
+            "cortex-m0, cortex-m4f, cortex-m33",
+        ],
+    );
+}

@@ -1,0 +1,1306 @@
+//! Training data: a TOML schema that declares every feature (type, unit, plausibility limits,
+//! whether it may be missing) and the binary outcome columns, and a CSV loader that checks every
+//! cell against it.
+//!
+//! Invariant: a [`Dataset`] only exists if every cell of every schema column parsed and every
+//! numeric value lies within its declared limits. Values outside the limits are never clipped
+//! or dropped: the load stops and lists them all (up to [`MAX_REPORTED_VIOLATIONS`]) for manual
+//! resolution, because in a regulated pipeline a human decides what an implausible value means.
+//! CSV columns the schema does not name are ignored (an id, for example); the loader never
+//! invents, imputes or reorders values.
+//!
+//! Encoding (column-major `f32`): numeric values are parsed directly from the decimal text to
+//! `f32` (one rounding); booleans are 0/1; a categorical value is the index of its level in the
+//! schema's `levels` list; a missing cell (empty, `NA` or `NaN`) is `NaN`.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// How many limit violations a [`DataError::LimitViolations`] lists; the total is always
+/// counted.
+pub const MAX_REPORTED_VIOLATIONS: usize = 20;
+
+/// Why a schema, a CSV file or a split expression was refused. Messages name the file, the
+/// 1-based line (the header is line 1) and the column.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file could not be read.
+    #[error("{}: {source}", file.display())]
+    Io {
+        /// The file.
+        file: PathBuf,
+        /// What the operating system said.
+        source: std::io::Error,
+    },
+    /// The schema is not valid TOML or does not have the expected keys.
+    #[error("{}: not a valid schema: {message}", file.display())]
+    SchemaSyntax {
+        /// The schema file.
+        file: PathBuf,
+        /// The TOML parser's message (it names the line).
+        message: String,
+    },
+    /// The schema parsed but contradicts itself (a repeated name, `min` above `max`, ...).
+    #[error("{}: invalid schema: {reason}", file.display())]
+    InvalidSchema {
+        /// The schema file.
+        file: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The CSV is malformed (bad UTF-8, broken quoting).
+    #[error("{}: line {line}: malformed CSV: {message}", file.display())]
+    Csv {
+        /// The CSV file.
+        file: PathBuf,
+        /// Line where the problem was found.
+        line: u64,
+        /// The CSV reader's message.
+        message: String,
+    },
+    /// The CSV has no header line.
+    #[error("{}: the file is empty; expected a header line naming the columns", file.display())]
+    NoHeader {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// The CSV has a header but no data rows.
+    #[error("{}: the file has a header but no data rows", file.display())]
+    NoRows {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// A column the schema names (feature or target) is not in the header.
+    #[error("{}: line 1: column '{column}' named in the schema is missing from the header", file.display())]
+    MissingColumn {
+        /// The CSV file.
+        file: PathBuf,
+        /// The missing column.
+        column: String,
+    },
+    /// Two header cells carry the same name.
+    #[error("{}: line 1: column '{column}' appears twice in the header (columns {first} and {second})", file.display())]
+    DuplicateColumn {
+        /// The CSV file.
+        file: PathBuf,
+        /// The repeated name.
+        column: String,
+        /// 1-based position of the first occurrence.
+        first: usize,
+        /// 1-based position of the second occurrence.
+        second: usize,
+    },
+    /// A row has a different number of cells than the header.
+    #[error("{}: line {line}: {found} cells, but the header has {expected}", file.display())]
+    RaggedRow {
+        /// The CSV file.
+        file: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// Header width.
+        expected: usize,
+        /// This row's width.
+        found: usize,
+    },
+    /// A numeric cell is not a finite number.
+    #[error("{}: line {line}, column '{column}': '{value}' is not a finite number (leave the cell empty or write NA for a missing value)", file.display())]
+    NotANumber {
+        /// The CSV file.
+        file: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// Column name.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// A categorical cell is not one of the declared levels.
+    #[error("{}: line {line}, column '{column}': unknown level '{value}' (allowed: {})", file.display(), levels.join(", "))]
+    UnknownLevel {
+        /// The CSV file.
+        file: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// Column name.
+        column: String,
+        /// The cell's text.
+        value: String,
+        /// The levels the schema allows.
+        levels: Vec<String>,
+    },
+    /// A boolean cell is not 0, 1, true or false.
+    #[error("{}: line {line}, column '{column}': '{value}' is not a boolean (use 0, 1, true or false)", file.display())]
+    NotBoolean {
+        /// The CSV file.
+        file: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// Column name.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// A cell is empty (or NA/NaN) in a column the schema declares `missing = false`.
+    #[error("{}: line {line}, column '{column}': missing value, but the schema does not allow missing values in this column", file.display())]
+    MissingValue {
+        /// The CSV file.
+        file: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// Column name.
+        column: String,
+    },
+    /// An outcome cell is not 0 or 1.
+    #[error("{}: line {line}, column '{column}': outcome '{value}' is not 0 or 1", file.display())]
+    TargetNotBinary {
+        /// The CSV file.
+        file: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// Target column name.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// Numeric values outside their declared `[min, max]`: the load stops for manual
+    /// resolution and lists every violation found (up to [`MAX_REPORTED_VIOLATIONS`]).
+    #[error("{}: {n_total} value(s) outside the schema's limits; resolve them manually before training:{}", file.display(), ViolationList { violations, n_total: *n_total })]
+    LimitViolations {
+        /// The CSV file.
+        file: PathBuf,
+        /// The first violations, in file order.
+        violations: Vec<LimitViolation>,
+        /// How many violations the file has in all.
+        n_total: usize,
+    },
+    /// A split expression is not `COLUMN OP VALUE`.
+    #[error("split '{expr}': {reason} (expected COLUMN OP VALUE with OP one of <=, <, >=, >, ==, e.g. 'surgery_year <= 2015')")]
+    BadSplit {
+        /// The expression.
+        expr: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A row filter or split names a column the dataset does not have.
+    #[error("column '{column}' is not a feature of the dataset (features: {available})")]
+    UnknownColumn {
+        /// The requested column.
+        column: String,
+        /// The dataset's feature names, comma-separated.
+        available: String,
+    },
+    /// A split column has missing values, so some rows belong to neither side.
+    #[error("split column '{column}' has {n_missing} missing value(s); every row must have a value to be assigned to train or test")]
+    MissingInSplitColumn {
+        /// The split column.
+        column: String,
+        /// How many rows have no value.
+        n_missing: usize,
+    },
+}
+
+/// One value outside its declared limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LimitViolation {
+    /// 1-based line.
+    pub line: u64,
+    /// Column name.
+    pub column: String,
+    /// The cell's text.
+    pub value: String,
+    /// The declared lower limit, if the value is below it.
+    pub min: Option<f64>,
+    /// The declared upper limit, if the value is above it.
+    pub max: Option<f64>,
+    /// The column's unit, if declared.
+    pub unit: Option<String>,
+}
+
+impl fmt::Display for LimitViolation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unit = self
+            .unit
+            .as_deref()
+            .map(|unit| format!(" {unit}"))
+            .unwrap_or_default();
+        write!(
+            f,
+            "line {}, column '{}': {}",
+            self.line, self.column, self.value
+        )?;
+        match (self.min, self.max) {
+            (Some(min), _) => write!(f, " is below the minimum {min}{unit}"),
+            (_, Some(max)) => write!(f, " is above the maximum {max}{unit}"),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
+/// Formats the violation lines of [`DataError::LimitViolations`].
+struct ViolationList<'a> {
+    violations: &'a [LimitViolation],
+    n_total: usize,
+}
+
+impl fmt::Display for ViolationList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for violation in self.violations {
+            write!(f, "\n  {violation}")?;
+        }
+        if self.n_total > self.violations.len() {
+            write!(
+                f,
+                "\n  ... and {} more",
+                self.n_total - self.violations.len()
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// A dataset description: its features, in the order they are stored, and its outcome columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schema {
+    /// The dataset's name.
+    pub name: String,
+    /// Free text describing the dataset.
+    pub description: Option<String>,
+    /// Binary (0/1) outcome columns.
+    pub targets: Vec<String>,
+    /// Feature columns, in schema order (the order of [`Dataset::columns`]).
+    pub features: Vec<FeatureSpec>,
+    /// Columns declared as present but not used (an id, for example). Undeclared extra columns
+    /// are ignored too; declaring them documents the file.
+    pub ignored_columns: Vec<String>,
+}
+
+/// One feature column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureSpec {
+    /// Column name in the CSV header.
+    pub name: String,
+    /// Type and limits.
+    pub kind: FeatureKind,
+    /// Unit of measurement, for messages and documentation.
+    pub unit: Option<String>,
+    /// Whether empty cells (or NA/NaN) are allowed.
+    pub missing: bool,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// A feature's type.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeatureKind {
+    /// A number; values outside `[min, max]` stop the load. Limits are compared with the value
+    /// as written (parsed to f64), so a value just beyond a limit is not rounded back inside
+    /// it by the conversion to f32.
+    Numeric {
+        /// Lowest plausible value.
+        min: Option<f64>,
+        /// Highest plausible value.
+        max: Option<f64>,
+    },
+    /// 0/1 (also `true`/`false`), stored as 0.0/1.0.
+    Boolean,
+    /// One of `levels`, stored as the level's index.
+    Categorical {
+        /// The allowed values, in index order.
+        levels: Vec<String>,
+    },
+}
+
+/// The TOML file as written, before validation.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SchemaFile {
+    dataset: DatasetSection,
+    #[serde(default)]
+    feature: Vec<FeatureSection>,
+    #[serde(default)]
+    column: Vec<ColumnSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DatasetSection {
+    name: String,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    targets: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeatureSection {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    unit: Option<String>,
+    #[serde(default)]
+    min: Option<f64>,
+    #[serde(default)]
+    max: Option<f64>,
+    #[serde(default)]
+    levels: Option<Vec<String>>,
+    #[serde(default)]
+    missing: bool,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ColumnSection {
+    name: String,
+    #[serde(default)]
+    #[allow(dead_code)] // documentation only
+    description: Option<String>,
+}
+
+/// Reads and validates a schema file.
+pub fn load_schema(path: impl AsRef<Path>) -> Result<Schema, DataError> {
+    let path = path.as_ref();
+    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    parse_schema(&text, path)
+}
+
+/// Parses and validates schema text; `file` is only used in error messages.
+pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
+    let raw: SchemaFile = toml::from_str(text).map_err(|error| DataError::SchemaSyntax {
+        file: file.to_path_buf(),
+        message: error.to_string().trim_end().to_string(),
+    })?;
+    let invalid = |reason: String| DataError::InvalidSchema {
+        file: file.to_path_buf(),
+        reason,
+    };
+    if raw.dataset.name.trim().is_empty() {
+        return Err(invalid("[dataset] name is empty".into()));
+    }
+    let mut seen = HashSet::new();
+    let all_names = raw
+        .feature
+        .iter()
+        .map(|f| &f.name)
+        .chain(&raw.dataset.targets)
+        .chain(raw.column.iter().map(|c| &c.name));
+    for name in all_names {
+        if name.trim().is_empty() || name.trim() != name {
+            return Err(invalid(format!(
+                "column name '{name}' is empty or has surrounding spaces"
+            )));
+        }
+        if !seen.insert(name.as_str()) {
+            return Err(invalid(format!(
+                "'{name}' is declared more than once (features, targets and ignored columns share one namespace)"
+            )));
+        }
+    }
+    let mut features = Vec::with_capacity(raw.feature.len());
+    for section in raw.feature {
+        let name = section.name;
+        let kind = match section.kind.as_str() {
+            "numeric" => {
+                if section.levels.is_some() {
+                    return Err(invalid(format!("numeric feature '{name}' has levels")));
+                }
+                for limit in [section.min, section.max].into_iter().flatten() {
+                    if !limit.is_finite() {
+                        return Err(invalid(format!("feature '{name}' has a non-finite limit")));
+                    }
+                }
+                if let (Some(min), Some(max)) = (section.min, section.max) {
+                    if min > max {
+                        return Err(invalid(format!(
+                            "feature '{name}' has min {min} above max {max}"
+                        )));
+                    }
+                }
+                FeatureKind::Numeric {
+                    min: section.min,
+                    max: section.max,
+                }
+            }
+            "boolean" => {
+                if section.levels.is_some() || section.min.is_some() || section.max.is_some() {
+                    return Err(invalid(format!(
+                        "boolean feature '{name}' cannot have levels or limits"
+                    )));
+                }
+                FeatureKind::Boolean
+            }
+            "categorical" => {
+                if section.min.is_some() || section.max.is_some() {
+                    return Err(invalid(format!(
+                        "categorical feature '{name}' cannot have limits"
+                    )));
+                }
+                let levels = section.levels.unwrap_or_default();
+                if levels.is_empty() {
+                    return Err(invalid(format!(
+                        "categorical feature '{name}' needs a non-empty levels list"
+                    )));
+                }
+                let mut seen_levels = HashSet::new();
+                for level in &levels {
+                    if level.trim().is_empty() || level.trim() != level || is_missing(level) {
+                        return Err(invalid(format!(
+                            "feature '{name}': level '{level}' is empty, has surrounding spaces or reads as missing"
+                        )));
+                    }
+                    if !seen_levels.insert(level.as_str()) {
+                        return Err(invalid(format!(
+                            "feature '{name}': level '{level}' is listed twice"
+                        )));
+                    }
+                }
+                FeatureKind::Categorical { levels }
+            }
+            other => {
+                return Err(invalid(format!(
+                    "feature '{name}' has type '{other}' (expected numeric, boolean or categorical)"
+                )))
+            }
+        };
+        features.push(FeatureSpec {
+            name,
+            kind,
+            unit: section.unit,
+            missing: section.missing,
+            description: section.description,
+        });
+    }
+    if features.is_empty() {
+        return Err(invalid("no [[feature]] is declared".into()));
+    }
+    Ok(Schema {
+        name: raw.dataset.name,
+        description: raw.dataset.description,
+        targets: raw.dataset.targets,
+        features,
+        ignored_columns: raw.column.into_iter().map(|c| c.name).collect(),
+    })
+}
+
+/// A loaded, checked dataset.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// Feature names, in schema order.
+    pub feature_names: Vec<String>,
+    /// One vector per feature (column-major), each `n_rows` long: NaN is missing, a
+    /// categorical value is its level index, a boolean is 0/1.
+    pub columns: Vec<Vec<f32>>,
+    /// Outcome columns, in schema order, each `n_rows` values of 0.0 or 1.0.
+    pub targets: Vec<(String, Vec<f32>)>,
+    /// Number of rows.
+    pub n_rows: usize,
+    /// SHA-256 of the CSV file's bytes, lowercase hex: the data's identity in reports.
+    pub sha256: String,
+}
+
+impl Dataset {
+    /// The outcome column `name`.
+    pub fn target(&self, name: &str) -> Option<&[f32]> {
+        self.targets
+            .iter()
+            .find(|(target, _)| target == name)
+            .map(|(_, values)| values.as_slice())
+    }
+
+    /// The feature column `name`.
+    pub fn column(&self, name: &str) -> Option<&[f32]> {
+        self.column_index(name)
+            .map(|index| self.columns[index].as_slice())
+    }
+
+    fn column_index(&self, name: &str) -> Option<usize> {
+        self.feature_names
+            .iter()
+            .position(|feature| feature == name)
+    }
+
+    /// The rows whose value in feature `column` satisfies `keep` (the value may be NaN), in
+    /// their original order. The result keeps this dataset's `sha256`: it names the source.
+    pub fn filter_rows(
+        &self,
+        column: &str,
+        keep: impl Fn(f32) -> bool,
+    ) -> Result<Dataset, DataError> {
+        let index = self
+            .column_index(column)
+            .ok_or_else(|| DataError::UnknownColumn {
+                column: column.to_string(),
+                available: self.feature_names.join(", "),
+            })?;
+        let rows: Vec<usize> = self.columns[index]
+            .iter()
+            .enumerate()
+            .filter(|&(_, &value)| keep(value))
+            .map(|(row, _)| row)
+            .collect();
+        Ok(self.select_rows(&rows))
+    }
+
+    /// The rows at `rows` (in the given order).
+    fn select_rows(&self, rows: &[usize]) -> Dataset {
+        let pick = |values: &Vec<f32>| rows.iter().map(|&row| values[row]).collect::<Vec<f32>>();
+        Dataset {
+            feature_names: self.feature_names.clone(),
+            columns: self.columns.iter().map(pick).collect(),
+            targets: self
+                .targets
+                .iter()
+                .map(|(name, values)| (name.clone(), pick(values)))
+                .collect(),
+            n_rows: rows.len(),
+            sha256: self.sha256.clone(),
+        }
+    }
+}
+
+/// A comparison operator of a [`Split`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SplitOp {
+    /// `<=`
+    Le,
+    /// `<`
+    Lt,
+    /// `>=`
+    Ge,
+    /// `>`
+    Gt,
+    /// `==`
+    Eq,
+}
+
+impl SplitOp {
+    fn symbol(self) -> &'static str {
+        match self {
+            SplitOp::Le => "<=",
+            SplitOp::Lt => "<",
+            SplitOp::Ge => ">=",
+            SplitOp::Gt => ">",
+            SplitOp::Eq => "==",
+        }
+    }
+}
+
+/// A row condition `COLUMN OP VALUE` (e.g. `surgery_year <= 2015`): the rows that satisfy it
+/// are the training set, the others the test set. `VALUE` is a number (for a categorical
+/// column, the level index) compared with the stored f32.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Split {
+    /// Feature column name.
+    pub column: String,
+    /// Comparison.
+    pub op: SplitOp,
+    /// Right-hand side, parsed to f32 like a cell.
+    pub value: f32,
+}
+
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {} {}", self.column, self.op.symbol(), self.value)
+    }
+}
+
+impl Split {
+    /// Whether a row with `value` in the split column satisfies the condition (NaN never does).
+    pub fn matches(&self, value: f32) -> bool {
+        match self.op {
+            SplitOp::Le => value <= self.value,
+            SplitOp::Lt => value < self.value,
+            SplitOp::Ge => value >= self.value,
+            SplitOp::Gt => value > self.value,
+            SplitOp::Eq => value == self.value,
+        }
+    }
+
+    /// Splits `dataset` into (rows that match, the complement). Refused if the split column is
+    /// unknown or has missing values, so that no row is assigned to a side by accident.
+    pub fn partition(&self, dataset: &Dataset) -> Result<(Dataset, Dataset), DataError> {
+        let values = dataset
+            .column(&self.column)
+            .ok_or_else(|| DataError::UnknownColumn {
+                column: self.column.clone(),
+                available: dataset.feature_names.join(", "),
+            })?;
+        let n_missing = values.iter().filter(|value| value.is_nan()).count();
+        if n_missing > 0 {
+            return Err(DataError::MissingInSplitColumn {
+                column: self.column.clone(),
+                n_missing,
+            });
+        }
+        let (matching, rest): (Vec<usize>, Vec<usize>) =
+            (0..dataset.n_rows).partition(|&row| self.matches(values[row]));
+        Ok((dataset.select_rows(&matching), dataset.select_rows(&rest)))
+    }
+}
+
+/// Parses `COLUMN OP VALUE` with OP one of `<=`, `<`, `>=`, `>`, `==` (spaces optional).
+pub fn parse_split(expr: &str) -> Result<Split, DataError> {
+    let bad = |reason: &str| DataError::BadSplit {
+        expr: expr.to_string(),
+        reason: reason.to_string(),
+    };
+    let start = expr
+        .find(['<', '>', '='])
+        .ok_or_else(|| bad("no comparison operator"))?;
+    let rest = &expr[start..];
+    // Two-character operators first, so `<=` is not read as `<` followed by `=`.
+    let (op, width) = if rest.starts_with("<=") {
+        (SplitOp::Le, 2)
+    } else if rest.starts_with(">=") {
+        (SplitOp::Ge, 2)
+    } else if rest.starts_with("==") {
+        (SplitOp::Eq, 2)
+    } else if rest.starts_with('<') {
+        (SplitOp::Lt, 1)
+    } else if rest.starts_with('>') {
+        (SplitOp::Gt, 1)
+    } else {
+        return Err(bad("'=' is not an operator; use '=='"));
+    };
+    let column = expr[..start].trim();
+    let value_text = rest[width..].trim();
+    if column.is_empty() {
+        return Err(bad("no column name before the operator"));
+    }
+    if column.contains(char::is_whitespace) {
+        return Err(bad("the column name contains spaces"));
+    }
+    if value_text.contains(['<', '>', '=']) {
+        return Err(bad("more than one operator"));
+    }
+    let value = value_text
+        .parse::<f32>()
+        .ok()
+        .filter(|value| value.is_finite())
+        .ok_or_else(|| bad("the value is not a finite number"))?;
+    Ok(Split {
+        column: column.to_string(),
+        op,
+        value,
+    })
+}
+
+/// Whether a cell's text means "missing": empty, `NA` or `NaN` (any case).
+fn is_missing(text: &str) -> bool {
+    text.is_empty() || text.eq_ignore_ascii_case("na") || text.eq_ignore_ascii_case("nan")
+}
+
+/// Reads `path` and checks every row against `schema` (see the module documentation).
+pub fn load_csv(path: impl AsRef<Path>, schema: &Schema) -> Result<Dataset, DataError> {
+    let path = path.as_ref();
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    parse_csv(&bytes, path, schema)
+}
+
+/// Like [`load_csv`], from bytes already in memory; `file` is only used in messages.
+pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, DataError> {
+    let file_buf = || file.to_path_buf();
+    let csv_error = |error: csv::Error| DataError::Csv {
+        file: file_buf(),
+        line: error.position().map_or(0, |position| position.line()),
+        message: error.to_string(),
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes);
+    let mut records = reader.records();
+    let header = match records.next() {
+        Some(record) => record.map_err(csv_error)?,
+        None => return Err(DataError::NoHeader { file: file_buf() }),
+    };
+    // A UTF-8 byte order mark (spreadsheet exports) is not part of the first column's name.
+    let header: Vec<String> = header
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let name = if index == 0 {
+                name.trim_start_matches('\u{feff}')
+            } else {
+                name
+            };
+            name.to_string()
+        })
+        .collect();
+    let mut positions: HashMap<&str, usize> = HashMap::new();
+    for (index, name) in header.iter().enumerate() {
+        if let Some(first) = positions.insert(name.as_str(), index) {
+            return Err(DataError::DuplicateColumn {
+                file: file_buf(),
+                column: name.clone(),
+                first: first + 1,
+                second: index + 1,
+            });
+        }
+    }
+    let position_of = |name: &str| {
+        positions
+            .get(name)
+            .copied()
+            .ok_or_else(|| DataError::MissingColumn {
+                file: file_buf(),
+                column: name.to_string(),
+            })
+    };
+    let feature_positions = schema
+        .features
+        .iter()
+        .map(|feature| position_of(&feature.name))
+        .collect::<Result<Vec<_>, _>>()?;
+    let target_positions = schema
+        .targets
+        .iter()
+        .map(|target| position_of(target))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut columns: Vec<Vec<f32>> = vec![Vec::new(); schema.features.len()];
+    let mut targets: Vec<Vec<f32>> = vec![Vec::new(); schema.targets.len()];
+    let mut violations = Vec::new();
+    let mut n_violations = 0usize;
+    let mut n_rows = 0usize;
+    for record in records {
+        let record = record.map_err(csv_error)?;
+        let line = record.position().map_or(0, |position| position.line());
+        // A blank line is one empty cell; it is not a row.
+        if record.len() == 1 && record[0].is_empty() && header.len() > 1 {
+            continue;
+        }
+        if record.len() != header.len() {
+            return Err(DataError::RaggedRow {
+                file: file_buf(),
+                line,
+                expected: header.len(),
+                found: record.len(),
+            });
+        }
+        for ((feature, &position), column) in schema
+            .features
+            .iter()
+            .zip(&feature_positions)
+            .zip(&mut columns)
+        {
+            let text = &record[position];
+            let cell = Cell {
+                file,
+                line,
+                column: &feature.name,
+                text,
+            };
+            let value = if is_missing(text) {
+                if !feature.missing {
+                    return Err(DataError::MissingValue {
+                        file: file_buf(),
+                        line,
+                        column: feature.name.clone(),
+                    });
+                }
+                f32::NAN
+            } else {
+                match &feature.kind {
+                    FeatureKind::Numeric { min, max } => {
+                        let value = cell.number()?;
+                        // Compared as written (f64), not after rounding to f32.
+                        let exact: f64 = text.parse().unwrap_or(f64::from(value));
+                        let below = min.filter(|&min| exact < min);
+                        let above = max.filter(|&max| exact > max);
+                        if below.is_some() || above.is_some() {
+                            n_violations += 1;
+                            if violations.len() < MAX_REPORTED_VIOLATIONS {
+                                violations.push(LimitViolation {
+                                    line,
+                                    column: feature.name.clone(),
+                                    value: text.to_string(),
+                                    min: below,
+                                    max: above,
+                                    unit: feature.unit.clone(),
+                                });
+                            }
+                        }
+                        value
+                    }
+                    FeatureKind::Boolean => cell.boolean()?,
+                    FeatureKind::Categorical { levels } => cell.level(levels)?,
+                }
+            };
+            column.push(value);
+        }
+        for ((name, &position), values) in schema
+            .targets
+            .iter()
+            .zip(&target_positions)
+            .zip(&mut targets)
+        {
+            let text = &record[position];
+            let value = match text {
+                "0" => 0.0,
+                "1" => 1.0,
+                _ => match text.parse::<f32>() {
+                    Ok(value) if value == 0.0 || value == 1.0 => value,
+                    _ => {
+                        return Err(DataError::TargetNotBinary {
+                            file: file_buf(),
+                            line,
+                            column: name.clone(),
+                            value: text.to_string(),
+                        })
+                    }
+                },
+            };
+            values.push(value);
+        }
+        n_rows += 1;
+    }
+    if n_violations > 0 {
+        return Err(DataError::LimitViolations {
+            file: file_buf(),
+            violations,
+            n_total: n_violations,
+        });
+    }
+    if n_rows == 0 {
+        return Err(DataError::NoRows { file: file_buf() });
+    }
+    Ok(Dataset {
+        feature_names: schema.features.iter().map(|f| f.name.clone()).collect(),
+        columns,
+        targets: schema.targets.iter().cloned().zip(targets).collect(),
+        n_rows,
+        sha256: hex(&Sha256::digest(bytes)),
+    })
+}
+
+/// One non-missing cell being parsed, with what an error message needs.
+struct Cell<'a> {
+    file: &'a Path,
+    line: u64,
+    column: &'a str,
+    text: &'a str,
+}
+
+impl Cell<'_> {
+    fn number(&self) -> Result<f32, DataError> {
+        // `str::parse::<f32>` rounds the decimal once, directly to f32. Infinities (and
+        // decimals too large for f32) are refused: they are not measurements.
+        match self.text.parse::<f32>() {
+            Ok(value) if value.is_finite() => Ok(value),
+            _ => Err(DataError::NotANumber {
+                file: self.file.to_path_buf(),
+                line: self.line,
+                column: self.column.to_string(),
+                value: self.text.to_string(),
+            }),
+        }
+    }
+
+    fn boolean(&self) -> Result<f32, DataError> {
+        match self.text {
+            "0" => Ok(0.0),
+            "1" => Ok(1.0),
+            text if text.eq_ignore_ascii_case("false") => Ok(0.0),
+            text if text.eq_ignore_ascii_case("true") => Ok(1.0),
+            _ => Err(DataError::NotBoolean {
+                file: self.file.to_path_buf(),
+                line: self.line,
+                column: self.column.to_string(),
+                value: self.text.to_string(),
+            }),
+        }
+    }
+
+    fn level(&self, levels: &[String]) -> Result<f32, DataError> {
+        // Level indices are small (far below 2^24), so the f32 is exact.
+        levels
+            .iter()
+            .position(|level| level == self.text)
+            .map(|index| index as f32)
+            .ok_or_else(|| DataError::UnknownLevel {
+                file: self.file.to_path_buf(),
+                line: self.line,
+                column: self.column.to_string(),
+                value: self.text.to_string(),
+                levels: levels.to_vec(),
+            })
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SCHEMA: &str = r#"
+[dataset]
+name = "tiny"
+targets = ["event"]
+
+[[feature]]
+name = "age"
+type = "numeric"
+unit = "years"
+min = 18
+max = 105
+
+[[feature]]
+name = "procedure"
+type = "categorical"
+levels = ["hip", "knee"]
+
+[[feature]]
+name = "diabetes"
+type = "boolean"
+
+[[feature]]
+name = "albumin"
+type = "numeric"
+unit = "g/L"
+min = 10
+max = 60
+missing = true
+
+[[column]]
+name = "id"
+"#;
+
+    fn schema() -> Schema {
+        parse_schema(SCHEMA, Path::new("tiny.schema.toml")).unwrap()
+    }
+
+    fn load(csv: &str) -> Result<Dataset, DataError> {
+        parse_csv(csv.as_bytes(), Path::new("rows.csv"), &schema())
+    }
+
+    const HEADER: &str = "id,age,procedure,diabetes,albumin,event\n";
+
+    #[test]
+    fn loads_a_valid_file_column_major_in_schema_order() {
+        let csv = "event,albumin,diabetes,procedure,age,id,extra\n\
+                   0,41.5,0,hip,70,1,x\n\
+                   1,,true,knee,18,2,y\n\
+                   0,NA,FALSE,knee,105,3,z\n";
+        let data = parse_csv(csv.as_bytes(), Path::new("rows.csv"), &schema()).unwrap();
+        assert_eq!(data.n_rows, 3);
+        assert_eq!(
+            data.feature_names,
+            ["age", "procedure", "diabetes", "albumin"]
+        );
+        assert_eq!(data.columns[0], [70.0, 18.0, 105.0]);
+        assert_eq!(data.columns[1], [0.0, 1.0, 1.0]);
+        assert_eq!(data.columns[2], [0.0, 1.0, 0.0]);
+        assert_eq!(data.columns[3][0], 41.5);
+        assert!(data.columns[3][1].is_nan() && data.columns[3][2].is_nan());
+        assert_eq!(data.target("event"), Some(&[0.0, 1.0, 0.0][..]));
+        assert_eq!(data.target("other"), None);
+        assert_eq!(data.sha256, hex(&Sha256::digest(csv.as_bytes())));
+        assert_eq!(data.sha256.len(), 64);
+    }
+
+    #[test]
+    fn parses_numbers_directly_to_f32() {
+        // Just above the midpoint between 1.0 and the next f32: rounding once gives the f32
+        // above; rounding through f64 lands exactly on the midpoint and ties to 1.0.
+        let text = "1.0000000596046448";
+        assert_eq!((text.parse::<f64>().unwrap() as f32).to_bits(), 0x3f80_0000);
+        let cell = Cell {
+            file: Path::new("rows.csv"),
+            line: 2,
+            column: "x",
+            text,
+        };
+        assert_eq!(cell.number().unwrap().to_bits(), 0x3f80_0001);
+    }
+
+    #[test]
+    fn rejects_an_unparseable_number_naming_file_line_and_column() {
+        let error = load(&format!("{HEADER}1,70,hip,0,40,0\n2,seventy,hip,0,40,0\n")).unwrap_err();
+        assert!(
+            matches!(error, DataError::NotANumber { line: 3, .. }),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("rows.csv"), "{message}");
+        assert!(message.contains("line 3"), "{message}");
+        assert!(message.contains("'age'"), "{message}");
+        assert!(message.contains("'seventy'"), "{message}");
+    }
+
+    #[test]
+    fn rejects_infinite_numbers() {
+        let error = load(&format!("{HEADER}1,inf,hip,0,40,0\n")).unwrap_err();
+        assert!(matches!(error, DataError::NotANumber { .. }), "{error:?}");
+        let error = load(&format!("{HEADER}1,1e39,hip,0,40,0\n")).unwrap_err();
+        assert!(matches!(error, DataError::NotANumber { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn rejects_an_unknown_level_listing_the_allowed_levels() {
+        let error = load(&format!("{HEADER}1,70,shoulder,0,40,0\n")).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(error, DataError::UnknownLevel { line: 2, .. }),
+            "{error:?}"
+        );
+        assert!(message.contains("'procedure'"), "{message}");
+        assert!(message.contains("'shoulder'"), "{message}");
+        assert!(message.contains("hip, knee"), "{message}");
+    }
+
+    #[test]
+    fn rejects_a_boolean_outside_0_1_true_false() {
+        let error = load(&format!("{HEADER}1,70,hip,yes,40,0\n")).unwrap_err();
+        assert!(
+            matches!(error, DataError::NotBoolean { line: 2, .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("'diabetes'"));
+    }
+
+    #[test]
+    fn rejects_missing_values_where_the_schema_forbids_them() {
+        for cell in ["", "NA", "nan"] {
+            let error = load(&format!("{HEADER}1,{cell},hip,0,40,0\n")).unwrap_err();
+            assert!(
+                matches!(&error, DataError::MissingValue { line: 2, column, .. } if column == "age"),
+                "{error:?}"
+            );
+        }
+        // A categorical cell that is empty is missing too, not an unknown level.
+        let error = load(&format!("{HEADER}1,70,,0,40,0\n")).unwrap_err();
+        assert!(matches!(error, DataError::MissingValue { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn collects_every_limit_violation_up_to_the_cap() {
+        let mut csv = HEADER.to_string();
+        csv.push_str("1,17,hip,0,40,0\n"); // line 2: age below 18
+        csv.push_str("2,70,hip,0,40,0\n");
+        csv.push_str("3,106,hip,0,61,0\n"); // line 4: age and albumin above
+        for id in 0..30 {
+            csv.push_str(&format!("{id},200,knee,1,40,1\n"));
+        }
+        let error = load(&csv).unwrap_err();
+        let DataError::LimitViolations {
+            violations,
+            n_total,
+            ..
+        } = &error
+        else {
+            panic!("{error:?}")
+        };
+        assert_eq!(*n_total, 33);
+        assert_eq!(violations.len(), MAX_REPORTED_VIOLATIONS);
+        assert_eq!(violations[0].line, 2);
+        assert_eq!(violations[0].min, Some(18.0));
+        assert_eq!(violations[1].line, 4);
+        assert_eq!(violations[2].column, "albumin");
+        let message = error.to_string();
+        assert!(message.contains("rows.csv: 33 value(s)"), "{message}");
+        assert!(
+            message.contains("line 2, column 'age': 17 is below the minimum 18 years"),
+            "{message}"
+        );
+        assert!(
+            message.contains("line 4, column 'albumin': 61 is above the maximum 60 g/L"),
+            "{message}"
+        );
+        assert!(message.contains("... and 13 more"), "{message}");
+    }
+
+    #[test]
+    fn checks_limits_on_the_value_as_written() {
+        // 105.000001 rounds to 105.0 in f32 but is still above the limit.
+        let error = load(&format!("{HEADER}1,105.000001,hip,0,40,0\n")).unwrap_err();
+        assert!(
+            matches!(error, DataError::LimitViolations { n_total: 1, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_missing_schema_column() {
+        let error = load("id,age,procedure,diabetes,event\n1,70,hip,0,0\n").unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(&error, DataError::MissingColumn { column, .. } if column == "albumin"),
+            "{error:?}"
+        );
+        assert!(message.contains("rows.csv: line 1"), "{message}");
+        let error = load("id,age,procedure,diabetes,albumin\n1,70,hip,0,40\n").unwrap_err();
+        assert!(
+            matches!(&error, DataError::MissingColumn { column, .. } if column == "event"),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_a_duplicate_header_column() {
+        let error = load("id,age,procedure,age,diabetes,albumin,event\n").unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                DataError::DuplicateColumn {
+                    first: 2,
+                    second: 4,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains("'age'"));
+    }
+
+    #[test]
+    fn rejects_a_target_that_is_not_0_or_1() {
+        for cell in ["2", "", "yes", "0.5"] {
+            let error = load(&format!("{HEADER}1,70,hip,0,40,{cell}\n")).unwrap_err();
+            assert!(
+                matches!(&error, DataError::TargetNotBinary { line: 2, column, .. } if column == "event"),
+                "{cell}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_ragged_rows_empty_files_and_header_only_files() {
+        let error = load(&format!("{HEADER}1,70,hip,0,40\n")).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                DataError::RaggedRow {
+                    line: 2,
+                    expected: 6,
+                    found: 5,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(matches!(load("").unwrap_err(), DataError::NoHeader { .. }));
+        assert!(matches!(
+            load(HEADER).unwrap_err(),
+            DataError::NoRows { .. }
+        ));
+    }
+
+    #[test]
+    fn reports_physical_lines_across_quoted_newlines() {
+        let csv = format!("{HEADER}\"a\nb\",70,hip,0,40,0\n2,x,hip,0,40,0\n");
+        let error = load(&csv).unwrap_err();
+        assert!(
+            matches!(error, DataError::NotANumber { line: 4, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_inconsistent_schemas() {
+        let bad = [
+            (SCHEMA.replace("max = 105", "max = 10"), "above max"),
+            (SCHEMA.replace("\"knee\"]", "\"hip\"]"), "listed twice"),
+            (
+                SCHEMA.replace("name = \"id\"", "name = \"age\""),
+                "more than once",
+            ),
+            (
+                SCHEMA.replace("type = \"boolean\"", "type = \"flag\""),
+                "type 'flag'",
+            ),
+            (SCHEMA.replace("levels = [\"hip\", \"knee\"]", ""), "levels"),
+        ];
+        for (text, expected) in bad {
+            let error = parse_schema(&text, Path::new("s.toml")).unwrap_err();
+            assert!(
+                matches!(error, DataError::InvalidSchema { .. }),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains(expected), "{error}");
+        }
+        let typo = SCHEMA.replace("missing = true", "mising = true");
+        let error = parse_schema(&typo, Path::new("s.toml")).unwrap_err();
+        assert!(matches!(error, DataError::SchemaSyntax { .. }), "{error:?}");
+        assert!(error.to_string().contains("mising"), "{error}");
+    }
+
+    #[test]
+    fn parses_split_expressions() {
+        let split = parse_split("surgery_year <= 2015").unwrap();
+        assert_eq!(split.column, "surgery_year");
+        assert_eq!(split.op, SplitOp::Le);
+        assert_eq!(split.value, 2015.0);
+        for (expr, op) in [
+            ("a<1", SplitOp::Lt),
+            ("a >=1", SplitOp::Ge),
+            ("a> 1.5", SplitOp::Gt),
+            ("a == 0", SplitOp::Eq),
+        ] {
+            assert_eq!(parse_split(expr).unwrap().op, op, "{expr}");
+        }
+        for expr in [
+            "surgery_year 2015",
+            "<= 2015",
+            "surgery_year <= soon",
+            "surgery_year = 2015",
+            "a <= 1 <= 2",
+            "surgery year <= 2015",
+            "a <= inf",
+        ] {
+            let error = parse_split(expr).unwrap_err();
+            assert!(
+                matches!(error, DataError::BadSplit { .. }),
+                "{expr}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn partitions_rows_into_a_split_and_its_complement() {
+        let data = load(&format!(
+            "{HEADER}1,70,hip,0,40,0\n2,50,knee,1,,1\n3,80,knee,0,30,0\n4,65,hip,1,35,1\n"
+        ))
+        .unwrap();
+        let (train, test) = parse_split("age <= 65").unwrap().partition(&data).unwrap();
+        assert_eq!(train.n_rows, 2);
+        assert_eq!(test.n_rows, 2);
+        assert_eq!(train.columns[0], [50.0, 65.0]);
+        assert_eq!(test.columns[0], [70.0, 80.0]);
+        assert_eq!(train.target("event"), Some(&[1.0, 1.0][..]));
+        assert_eq!(train.sha256, data.sha256);
+
+        let knees = data.filter_rows("procedure", |v| v == 1.0).unwrap();
+        assert_eq!(knees.n_rows, 2);
+        assert!(matches!(
+            data.filter_rows("height", |_| true),
+            Err(DataError::UnknownColumn { .. })
+        ));
+        // Missing values in the split column would silently land in the test set.
+        let error = parse_split("albumin < 36")
+            .unwrap()
+            .partition(&data)
+            .unwrap_err();
+        assert!(
+            matches!(error, DataError::MissingInSplitColumn { n_missing: 1, .. }),
+            "{error:?}"
+        );
+    }
+}
