@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use lockstep_engine::Model;
-use lockstep_host::{compile, inspect, parity, predict};
+use lockstep_host::{compile, inspect, parity, predict, synth};
 
 /// Lockstep: compile tree-ensemble models into an exact, verifiable format for embedded devices,
 /// and score data with the same engine the device runs.
@@ -96,6 +96,26 @@ enum Command {
         #[arg(long, hide = true)]
         corrupt_device_output: bool,
     },
+    /// Generate a seeded synthetic cohort (real patient data can never ship with the tool).
+    ///
+    /// `arthroplasty`: hip and knee replacement patients 2008-2018 with demographics, labs and
+    /// comorbidities, a few percent missing lab values, and the outcomes infection within 1
+    /// year, revision within 2 years and death within 2 years at realistic low rates, driven by
+    /// non-linear risk with interactions. Writes the CSV and its schema (OUT.schema.toml).
+    Synth {
+        /// Which cohort to generate.
+        #[arg(value_enum)]
+        cohort: SynthCohortKind,
+        /// Number of patients.
+        #[arg(long, default_value_t = 45_000)]
+        rows: usize,
+        /// Seed; the same rows and seed give byte-identical files.
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        /// Where to write the CSV; the schema goes next to it as <stem>.schema.toml.
+        #[arg(short, long, value_name = "COHORT.csv")]
+        output: PathBuf,
+    },
     /// Describe a compiled model: identity (SHA-256), source, objective, trees, nodes, depth,
     /// bytes per node and features.
     Inspect {
@@ -105,6 +125,13 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// Synthetic cohorts `lockstep synth` can generate.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SynthCohortKind {
+    /// Hip and knee replacement patients.
+    Arthroplasty,
 }
 
 fn main() -> ExitCode {
@@ -122,6 +149,12 @@ fn main() -> ExitCode {
             bits,
         } => run_predict(&model, &input, output.as_deref(), bits),
         Command::Inspect { model, json } => run_inspect(&model, json),
+        Command::Synth {
+            cohort: SynthCohortKind::Arthroplasty,
+            rows,
+            seed,
+            output,
+        } => run_synth(rows, seed, &output),
         Command::Parity {
             model,
             vectors,
@@ -371,4 +404,34 @@ fn run_parity(model_path: &Path, target_names: &[String], args: ParityArgs) -> R
         eprintln!("parity: work files kept in '{}'", work_dir.display());
     }
     Ok(exact)
+}
+
+fn run_synth(rows: usize, seed: u64, output: &Path) -> Result<()> {
+    let cohort = synth::arthroplasty(rows, seed);
+    let file = File::create(output).with_context(|| {
+        format!(
+            "synth: cannot create '{}'; check the directory exists",
+            output.display()
+        )
+    })?;
+    let mut writer = BufWriter::new(file);
+    synth::write_csv(&cohort, &mut writer)
+        .and_then(|()| writer.flush())
+        .with_context(|| format!("synth: writing '{}'", output.display()))?;
+    let schema = output.with_extension("schema.toml");
+    std::fs::write(&schema, synth::schema_toml())
+        .with_context(|| format!("synth: cannot write '{}'", schema.display()))?;
+    let rates = cohort.event_rates();
+    eprintln!(
+        "wrote {rows} patients (seed {seed}) to '{}' and its schema to '{}'; event rates: {}",
+        output.display(),
+        schema.display(),
+        synth::OUTCOMES
+            .iter()
+            .zip(rates)
+            .map(|(name, rate)| format!("{name} {:.2}%", 100.0 * rate))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    Ok(())
 }
