@@ -10,3 +10,4 @@ pub mod inspect;
 pub mod parity;
 pub mod predict;
 pub mod synth;
+pub mod train;

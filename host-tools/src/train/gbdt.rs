@@ -1,0 +1,798 @@
+//! Boosting: rounds of gradients, one tree per output per round, early stopping, and the
+//! compiled [`ModelSpec`].
+//!
+//! Invariant: `margins[row * n_outputs + output]` is always exactly what the compiled model
+//! computes for that training row. It starts at the f32 base margin and each tree's f32 leaf is
+//! added in tree order, as `Numerics::Xgboost` with `BaseOrder::First` evaluates; the leaf a row
+//! reaches is found through its bin codes, which decide exactly as the engine's `x < t` on the
+//! thresholds the trees are compiled with. Probabilities come from the engine's own transforms
+//! (`math::sigmoid_xgboost`, and XGBoost's softmax reproduced here), so gradients, losses and
+//! early stopping see what ships.
+//!
+//! Randomness is counter-based (SplitMix64 of seed, stream, round and row or feature), so no
+//! state depends on threads or on what was drawn before. Losses are summed in a fixed order
+//! with `math::logf` (see `sum_of_logs`), so early stopping decides the same on every
+//! machine.
+
+use lockstep_engine::builder::{ModelSpec, TreeSpec};
+use lockstep_engine::format::{self, limits, Aggregation, BaseOrder, Framework, Numerics};
+use lockstep_engine::math;
+
+use super::binning::Binning;
+use super::grow::{grow, GrowOptions};
+use super::histogram::Quantised;
+use super::{auc, TrainData};
+
+/// XGBoost's floor on hessians (`kEps` in its objectives), which keeps saturated rows from
+/// giving zero curvature.
+const MIN_HESSIAN: f64 = 1e-16;
+/// Probability floor in log losses (XGBoost's `kEps` in its metrics).
+const MIN_PROBABILITY: f32 = 1e-16;
+/// Most levels a tree may have: a full tree of depth 15 has 65535 nodes, the format's limit.
+pub const MAX_DEPTH: usize = 15;
+
+/// What the model learns (XGBoost's `objective`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Objective {
+    /// `binary:logistic`: labels 0 or 1, one output, probability by XGBoost's sigmoid.
+    BinaryLogistic,
+    /// `multi:softprob`: labels are class indices, one output per class, probabilities by
+    /// XGBoost's softmax. Each round grows one tree per class.
+    Softmax {
+        /// Number of classes (2..=32).
+        n_classes: usize,
+    },
+    /// `reg:squarederror`: real labels, one output, the margin is the prediction.
+    SquaredError,
+}
+
+impl Objective {
+    /// Outputs (and trees per round).
+    pub fn n_outputs(&self) -> usize {
+        match self {
+            Objective::Softmax { n_classes } => *n_classes,
+            _ => 1,
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Objective::BinaryLogistic => "binary:logistic",
+            Objective::Softmax { .. } => "multi:softprob",
+            Objective::SquaredError => "reg:squarederror",
+        }
+    }
+
+    fn model_objective(&self) -> format::Objective {
+        match self {
+            Objective::BinaryLogistic => format::Objective::BinaryLogistic,
+            Objective::Softmax { .. } => format::Objective::MulticlassSoftmax,
+            Objective::SquaredError => format::Objective::Regression,
+        }
+    }
+}
+
+/// Training options, with XGBoost's names and meanings where XGBoost has them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GbdtOptions {
+    /// Boosting rounds (`n_estimators`); softmax grows one tree per class per round.
+    pub n_trees: usize,
+    /// Shrinkage of every leaf (`eta`), in (0, 1].
+    pub learning_rate: f64,
+    /// Most splits from root to leaf, 1..=15.
+    pub max_depth: usize,
+    /// Least hessian sum in a child.
+    pub min_child_weight: f64,
+    /// L2 regularisation of leaf weights (`reg_lambda`).
+    pub lambda: f64,
+    /// L1 regularisation of leaf weights (`reg_alpha`).
+    pub alpha: f64,
+    /// Least loss reduction for a split to be kept (`min_split_loss`), applied by pruning
+    /// bottom up as XGBoost does.
+    pub gamma: f64,
+    /// Fraction of rows sampled for each round, in (0, 1].
+    pub subsample: f64,
+    /// Fraction of features sampled for each tree, in (0, 1].
+    pub colsample_bytree: f64,
+    /// Weight of positive rows in binary classification (gradients, hessians and the base
+    /// margin); reported losses are unweighted.
+    pub scale_pos_weight: f64,
+    /// Empty, or one entry per feature: 1 increasing, -1 decreasing, 0 unconstrained.
+    pub monotone_constraints: Vec<i8>,
+    /// Most bins per feature, counting the missing bin (2..=256).
+    pub max_bins: usize,
+    /// Seed of the row and feature sampling.
+    pub seed: u64,
+    /// What to learn.
+    pub objective: Objective,
+    /// Stop when the validation loss has not improved for this many rounds, and keep the
+    /// trees up to the best round. Needs a validation set.
+    pub early_stopping_rounds: Option<usize>,
+    /// Threads for histogram building; 0 means one per available core. The model does not
+    /// depend on it.
+    pub threads: usize,
+}
+
+impl Default for GbdtOptions {
+    /// XGBoost's defaults (100 rounds, `eta` 0.3, depth 6, `lambda` 1, 256 bins), one thread.
+    fn default() -> Self {
+        GbdtOptions {
+            n_trees: 100,
+            learning_rate: 0.3,
+            max_depth: 6,
+            min_child_weight: 1.0,
+            lambda: 1.0,
+            alpha: 0.0,
+            gamma: 0.0,
+            subsample: 1.0,
+            colsample_bytree: 1.0,
+            scale_pos_weight: 1.0,
+            monotone_constraints: Vec::new(),
+            max_bins: 256,
+            seed: 0,
+            objective: Objective::BinaryLogistic,
+            early_stopping_rounds: None,
+            threads: 1,
+        }
+    }
+}
+
+/// What one round achieved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RoundReport {
+    /// Round index, from 0.
+    pub round: usize,
+    /// Mean training loss after this round: log loss for classification, RMSE for regression.
+    pub train_loss: f64,
+    /// The same on the validation set, when there is one.
+    pub valid_loss: Option<f64>,
+    /// Validation AUC of the probabilities, as the compiled model reports them (binary
+    /// classification with a validation set).
+    pub valid_auc: Option<f64>,
+}
+
+/// A trained model and how training went.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainedGbdt {
+    /// The model (`Numerics::Xgboost`, `BaseOrder::First`, `Aggregation::Sum`), ready for
+    /// `to_bytes`.
+    pub spec: ModelSpec,
+    /// One report per round trained (including rounds after the best one).
+    pub rounds: Vec<RoundReport>,
+    /// The last round the model keeps: its trees are those of rounds `0..=best_round`. The
+    /// round with the lowest validation loss under early stopping, else the last round.
+    pub best_round: usize,
+    /// The model's margins on the training rows, row-major (`n_outputs` per row), exactly as
+    /// the compiled model computes them.
+    pub train_predictions: Vec<f32>,
+}
+
+impl TrainedGbdt {
+    /// The model's outputs (probabilities, or the regression value) on the training rows,
+    /// row-major, exactly as the compiled model computes them.
+    pub fn train_outputs(&self) -> Vec<f32> {
+        let objective = self.spec.objective;
+        let n_outputs = self.spec.n_outputs;
+        let mut outputs = vec![0.0; self.train_predictions.len()];
+        for (margins, out) in self
+            .train_predictions
+            .chunks_exact(n_outputs)
+            .zip(outputs.chunks_exact_mut(n_outputs))
+        {
+            transform(objective, margins, out);
+        }
+        outputs
+    }
+}
+
+/// Why training could not run.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum TrainError {
+    /// The training set has no rows.
+    #[error("the training data has no rows")]
+    NoRows,
+    /// Feature names, columns or labels disagree in count.
+    #[error(
+        "the {set} data has {names} feature names and {columns} columns; give one name per column"
+    )]
+    NamesColumnsMismatch {
+        /// "training" or "validation".
+        set: &'static str,
+        /// Feature names given.
+        names: usize,
+        /// Columns given.
+        columns: usize,
+    },
+    /// A column's length differs from the label count.
+    #[error(
+        "column {feature} of the {set} data has {found} values but there are {expected} labels"
+    )]
+    ColumnLength {
+        /// "training" or "validation".
+        set: &'static str,
+        /// Feature index.
+        feature: usize,
+        /// Labels.
+        expected: usize,
+        /// Values in the column.
+        found: usize,
+    },
+    /// A label is not valid for the objective.
+    #[error("label {value} in row {row} of the {set} data is not valid for {objective}")]
+    BadLabel {
+        /// "training" or "validation".
+        set: &'static str,
+        /// Row index.
+        row: usize,
+        /// The label.
+        value: f32,
+        /// The objective's XGBoost name.
+        objective: &'static str,
+    },
+    /// Binary training labels hold only one class.
+    #[error("the training labels hold only one class; binary classification needs both")]
+    SingleClass,
+    /// The validation set's features are not the training set's.
+    #[error("the validation data's features differ from the training data's (names and order must match)")]
+    ValidationFeatures,
+    /// An option is out of range.
+    #[error("option {option} {reason}")]
+    BadOption {
+        /// The option's name.
+        option: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `early_stopping_rounds` was given without a validation set.
+    #[error("early stopping needs a validation set")]
+    EarlyStoppingWithoutValidation,
+    /// A base margin or leaf came out infinite or NaN.
+    #[error("a base margin or leaf value is not finite; lower learning_rate or raise lambda")]
+    NotFinite,
+}
+
+/// Trains a model on `data`, reporting each round to `progress`; `valid`, if given, drives the
+/// validation metrics and early stopping. Identical inputs give identical model bytes,
+/// whatever `options.threads` is.
+pub fn train(
+    data: &TrainData,
+    valid: Option<&TrainData>,
+    options: &GbdtOptions,
+    mut progress: impl FnMut(RoundReport),
+) -> Result<TrainedGbdt, TrainError> {
+    check_data(data, options.objective, "training")?;
+    if data.n_rows() == 0 {
+        return Err(TrainError::NoRows);
+    }
+    check_options(options, data.n_features())?;
+    if let Some(valid) = valid {
+        check_data(valid, options.objective, "validation")?;
+        if valid.feature_names != data.feature_names {
+            return Err(TrainError::ValidationFeatures);
+        }
+    }
+    if options.early_stopping_rounds.is_some() && valid.is_none() {
+        return Err(TrainError::EarlyStoppingWithoutValidation);
+    }
+    let objective = options.objective;
+    let n_rows = data.n_rows();
+    let n_outputs = objective.n_outputs();
+    let binning = Binning::fit(data, options.max_bins);
+    let offsets = binning.slot_offsets();
+    let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
+    let binned = binning.apply(data.columns, n_rows);
+    let valid_binned = valid.map(|v| binning.apply(v.columns, v.n_rows()));
+    let base_margins = base_margins(data, options)?;
+    let mut margins: Vec<f32> = base_margins
+        .iter()
+        .copied()
+        .cycle()
+        .take(n_rows * n_outputs)
+        .collect();
+    let mut valid_margins: Vec<f32> = base_margins
+        .iter()
+        .copied()
+        .cycle()
+        .take(valid.map_or(0, |v| v.n_rows()) * n_outputs)
+        .collect();
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let grow_options = GrowOptions {
+        max_depth: options.max_depth,
+        min_child_weight: options.min_child_weight,
+        lambda: options.lambda,
+        alpha: options.alpha,
+        gamma: options.gamma,
+        learning_rate: options.learning_rate,
+        monotone: &options.monotone_constraints,
+        threads,
+    };
+    let mut trees: Vec<TreeSpec> = Vec::new();
+    let mut rounds: Vec<RoundReport> = Vec::new();
+    // (round, loss) of the best validation loss so far, and the training margins then.
+    let mut best: Option<(usize, f64)> = None;
+    let mut best_margins: Vec<f32> = Vec::new();
+    // Gradients and hessians, output-major: [output * n_rows + row].
+    let mut grads = vec![0.0f64; n_rows * n_outputs];
+    let mut hessians = vec![0.0f64; n_rows * n_outputs];
+    // The transformed margins, row-major, kept in step with `margins` (and the same for the
+    // validation rows): the gradients of a round and the loss reported for the round before
+    // come from the same outputs.
+    let mut train_outputs = vec![0.0f32; margins.len()];
+    let mut valid_outputs = vec![0.0f32; valid_margins.len()];
+    outputs(objective, &margins, &mut train_outputs);
+    for round in 0..options.n_trees {
+        gradients(
+            objective,
+            options.scale_pos_weight,
+            &train_outputs,
+            data.labels,
+            &mut grads,
+            &mut hessians,
+        );
+        let rows = sample_rows(options.seed, round, n_rows, options.subsample);
+        for output in 0..n_outputs {
+            let span = output * n_rows..(output + 1) * n_rows;
+            let quantised = Quantised::new(&grads[span.clone()], &hessians[span]);
+            let features = sample_features(
+                options.seed,
+                round * n_outputs + output,
+                data.n_features(),
+                options.colsample_bytree,
+            );
+            let tree = grow(
+                &binned,
+                &binning,
+                &offsets,
+                rows.clone(),
+                &features,
+                &quantised,
+                &grow_options,
+            );
+            for row in 0..n_rows {
+                margins[row * n_outputs + output] += tree.leaf_value(&binned, &missing_codes, row);
+            }
+            if let Some(valid_binned) = &valid_binned {
+                for row in 0..valid_binned.n_rows {
+                    valid_margins[row * n_outputs + output] +=
+                        tree.leaf_value(valid_binned, &missing_codes, row);
+                }
+            }
+            trees.push(tree.to_spec(&binning, output));
+        }
+        outputs(objective, &margins, &mut train_outputs);
+        outputs(objective, &valid_margins, &mut valid_outputs);
+        let report = RoundReport {
+            round,
+            train_loss: loss(objective, &train_outputs, data.labels),
+            valid_loss: valid.map(|v| loss(objective, &valid_outputs, v.labels)),
+            valid_auc: match (valid, objective) {
+                (Some(v), Objective::BinaryLogistic) => Some(auc(&valid_outputs, v.labels)),
+                _ => None,
+            },
+        };
+        rounds.push(report);
+        progress(report);
+        if let Some(valid_loss) = report.valid_loss {
+            // A NaN loss never counts as an improvement.
+            if best.is_none_or(|(_, best_loss)| valid_loss < best_loss) {
+                best = Some((round, valid_loss));
+                if options.early_stopping_rounds.is_some() {
+                    best_margins.clone_from(&margins);
+                }
+            }
+        }
+        if let (Some(patience), Some((best_round, _))) = (options.early_stopping_rounds, best) {
+            if round - best_round >= patience {
+                break;
+            }
+        }
+    }
+    let (best_round, train_predictions) = match (options.early_stopping_rounds, best) {
+        (Some(_), Some((best_round, _))) => {
+            trees.truncate((best_round + 1) * n_outputs);
+            (best_round, best_margins)
+        }
+        _ => (rounds.len().saturating_sub(1), margins),
+    };
+    let spec = ModelSpec {
+        n_outputs,
+        objective: objective.model_objective(),
+        numerics: Numerics::Xgboost,
+        base_order: BaseOrder::First,
+        aggregation: Aggregation::Sum,
+        base_margins: base_margins.iter().map(|&m| f64::from(m)).collect(),
+        feature_names: data.feature_names.to_vec(),
+        feature_ranges: None,
+        trees,
+        source_framework: Framework::Lockstep,
+        source_version: format!("lockstep-host {}", env!("CARGO_PKG_VERSION")),
+        label: String::new(),
+        sections: Vec::new(),
+    };
+    let leaves_finite = spec
+        .trees
+        .iter()
+        .flat_map(|t| &t.nodes)
+        .all(|node| match node {
+            lockstep_engine::builder::NodeSpec::Leaf { value } => value.is_finite(),
+            _ => true,
+        });
+    if !leaves_finite {
+        return Err(TrainError::NotFinite);
+    }
+    Ok(TrainedGbdt {
+        spec,
+        rounds,
+        best_round,
+        train_predictions,
+    })
+}
+
+fn check_data(data: &TrainData, objective: Objective, set: &'static str) -> Result<(), TrainError> {
+    if data.feature_names.len() != data.columns.len() {
+        return Err(TrainError::NamesColumnsMismatch {
+            set,
+            names: data.feature_names.len(),
+            columns: data.columns.len(),
+        });
+    }
+    for (feature, column) in data.columns.iter().enumerate() {
+        if column.len() != data.labels.len() {
+            return Err(TrainError::ColumnLength {
+                set,
+                feature,
+                expected: data.labels.len(),
+                found: column.len(),
+            });
+        }
+    }
+    for (row, &value) in data.labels.iter().enumerate() {
+        let valid = match objective {
+            Objective::BinaryLogistic => value == 0.0 || value == 1.0,
+            Objective::Softmax { n_classes } => {
+                value >= 0.0 && value < n_classes as f32 && value.fract() == 0.0
+            }
+            Objective::SquaredError => value.is_finite(),
+        };
+        if !valid {
+            return Err(TrainError::BadLabel {
+                set,
+                row,
+                value,
+                objective: objective.name(),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn check_options(options: &GbdtOptions, n_features: usize) -> Result<(), TrainError> {
+    let bad = |option: &'static str, reason: &str| {
+        Err(TrainError::BadOption {
+            option,
+            reason: reason.to_string(),
+        })
+    };
+    let unit = |x: f64| x > 0.0 && x <= 1.0;
+    let non_negative = |x: f64| x >= 0.0 && x.is_finite();
+    if n_features == 0 || n_features > limits::MAX_FEATURES {
+        return bad(
+            "features",
+            &format!("must number 1..={}, not {n_features}", limits::MAX_FEATURES),
+        );
+    }
+    if options.n_trees == 0 {
+        return bad("n_trees", "must be at least 1");
+    }
+    if !unit(options.learning_rate) {
+        return bad("learning_rate", "must be in (0, 1]");
+    }
+    if !(1..=MAX_DEPTH).contains(&options.max_depth) {
+        return bad("max_depth", &format!("must be in 1..={MAX_DEPTH}"));
+    }
+    for (name, value) in [
+        ("min_child_weight", options.min_child_weight),
+        ("lambda", options.lambda),
+        ("alpha", options.alpha),
+        ("gamma", options.gamma),
+    ] {
+        if !non_negative(value) {
+            return bad(name, "must be finite and at least 0");
+        }
+    }
+    if !unit(options.subsample) {
+        return bad("subsample", "must be in (0, 1]");
+    }
+    if !unit(options.colsample_bytree) {
+        return bad("colsample_bytree", "must be in (0, 1]");
+    }
+    if !(options.scale_pos_weight > 0.0 && options.scale_pos_weight.is_finite()) {
+        return bad("scale_pos_weight", "must be finite and above 0");
+    }
+    let constraints = &options.monotone_constraints;
+    if !constraints.is_empty() && constraints.len() != n_features {
+        return bad(
+            "monotone_constraints",
+            &format!("must be empty or have one entry per feature ({n_features})"),
+        );
+    }
+    if constraints.iter().any(|c| !(-1..=1).contains(c)) {
+        return bad("monotone_constraints", "entries must be -1, 0 or 1");
+    }
+    if !(2..=256).contains(&options.max_bins) {
+        return bad("max_bins", "must be in 2..=256");
+    }
+    if let Objective::Softmax { n_classes } = options.objective {
+        if !(2..=limits::MAX_OUTPUTS).contains(&n_classes) {
+            return bad(
+                "n_classes",
+                &format!("must be in 2..={}", limits::MAX_OUTPUTS),
+            );
+        }
+    }
+    if options.early_stopping_rounds == Some(0) {
+        return bad("early_stopping_rounds", "must be at least 1");
+    }
+    Ok(())
+}
+
+/// The f32 base margin of each output.
+fn base_margins(data: &TrainData, options: &GbdtOptions) -> Result<Vec<f32>, TrainError> {
+    let margins = match options.objective {
+        Objective::BinaryLogistic => {
+            let n_pos = data.labels.iter().filter(|&&y| y == 1.0).count();
+            let n_neg = data.labels.len() - n_pos;
+            if n_pos == 0 || n_neg == 0 {
+                return Err(TrainError::SingleClass);
+            }
+            let weighted_pos = options.scale_pos_weight * n_pos as f64;
+            let p = (weighted_pos / (weighted_pos + n_neg as f64)) as f32;
+            vec![-math::logf(1.0 / p - 1.0)]
+        }
+        Objective::Softmax { n_classes } => vec![0.0; n_classes],
+        Objective::SquaredError => {
+            let sum: f64 = data.labels.iter().map(|&y| f64::from(y)).sum();
+            vec![(sum / data.labels.len() as f64) as f32]
+        }
+    };
+    if margins.iter().all(|m| m.is_finite()) {
+        Ok(margins)
+    } else {
+        Err(TrainError::NotFinite)
+    }
+}
+
+/// The engine's output transform for `Numerics::Xgboost` (`Aggregation::Sum`): XGBoost's
+/// sigmoid, XGBoost's softmax (f32 `fmaxf`, f32 exponentials summed in f64, the sum rounded to
+/// f32, then divided), or the identity.
+pub fn transform(objective: format::Objective, margins: &[f32], outputs: &mut [f32]) {
+    match objective {
+        format::Objective::Regression => outputs.copy_from_slice(margins),
+        format::Objective::BinaryLogistic | format::Objective::MulticlassOneVsRest => {
+            for (out, &m) in outputs.iter_mut().zip(margins) {
+                *out = math::sigmoid_xgboost(m);
+            }
+        }
+        format::Objective::MulticlassSoftmax => {
+            let mut max = margins[0];
+            for &m in &margins[1..] {
+                // C's fmaxf(m, max): the larger, ignoring a NaN operand.
+                max = if m.is_nan() || m < max { max } else { m };
+            }
+            let mut sum = 0.0f64;
+            for (out, &m) in outputs.iter_mut().zip(margins) {
+                *out = math::expf(m - max);
+                sum += f64::from(*out);
+            }
+            let sum = sum as f32;
+            for out in outputs.iter_mut() {
+                *out /= sum;
+            }
+        }
+    }
+}
+
+/// The outputs (probabilities or values) of every row, row-major, from the margins.
+fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32]) {
+    let n_outputs = objective.n_outputs();
+    let objective = objective.model_objective();
+    for (row_margins, row_outputs) in margins
+        .chunks_exact(n_outputs)
+        .zip(outputs.chunks_exact_mut(n_outputs))
+    {
+        transform(objective, row_margins, row_outputs);
+    }
+}
+
+/// Gradients and hessians of every row for every output (output-major), from the outputs
+/// (row-major).
+fn gradients(
+    objective: Objective,
+    scale_pos_weight: f64,
+    outputs: &[f32],
+    labels: &[f32],
+    grads: &mut [f64],
+    hessians: &mut [f64],
+) {
+    let n_rows = labels.len();
+    match objective {
+        Objective::BinaryLogistic => {
+            for (row, &y) in labels.iter().enumerate() {
+                let p = f64::from(outputs[row]);
+                let weight = if y == 1.0 { scale_pos_weight } else { 1.0 };
+                grads[row] = (p - f64::from(y)) * weight;
+                hessians[row] = (p * (1.0 - p)).max(MIN_HESSIAN) * weight;
+            }
+        }
+        Objective::Softmax { n_classes } => {
+            for (row, &y) in labels.iter().enumerate() {
+                for class in 0..n_classes {
+                    let p = f64::from(outputs[row * n_classes + class]);
+                    let target = if y as usize == class { 1.0 } else { 0.0 };
+                    grads[class * n_rows + row] = p - target;
+                    hessians[class * n_rows + row] = (2.0 * p * (1.0 - p)).max(MIN_HESSIAN);
+                }
+            }
+        }
+        Objective::SquaredError => {
+            for (row, &y) in labels.iter().enumerate() {
+                grads[row] = f64::from(outputs[row]) - f64::from(y);
+                hessians[row] = 1.0;
+            }
+        }
+    }
+}
+
+/// Mean loss from the outputs (row-major): log loss for classification, RMSE for regression.
+fn loss(objective: Objective, outputs: &[f32], labels: &[f32]) -> f64 {
+    let n = labels.len().max(1) as f64;
+    match objective {
+        Objective::BinaryLogistic => {
+            let label_probabilities =
+                outputs
+                    .iter()
+                    .zip(labels)
+                    .map(|(&p, &y)| if y == 1.0 { p } else { 1.0 - p });
+            -sum_of_logs(label_probabilities) / n
+        }
+        Objective::Softmax { n_classes } => {
+            let label_probabilities = outputs
+                .chunks_exact(n_classes)
+                .zip(labels)
+                .map(|(p, &y)| p[y as usize]);
+            -sum_of_logs(label_probabilities) / n
+        }
+        Objective::SquaredError => {
+            let mut sum = 0.0f64;
+            for (&m, &y) in outputs.iter().zip(labels) {
+                let error = f64::from(m) - f64::from(y);
+                sum += error * error;
+            }
+            (sum / n).sqrt()
+        }
+    }
+}
+
+/// `sum(ln(max(p, MIN_PROBABILITY)))` over probabilities, the same on every machine: groups of
+/// 16 are multiplied in f64 (no underflow: each factor is at least 1e-16), and each product
+/// `m * 2^e` (m in [1, 2)) contributes `logf(m) + e ln 2`, with the engine's `logf`. One log
+/// per 16 rows keeps this cheap; the rounding of `m` to f32 costs at most 6e-8 per group.
+fn sum_of_logs(probabilities: impl Iterator<Item = f32>) -> f64 {
+    const GROUP: usize = 16;
+    let mut sum = 0.0f64;
+    let mut product = 1.0f64;
+    let mut in_group = 0;
+    let flush = |product: f64, sum: &mut f64| {
+        let bits = product.to_bits();
+        let exponent = ((bits >> 52) & 0x7ff) as i64 - 1023;
+        let mantissa = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
+        *sum += f64::from(math::logf(mantissa as f32)) + exponent as f64 * core::f64::consts::LN_2;
+    };
+    for p in probabilities {
+        product *= f64::from(p.max(MIN_PROBABILITY));
+        in_group += 1;
+        if in_group == GROUP {
+            flush(product, &mut sum);
+            product = 1.0;
+            in_group = 0;
+        }
+    }
+    if in_group > 0 {
+        flush(product, &mut sum);
+    }
+    sum
+}
+
+/// SplitMix64's output function.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Streams of the counter-based generator.
+const ROW_STREAM: u64 = 1;
+const FEATURE_STREAM: u64 = 2;
+
+/// A random u64 that depends only on its arguments.
+fn random(seed: u64, stream: u64, round: u64, index: u64) -> u64 {
+    mix(mix(mix(mix(seed) ^ stream) ^ round) ^ index)
+}
+
+/// The rows used in round `round` (ascending): each row independently with probability
+/// `subsample`.
+fn sample_rows(seed: u64, round: usize, n_rows: usize, subsample: f64) -> Vec<u32> {
+    if subsample >= 1.0 {
+        return (0..n_rows as u32).collect();
+    }
+    (0..n_rows as u32)
+        .filter(|&row| {
+            let unit = (random(seed, ROW_STREAM, round as u64, u64::from(row)) >> 11) as f64
+                * (1.0 / (1u64 << 53) as f64);
+            unit < subsample
+        })
+        .collect()
+}
+
+/// The features tree `tree` may split on (ascending): `round(colsample * n)` of them, at
+/// least one, chosen by sorting features on a random key.
+fn sample_features(seed: u64, tree: usize, n_features: usize, colsample: f64) -> Vec<usize> {
+    if colsample >= 1.0 {
+        return (0..n_features).collect();
+    }
+    let n_chosen = ((colsample * n_features as f64).round() as usize).clamp(1, n_features);
+    let mut keyed: Vec<(u64, usize)> = (0..n_features)
+        .map(|f| (random(seed, FEATURE_STREAM, tree as u64, f as u64), f))
+        .collect();
+    keyed.sort_unstable();
+    let mut chosen: Vec<usize> = keyed[..n_chosen].iter().map(|&(_, f)| f).collect();
+    chosen.sort_unstable();
+    chosen
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sampling_depends_only_on_seed_round_and_index() {
+        let a = sample_rows(7, 3, 1000, 0.5);
+        assert_eq!(a, sample_rows(7, 3, 1000, 0.5));
+        assert_ne!(a, sample_rows(7, 4, 1000, 0.5));
+        assert_ne!(a, sample_rows(8, 3, 1000, 0.5));
+        assert!((400..600).contains(&a.len()), "{}", a.len());
+        let f = sample_features(7, 3, 20, 0.5);
+        assert_eq!(f.len(), 10);
+        assert!(f.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!(f, sample_features(7, 3, 20, 0.5));
+        assert_eq!(sample_features(7, 3, 20, 0.01).len(), 1);
+    }
+
+    #[test]
+    fn binary_base_margin_is_the_logit_of_the_weighted_label_mean() {
+        let names = vec!["x".to_string()];
+        let columns = vec![vec![0.0f32; 4]];
+        let labels = [1.0, 0.0, 0.0, 0.0];
+        let data = TrainData {
+            feature_names: &names,
+            columns: &columns,
+            labels: &labels,
+        };
+        let options = GbdtOptions::default();
+        assert_eq!(
+            base_margins(&data, &options).unwrap(),
+            vec![-math::logf(1.0 / 0.25f32 - 1.0)]
+        );
+        let weighted = GbdtOptions {
+            scale_pos_weight: 3.0,
+            ..GbdtOptions::default()
+        };
+        // 3 / (3 + 3) = 0.5: margin 0.
+        assert_eq!(base_margins(&data, &weighted).unwrap(), vec![0.0]);
+    }
+}

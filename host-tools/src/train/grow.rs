@@ -1,0 +1,579 @@
+//! Growing one tree, level by level, from quantised gradient histograms.
+//!
+//! Each level: every open node picks its best split (XGBoost's gain with L1/L2 regularisation,
+//! the missing bin tried on both sides), its rows are partitioned stably, and the children's
+//! histograms are made by building the smaller child's (all of a level's in one parallel pass)
+//! and subtracting it from the parent's for the other. Then, as XGBoost's pruner does, splits
+//! whose children are both leaves and whose loss reduction is below `gamma` are undone, bottom
+//! up.
+//! Monotone constraints follow XGBoost: a split on a constrained feature must order its child
+//! weights, and its children inherit bounds meeting at the midpoint of those weights, so every
+//! leaf of the left subtree is on the right side of every leaf of the right subtree.
+//!
+//! Determinism: candidates are visited in the order feature, bin, missing-left before
+//! missing-right, and only a strictly larger gain replaces the best, so ties go to the lowest
+//! feature, then the lowest bin. All gains derive from exact integer histogram sums.
+//!
+//! Never: a leaf that is not an f32 (leaves are rounded once, here, and used as is everywhere).
+
+use lockstep_engine::builder::{Condition, NodeSpec, TreeSpec};
+use lockstep_engine::format::MissingMode;
+
+use super::binning::{BinnedColumns, Binning};
+use super::histogram::{self, Job, Quantised, Slot};
+
+/// XGBoost's `kRtEps`: a split must reduce the loss by more than this.
+const MIN_SPLIT_GAIN: f64 = 1e-6;
+
+/// Tree-level hyperparameters (XGBoost names and meanings).
+#[derive(Debug, Clone, Copy)]
+pub struct GrowOptions<'a> {
+    /// Most splits from the root to a leaf.
+    pub max_depth: usize,
+    /// Least hessian sum in a child.
+    pub min_child_weight: f64,
+    /// L2 regularisation of leaf weights.
+    pub lambda: f64,
+    /// L1 regularisation of leaf weights.
+    pub alpha: f64,
+    /// Least loss reduction for a split to survive pruning.
+    pub gamma: f64,
+    /// Shrinkage applied to leaf weights.
+    pub learning_rate: f64,
+    /// Per feature: +1 increasing, -1 decreasing, 0 free; empty for none.
+    pub monotone: &'a [i8],
+    /// Threads for histogram building.
+    pub threads: usize,
+}
+
+/// A node of a grown tree. A split sends a row left when its code is at most `bin` (the value
+/// is below the feature's threshold `bin`), or when its value is missing and `default_left`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum GrownNode {
+    /// A leaf with its final (shrunk) value.
+    Leaf {
+        /// The value added to the margin.
+        value: f32,
+    },
+    /// A split.
+    Split {
+        /// Feature index.
+        feature: usize,
+        /// Highest bin code that goes left.
+        bin: u8,
+        /// Whether missing values go left.
+        default_left: bool,
+        /// Left child index.
+        left: usize,
+        /// Right child index.
+        right: usize,
+    },
+}
+
+/// A grown tree; `nodes[0]` is the root.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GrownTree {
+    /// The nodes, parents before children.
+    pub nodes: Vec<GrownNode>,
+}
+
+impl GrownTree {
+    /// The leaf value reached by row `row` of `binned`, whose missing codes are
+    /// `missing_codes[feature]`.
+    pub fn leaf_value(&self, binned: &BinnedColumns, missing_codes: &[u8], row: usize) -> f32 {
+        let mut index = 0;
+        loop {
+            match self.nodes[index] {
+                GrownNode::Leaf { value } => return value,
+                GrownNode::Split {
+                    feature,
+                    bin,
+                    default_left,
+                    left,
+                    right,
+                } => {
+                    let code = binned.codes[feature * binned.n_rows + row];
+                    let go_left = if code == missing_codes[feature] {
+                        default_left
+                    } else {
+                        code <= bin
+                    };
+                    index = if go_left { left } else { right };
+                }
+            }
+        }
+    }
+
+    /// The engine description of this tree, adding to output `output`.
+    pub fn to_spec(&self, binning: &Binning, output: usize) -> TreeSpec {
+        let nodes = self
+            .nodes
+            .iter()
+            .map(|node| match *node {
+                GrownNode::Leaf { value } => NodeSpec::Leaf {
+                    value: f64::from(value),
+                },
+                GrownNode::Split {
+                    feature,
+                    bin,
+                    default_left,
+                    left,
+                    right,
+                } => NodeSpec::Split {
+                    feature,
+                    condition: Condition::Less(
+                        binning.features[feature].thresholds[usize::from(bin)],
+                    ),
+                    missing: MissingMode::NanDefault,
+                    default_left,
+                    left,
+                    right,
+                },
+            })
+            .collect();
+        TreeSpec { output, nodes }
+    }
+}
+
+/// The regularised objective pieces for one set of rows.
+struct Regulariser {
+    lambda: f64,
+    alpha: f64,
+}
+
+impl Regulariser {
+    /// XGBoost's `ThresholdL1`: the gradient sum shrunk towards zero by `alpha`.
+    fn threshold_l1(&self, g: f64) -> f64 {
+        if g > self.alpha {
+            g - self.alpha
+        } else if g < -self.alpha {
+            g + self.alpha
+        } else {
+            0.0
+        }
+    }
+
+    /// The optimal weight `-T(G)/(H+lambda)` clipped to `[lower, upper]`; 0 when `H+lambda`
+    /// is not positive.
+    fn weight(&self, g: f64, h: f64, lower: f64, upper: f64) -> f64 {
+        let denominator = h + self.lambda;
+        let w = if denominator > 0.0 {
+            -self.threshold_l1(g) / denominator
+        } else {
+            0.0
+        };
+        w.max(lower).min(upper)
+    }
+
+    /// Twice the loss reduction of giving these rows weight `w` (XGBoost's gain scale):
+    /// `T(G)^2/(H+lambda)` at the unconstrained optimum, `-(2Gw + (H+lambda)w^2 + 2 alpha|w|)`
+    /// for a clipped weight.
+    fn gain(&self, g: f64, h: f64, lower: f64, upper: f64) -> f64 {
+        let denominator = h + self.lambda;
+        if denominator.is_nan() || denominator <= 0.0 {
+            return 0.0;
+        }
+        if lower == f64::NEG_INFINITY && upper == f64::INFINITY {
+            let t = self.threshold_l1(g);
+            t * t / denominator
+        } else {
+            let w = self.weight(g, h, lower, upper);
+            -(2.0 * g * w + denominator * w * w + 2.0 * self.alpha * w.abs())
+        }
+    }
+}
+
+/// A node still growing.
+struct OpenNode {
+    /// Index in the tree's node list.
+    index: usize,
+    depth: usize,
+    rows: Vec<u32>,
+    histogram: Vec<Slot>,
+    total: Slot,
+    lower: f64,
+    upper: f64,
+}
+
+/// The best split of a node.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    feature: usize,
+    bin: u8,
+    default_left: bool,
+    gain: f64,
+    left: Slot,
+    right: Slot,
+    /// The children's weights, computed for monotone-constrained features only (0 otherwise).
+    left_weight: f64,
+    right_weight: f64,
+}
+
+/// Grows one tree on `rows` (ascending) using `features` (ascending).
+pub fn grow(
+    binned: &BinnedColumns,
+    binning: &Binning,
+    offsets: &[usize],
+    rows: Vec<u32>,
+    features: &[usize],
+    quantised: &Quantised,
+    options: &GrowOptions,
+) -> GrownTree {
+    let regulariser = Regulariser {
+        lambda: options.lambda,
+        alpha: options.alpha,
+    };
+    let n_slots = offsets[offsets.len() - 1];
+    let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
+    let mut nodes = vec![GrownNode::Leaf { value: 0.0 }];
+    // Per node, for splits: the loss reduction and the leaf the node would be if pruned.
+    let mut split_gains: Vec<Option<(f64, GrownNode)>> = vec![None];
+    let total = quantised.total(&rows);
+    let mut root_histogram = vec![Slot::default(); n_slots];
+    if options.max_depth > 0 {
+        let jobs = vec![Job {
+            rows: &rows,
+            histogram: &mut root_histogram,
+        }];
+        histogram::build(jobs, binned, offsets, features, quantised, options.threads);
+    }
+    let mut level = vec![OpenNode {
+        index: 0,
+        depth: 0,
+        rows,
+        histogram: root_histogram,
+        total,
+        lower: f64::NEG_INFINITY,
+        upper: f64::INFINITY,
+    }];
+    let leaf = |node: &OpenNode| {
+        let g = quantised.grad(node.total);
+        let h = quantised.hess(node.total);
+        let w = regulariser.weight(g, h, node.lower, node.upper);
+        GrownNode::Leaf {
+            value: (w * options.learning_rate) as f32,
+        }
+    };
+    while !level.is_empty() {
+        // The children of this level's splits: the next level.
+        let mut next: Vec<OpenNode> = Vec::new();
+        // Per split: (index in `next` of the child to build, of its sibling).
+        let mut pairs: Vec<(usize, usize)> = Vec::new();
+        let searches = best_splits(&level, offsets, features, quantised, &regulariser, options);
+        for (node, best) in level.into_iter().zip(searches) {
+            let Some(split) = best else {
+                nodes[node.index] = leaf(&node);
+                continue;
+            };
+            let left_index = nodes.len();
+            nodes.push(GrownNode::Leaf { value: 0.0 });
+            nodes.push(GrownNode::Leaf { value: 0.0 });
+            split_gains[node.index] = Some((split.gain, leaf(&node)));
+            split_gains.extend([None, None]);
+            nodes[node.index] = GrownNode::Split {
+                feature: split.feature,
+                bin: split.bin,
+                default_left: split.default_left,
+                left: left_index,
+                right: left_index + 1,
+            };
+            let column = binned.column(split.feature);
+            let missing = missing_codes[split.feature];
+            let (left_rows, right_rows): (Vec<u32>, Vec<u32>) =
+                node.rows.iter().partition(|&&row| {
+                    let code = column[row as usize];
+                    if code == missing {
+                        split.default_left
+                    } else {
+                        code <= split.bin
+                    }
+                });
+            debug_assert_eq!(left_rows.len() as i64, split.left.count);
+            // Bounds for the children (XGBoost's monotone constraint propagation).
+            let (mut left_bounds, mut right_bounds) =
+                ((node.lower, node.upper), (node.lower, node.upper));
+            let constraint = options.monotone.get(split.feature).copied().unwrap_or(0);
+            let middle = (split.left_weight + split.right_weight) / 2.0;
+            if constraint > 0 {
+                left_bounds.1 = middle;
+                right_bounds.0 = middle;
+            } else if constraint < 0 {
+                left_bounds.0 = middle;
+                right_bounds.1 = middle;
+            }
+            let child_depth = node.depth + 1;
+            let left_smaller = split.left.count <= split.right.count;
+            let parent_histogram = node.histogram;
+            let children = [
+                (left_index, left_rows, split.left, left_bounds),
+                (left_index + 1, right_rows, split.right, right_bounds),
+            ];
+            let base = next.len();
+            for (index, rows, total, (lower, upper)) in children {
+                next.push(OpenNode {
+                    index,
+                    depth: child_depth,
+                    rows,
+                    histogram: Vec::new(),
+                    total,
+                    lower,
+                    upper,
+                });
+            }
+            let (small, large) = if left_smaller {
+                (base, base + 1)
+            } else {
+                (base + 1, base)
+            };
+            if child_depth < options.max_depth {
+                // The larger child takes over the parent's histogram; the subtraction below
+                // turns it into its own.
+                next[large].histogram = parent_histogram;
+                next[small].histogram = vec![Slot::default(); n_slots];
+                pairs.push((small, large));
+            }
+        }
+        if !pairs.is_empty() {
+            let mut to_build = vec![false; next.len()];
+            for &(small, _) in &pairs {
+                to_build[small] = true;
+            }
+            let jobs = next
+                .iter_mut()
+                .zip(to_build)
+                .filter(|(_, build)| *build)
+                .map(|(node, _)| Job {
+                    rows: &node.rows,
+                    histogram: &mut node.histogram,
+                })
+                .collect();
+            histogram::build(jobs, binned, offsets, features, quantised, options.threads);
+            for &(small, large) in &pairs {
+                let built = std::mem::take(&mut next[small].histogram);
+                histogram::subtract(&mut next[large].histogram, &built);
+                next[small].histogram = built;
+            }
+        }
+        level = next;
+    }
+    prune(nodes, &split_gains, options.gamma)
+}
+
+/// Undoes, bottom up, splits whose children are leaves and whose loss reduction is below
+/// `gamma`, then drops the unreachable nodes (keeping parents before children).
+fn prune(
+    mut nodes: Vec<GrownNode>,
+    split_gains: &[Option<(f64, GrownNode)>],
+    gamma: f64,
+) -> GrownTree {
+    // Children always have larger indices than their parent, so a reverse pass sees a node
+    // only after its whole subtree has been pruned.
+    for index in (0..nodes.len()).rev() {
+        if let (GrownNode::Split { left, right, .. }, Some((gain, as_leaf))) =
+            (nodes[index], split_gains[index])
+        {
+            let leaves = matches!(nodes[left], GrownNode::Leaf { .. })
+                && matches!(nodes[right], GrownNode::Leaf { .. });
+            if leaves && gain < gamma {
+                nodes[index] = as_leaf;
+            }
+        }
+    }
+    // Keep the nodes reachable from the root, in their original order.
+    let mut reached = vec![false; nodes.len()];
+    reached[0] = true;
+    let mut new_index = vec![0; nodes.len()];
+    let mut kept = Vec::new();
+    for index in 0..nodes.len() {
+        if !reached[index] {
+            continue;
+        }
+        if let GrownNode::Split { left, right, .. } = nodes[index] {
+            reached[left] = true;
+            reached[right] = true;
+        }
+        new_index[index] = kept.len();
+        kept.push(index);
+    }
+    let nodes = kept
+        .iter()
+        .map(|&index| match nodes[index] {
+            GrownNode::Split {
+                feature,
+                bin,
+                default_left,
+                left,
+                right,
+            } => GrownNode::Split {
+                feature,
+                bin,
+                default_left,
+                left: new_index[left],
+                right: new_index[right],
+            },
+            leaf => leaf,
+        })
+        .collect();
+    GrownTree { nodes }
+}
+
+/// The best split of every node of a level that may still split, searched by up to
+/// `options.threads` threads over contiguous blocks of features. Merging the blocks' results in
+/// feature order, where only a strictly larger gain replaces, gives exactly the sequential
+/// search's choice.
+fn best_splits(
+    level: &[OpenNode],
+    offsets: &[usize],
+    features: &[usize],
+    quantised: &Quantised,
+    regulariser: &Regulariser,
+    options: &GrowOptions,
+) -> Vec<Option<Candidate>> {
+    // Below this many histogram slots to scan, a thread costs more than it saves.
+    const MIN_SLOTS_PER_THREAD: usize = 1 << 14;
+    let searchable = |node: &OpenNode| node.depth < options.max_depth;
+    let search = |block: &[usize]| -> Vec<Option<Candidate>> {
+        level
+            .iter()
+            .map(|node| {
+                if searchable(node) {
+                    best_split(node, offsets, block, quantised, regulariser, options)
+                } else {
+                    None
+                }
+            })
+            .collect()
+    };
+    let n_slots = offsets[offsets.len() - 1];
+    let work = level.iter().filter(|node| searchable(node)).count() * n_slots;
+    let threads = options
+        .threads
+        .min(work / MIN_SLOTS_PER_THREAD)
+        .min(features.len());
+    if threads <= 1 {
+        return search(features);
+    }
+    let search = &search;
+    let per_block = features.len().div_ceil(threads);
+    let block_results: Vec<Vec<Option<Candidate>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = features
+            .chunks(per_block)
+            .map(|block| scope.spawn(move || search(block)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut merged: Vec<Option<Candidate>> = vec![None; level.len()];
+    for results in block_results {
+        for (best, candidate) in merged.iter_mut().zip(results) {
+            if let Some(candidate) = candidate {
+                if best.is_none_or(|b| candidate.gain > b.gain) {
+                    *best = Some(candidate);
+                }
+            }
+        }
+    }
+    merged
+}
+
+/// The best admissible split of `node`, if any reduces the loss at all (by [`MIN_SPLIT_GAIN`]).
+fn best_split(
+    node: &OpenNode,
+    offsets: &[usize],
+    features: &[usize],
+    quantised: &Quantised,
+    regulariser: &Regulariser,
+    options: &GrowOptions,
+) -> Option<Candidate> {
+    if node.total.count < 2 {
+        return None;
+    }
+    let (lower, upper) = (node.lower, node.upper);
+    let parent_gain = regulariser.gain(
+        quantised.grad(node.total),
+        quantised.hess(node.total),
+        lower,
+        upper,
+    );
+    let mut best: Option<Candidate> = None;
+    for &feature in features {
+        let slots = &node.histogram[offsets[feature]..offsets[feature + 1]];
+        let (values, missing) = slots.split_at(slots.len() - 1);
+        let missing = missing[0];
+        let constraint = options.monotone.get(feature).copied().unwrap_or(0);
+        let mut prefix = Slot::default();
+        for (bin, &slot) in values
+            .iter()
+            .enumerate()
+            .take(values.len().saturating_sub(1))
+        {
+            // An empty bin repeats the previous candidate, which a tie cannot replace. (Bin 0
+            // is kept: with missing values left it is the "missing against the rest" split.)
+            if slot.count == 0 && bin > 0 {
+                continue;
+            }
+            prefix += slot;
+            // Missing left first, then right; without missing rows at this node the two are
+            // the same split, and missing values go to the side with more hessian (left on a
+            // tie), where unseen missing values most likely belong.
+            let sides: &[bool] = if missing.count == 0 {
+                let right = node.total - prefix;
+                if prefix.hess >= right.hess {
+                    &[true]
+                } else {
+                    &[false]
+                }
+            } else {
+                &[true, false]
+            };
+            for &default_left in sides {
+                let left = if default_left {
+                    prefix + missing
+                } else {
+                    prefix
+                };
+                let right = node.total - left;
+                if left.count == 0 || right.count == 0 {
+                    continue;
+                }
+                let (gl, hl) = (quantised.grad(left), quantised.hess(left));
+                let (gr, hr) = (quantised.grad(right), quantised.hess(right));
+                if hl < options.min_child_weight || hr < options.min_child_weight {
+                    continue;
+                }
+                let (mut left_weight, mut right_weight) = (0.0, 0.0);
+                if constraint != 0 {
+                    left_weight = regulariser.weight(gl, hl, lower, upper);
+                    right_weight = regulariser.weight(gr, hr, lower, upper);
+                    if (constraint > 0 && left_weight > right_weight)
+                        || (constraint < 0 && left_weight < right_weight)
+                    {
+                        continue;
+                    }
+                }
+                let gain = regulariser.gain(gl, hl, lower, upper)
+                    + regulariser.gain(gr, hr, lower, upper)
+                    - parent_gain;
+                if gain > MIN_SPLIT_GAIN && best.is_none_or(|b| gain > b.gain) {
+                    best = Some(Candidate {
+                        feature,
+                        bin: bin as u8,
+                        default_left,
+                        gain,
+                        left,
+                        right,
+                        left_weight,
+                        right_weight,
+                    });
+                }
+            }
+        }
+    }
+    best
+}
