@@ -11,3 +11,4 @@ pub mod parity;
 pub mod predict;
 pub mod synth;
 pub mod train;
+pub mod training;

@@ -400,3 +400,90 @@ fn parity_checks_a_users_model_and_vectors_on_a_device_and_writes_a_record() {
         ],
     );
 }
+
+#[test]
+fn synth_then_train_gives_identical_models_and_a_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cohort = dir.path().join("cohort.csv");
+    let result = lockstep(&[
+        "synth",
+        "arthroplasty",
+        "--rows",
+        "4000",
+        "--seed",
+        "7",
+        "-o",
+        cohort.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let schema = dir.path().join("cohort.schema.toml");
+    assert!(schema.exists());
+    let train = |out: &Path, threads: &str| {
+        let config = dir.path().join(format!("config-{threads}.toml"));
+        std::fs::write(
+            &config,
+            format!("[gbdt]\nn_trees = 40\nmax_depth = 3\nthreads = {threads}\n"),
+        )
+        .unwrap();
+        let result = lockstep(&[
+            "train",
+            "--data",
+            cohort.to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--target",
+            "death_2y",
+            "--train-where",
+            "surgery_year <= 2015",
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        assert!(result.status.success(), "{}", stderr(&result));
+        std::fs::read(out).unwrap()
+    };
+    let a = train(&dir.path().join("a.lsm"), "1");
+    let b = train(&dir.path().join("b.lsm"), "2");
+    assert_eq!(
+        a, b,
+        "same data, settings and seed give the same bytes on 1 and 2 threads"
+    );
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("a.training.json")).unwrap())
+            .unwrap();
+    assert_eq!(record["target"], "death_2y");
+    assert_eq!(record["data_sha256"].as_str().unwrap().len(), 64);
+    assert!(record["test"]["rows"].as_u64().unwrap() > 0);
+    assert!(
+        record["test_auc"].as_f64().unwrap() > 0.6,
+        "{}",
+        record["test_auc"]
+    );
+    assert!(!record["rounds"].as_array().unwrap().is_empty());
+    let inspect = stdout(&lockstep(&[
+        "inspect",
+        dir.path().join("a.lsm").to_str().unwrap(),
+    ]));
+    assert!(inspect.contains("source        lockstep"), "{inspect}");
+
+    let bad = dir.path().join("bad.csv");
+    let text = std::fs::read_to_string(&cohort).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    lines[5] = lines[5]
+        .replacen(",female,", ",robot,", 1)
+        .replacen(",male,", ",robot,", 1);
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let result = lockstep(&[
+        "train",
+        "--data",
+        bad.to_str().unwrap(),
+        "--schema",
+        schema.to_str().unwrap(),
+        "-o",
+        dir.path().join("c.lsm").to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_one_line_failure(&result, &["bad.csv", "line 6", "sex", "robot"]);
+}

@@ -1,0 +1,416 @@
+//! The `lockstep train` pipeline: load a CSV through its schema, split it (temporal or by any
+//! column), hold out a deterministic validation subset of the training rows for early
+//! stopping, train, compile, and score the held-out test rows through the compiled bytes (the
+//! engine, never the trainer), then write a training record next to the model.
+
+use std::path::{Path, PathBuf};
+
+use lockstep_engine::Model;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::data::{self, Dataset};
+use crate::inspect::hex;
+use crate::train::{self, GbdtOptions, Objective, RoundReport, TrainData};
+
+/// Settings read from the `--config` TOML file; every field has a default.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct TrainConfig {
+    /// Which outcome column to predict (default: the schema's first target).
+    pub target: Option<String>,
+    /// Rows matching this expression train the model; the rest are the test set
+    /// (e.g. `surgery_year <= 2015`). Without it every row trains and there is no test set.
+    pub train_where: Option<String>,
+    /// Fraction of training rows held out for early stopping (0 disables it).
+    pub valid_fraction: Option<f64>,
+    /// Gradient-boosting settings.
+    pub gbdt: GbdtConfig,
+}
+
+/// Gradient-boosting settings with XGBoost's names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GbdtConfig {
+    /// Boosting rounds.
+    pub n_trees: usize,
+    /// Shrinkage (`eta`).
+    pub learning_rate: f64,
+    /// Maximum depth.
+    pub max_depth: usize,
+    /// Minimum hessian sum in a child.
+    pub min_child_weight: f64,
+    /// L2 regularisation.
+    pub lambda: f64,
+    /// L1 regularisation.
+    pub alpha: f64,
+    /// Minimum split gain.
+    pub gamma: f64,
+    /// Row subsampling per tree.
+    pub subsample: f64,
+    /// Column subsampling per tree.
+    pub colsample_bytree: f64,
+    /// Weight of positive rows.
+    pub scale_pos_weight: f64,
+    /// Per-feature monotone constraints (-1, 0, 1) by feature name.
+    pub monotone: Vec<(String, i8)>,
+    /// Histogram bins per feature (at most 256).
+    pub max_bins: usize,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Stop when validation loss has not improved for this many rounds.
+    pub early_stopping_rounds: Option<usize>,
+    /// Threads (0: one per core). The model does not depend on it.
+    pub threads: usize,
+}
+
+impl Default for GbdtConfig {
+    fn default() -> Self {
+        GbdtConfig {
+            n_trees: 300,
+            learning_rate: 0.05,
+            max_depth: 4,
+            min_child_weight: 1.0,
+            lambda: 1.0,
+            alpha: 0.0,
+            gamma: 0.0,
+            subsample: 0.8,
+            colsample_bytree: 0.8,
+            scale_pos_weight: 1.0,
+            monotone: Vec::new(),
+            max_bins: 256,
+            seed: 2024,
+            early_stopping_rounds: Some(30),
+            threads: 0,
+        }
+    }
+}
+
+/// Why training could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainingError {
+    /// Data or schema problem.
+    #[error(transparent)]
+    Data(#[from] data::DataError),
+    /// Reading the config failed.
+    #[error("config '{file}': {detail}")]
+    Config {
+        /// The file.
+        file: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+    /// The requested target is not an outcome column of the schema.
+    #[error("target '{target}' is not an outcome column (the schema declares: {available})")]
+    UnknownTarget {
+        /// Requested target.
+        target: String,
+        /// Declared targets.
+        available: String,
+    },
+    /// A monotone constraint names an unknown feature.
+    #[error("monotone constraint on unknown feature '{0}'")]
+    UnknownFeature(String),
+    /// The trainer refused.
+    #[error("training: {0}")]
+    Train(#[from] train::TrainError),
+    /// The trained model could not be compiled.
+    #[error("compiling the trained model: {0}")]
+    Build(#[from] lockstep_engine::builder::BuildError),
+}
+
+/// Row and event counts of one part of the data.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartCounts {
+    /// Rows.
+    pub rows: usize,
+    /// Rows with the outcome.
+    pub events: usize,
+}
+
+/// The training record written next to the model.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainingRecord {
+    /// Tool version.
+    pub lockstep_version: String,
+    /// SHA-256 of the compiled model.
+    pub model_sha256: String,
+    /// SHA-256 of the data CSV.
+    pub data_sha256: String,
+    /// SHA-256 of the schema file.
+    pub schema_sha256: String,
+    /// The outcome predicted.
+    pub target: String,
+    /// The settings used (after defaults and command-line overrides).
+    pub config: TrainConfig,
+    /// Training rows (after removing the validation subset).
+    pub train: PartCounts,
+    /// Validation rows used for early stopping.
+    pub valid: PartCounts,
+    /// Held-out test rows.
+    pub test: PartCounts,
+    /// Per-round losses and validation AUC.
+    pub rounds: Vec<RoundRecord>,
+    /// The last round kept.
+    pub best_round: usize,
+    /// Trees in the compiled model.
+    pub n_trees: usize,
+    /// Test-set AUC of the compiled model (through the engine), if there is a test set.
+    pub test_auc: Option<f64>,
+    /// Features the model uses (appear in at least one split), in schema order.
+    pub selected_variables: Vec<String>,
+}
+
+/// One boosting round as recorded.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoundRecord {
+    /// Round index.
+    pub round: usize,
+    /// Training loss.
+    pub train_loss: f64,
+    /// Validation loss.
+    pub valid_loss: Option<f64>,
+    /// Validation AUC.
+    pub valid_auc: Option<f64>,
+}
+
+/// Reads a config file.
+pub fn load_config(path: &Path) -> Result<TrainConfig, TrainingError> {
+    let text = std::fs::read_to_string(path).map_err(|e| TrainingError::Config {
+        file: path.into(),
+        detail: e.to_string(),
+    })?;
+    toml::from_str(&text).map_err(|e| TrainingError::Config {
+        file: path.into(),
+        detail: e.to_string(),
+    })
+}
+
+/// What `train_model` produced.
+pub struct TrainingOutcome {
+    /// The compiled model bytes.
+    pub model: Vec<u8>,
+    /// The record.
+    pub record: TrainingRecord,
+}
+
+fn counts(labels: &[f32]) -> PartCounts {
+    PartCounts {
+        rows: labels.len(),
+        events: labels.iter().filter(|&&y| y == 1.0).count(),
+    }
+}
+
+/// Splits rows into (train, valid) by a seeded hash of the row index.
+fn validation_mask(n: usize, fraction: f64, seed: u64) -> Vec<bool> {
+    (0..n)
+        .map(|row| {
+            let mut z = seed ^ (row as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^= z >> 31;
+            ((z >> 11) as f64 / (1u64 << 53) as f64) < fraction
+        })
+        .collect()
+}
+
+fn subset(dataset: &Dataset, keep: &[bool], target: usize) -> (Vec<Vec<f32>>, Vec<f32>) {
+    let columns = dataset
+        .columns
+        .iter()
+        .map(|c| {
+            c.iter()
+                .zip(keep)
+                .filter(|(_, &k)| k)
+                .map(|(&v, _)| v)
+                .collect()
+        })
+        .collect();
+    let labels = dataset.targets[target]
+        .1
+        .iter()
+        .zip(keep)
+        .filter(|(_, &k)| k)
+        .map(|(&v, _)| v)
+        .collect();
+    (columns, labels)
+}
+
+/// Trains a gradient-boosted model on `data_path` (described by `schema_path`).
+pub fn train_model(
+    data_path: &Path,
+    schema_path: &Path,
+    config: TrainConfig,
+    progress: impl FnMut(&RoundReport),
+) -> Result<TrainingOutcome, TrainingError> {
+    let mut progress = progress;
+    let schema_bytes = std::fs::read(schema_path).map_err(|source| data::DataError::Io {
+        file: schema_path.into(),
+        source,
+    })?;
+    let schema = data::load_schema(schema_path)?;
+    let dataset = data::load_csv(data_path, &schema)?;
+    let target_name = config.target.clone().unwrap_or_else(|| {
+        dataset
+            .targets
+            .first()
+            .map(|(n, _)| n.clone())
+            .unwrap_or_default()
+    });
+    let target = dataset
+        .targets
+        .iter()
+        .position(|(n, _)| *n == target_name)
+        .ok_or_else(|| TrainingError::UnknownTarget {
+            target: target_name.clone(),
+            available: dataset
+                .targets
+                .iter()
+                .map(|(n, _)| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })?;
+    let in_train: Vec<bool> = match &config.train_where {
+        Some(expr) => {
+            let split = data::parse_split(expr)?;
+            let values =
+                dataset
+                    .column(&split.column)
+                    .ok_or_else(|| data::DataError::UnknownColumn {
+                        column: split.column.clone(),
+                        available: dataset.feature_names.join(", "),
+                    })?;
+            values.iter().map(|&v| split.matches(v)).collect()
+        }
+        None => vec![true; dataset.n_rows],
+    };
+    let gbdt = &config.gbdt;
+    let valid_fraction = config.valid_fraction.unwrap_or(0.2);
+    let held = validation_mask(dataset.n_rows, valid_fraction, gbdt.seed);
+    let train_mask: Vec<bool> = in_train.iter().zip(&held).map(|(&t, &h)| t && !h).collect();
+    let valid_mask: Vec<bool> = in_train.iter().zip(&held).map(|(&t, &h)| t && h).collect();
+    let test_mask: Vec<bool> = in_train.iter().map(|&t| !t).collect();
+    let (train_columns, train_labels) = subset(&dataset, &train_mask, target);
+    let (valid_columns, valid_labels) = subset(&dataset, &valid_mask, target);
+    let (test_columns, test_labels) = subset(&dataset, &test_mask, target);
+
+    let mut monotone = vec![0i8; dataset.feature_names.len()];
+    for (name, sign) in &gbdt.monotone {
+        let index = dataset
+            .feature_names
+            .iter()
+            .position(|f| f == name)
+            .ok_or_else(|| TrainingError::UnknownFeature(name.clone()))?;
+        monotone[index] = *sign;
+    }
+    let has_valid = !valid_labels.is_empty();
+    let options = GbdtOptions {
+        n_trees: gbdt.n_trees,
+        learning_rate: gbdt.learning_rate,
+        max_depth: gbdt.max_depth,
+        min_child_weight: gbdt.min_child_weight,
+        lambda: gbdt.lambda,
+        alpha: gbdt.alpha,
+        gamma: gbdt.gamma,
+        subsample: gbdt.subsample,
+        colsample_bytree: gbdt.colsample_bytree,
+        scale_pos_weight: gbdt.scale_pos_weight,
+        monotone_constraints: monotone,
+        max_bins: gbdt.max_bins,
+        seed: gbdt.seed,
+        objective: Objective::BinaryLogistic,
+        early_stopping_rounds: if has_valid {
+            gbdt.early_stopping_rounds
+        } else {
+            None
+        },
+        threads: gbdt.threads,
+    };
+    let train_data = TrainData {
+        feature_names: &dataset.feature_names,
+        columns: &train_columns,
+        labels: &train_labels,
+    };
+    let valid_data = TrainData {
+        feature_names: &dataset.feature_names,
+        columns: &valid_columns,
+        labels: &valid_labels,
+    };
+    let trained = train::train(
+        &train_data,
+        has_valid.then_some(&valid_data),
+        &options,
+        |r| progress(&r),
+    )?;
+    let mut spec = trained.spec;
+    spec.label = format!(
+        "{target_name} (gbdt, {})",
+        schema_path
+            .file_name()
+            .map_or(String::new(), |n| n.to_string_lossy().into())
+    );
+    let model_bytes = spec.to_bytes()?;
+
+    // Everything below reads the compiled bytes through the engine.
+    let model =
+        Model::from_bytes(&model_bytes).map_err(lockstep_engine::builder::BuildError::Invalid)?;
+    let test_auc = (!test_labels.is_empty()).then(|| {
+        let mut row = vec![0.0f32; model.n_features()];
+        let (mut margin, mut prob) = ([0.0f32], [0.0f32]);
+        let scores: Vec<f32> = (0..test_labels.len())
+            .map(|r| {
+                for (slot, column) in row.iter_mut().zip(&test_columns) {
+                    *slot = column[r];
+                }
+                model
+                    .predict(&row, &mut margin, &mut prob)
+                    .map(|()| prob[0])
+                    .unwrap_or(f32::NAN)
+            })
+            .collect();
+        train::auc(&scores, &test_labels)
+    });
+    let mut used = vec![false; model.n_features()];
+    for tree in model.trees() {
+        for node in tree.nodes() {
+            if let lockstep_engine::view::NodeView::Split { feature, .. } = node {
+                used[feature] = true;
+            }
+        }
+    }
+    let record = TrainingRecord {
+        lockstep_version: env!("CARGO_PKG_VERSION").into(),
+        model_sha256: hex(&model.checksum()),
+        data_sha256: dataset.sha256.clone(),
+        schema_sha256: hex(&Sha256::digest(&schema_bytes)),
+        target: target_name,
+        config,
+        train: counts(&train_labels),
+        valid: counts(&valid_labels),
+        test: counts(&test_labels),
+        rounds: trained
+            .rounds
+            .iter()
+            .map(|r| RoundRecord {
+                round: r.round,
+                train_loss: r.train_loss,
+                valid_loss: r.valid_loss,
+                valid_auc: r.valid_auc,
+            })
+            .collect(),
+        best_round: trained.best_round,
+        n_trees: model.n_trees(),
+        test_auc,
+        selected_variables: dataset
+            .feature_names
+            .iter()
+            .zip(&used)
+            .filter(|(_, &u)| u)
+            .map(|(n, _)| n.clone())
+            .collect(),
+    };
+    Ok(TrainingOutcome {
+        model: model_bytes,
+        record,
+    })
+}
