@@ -540,8 +540,9 @@ fn run_train(
         .with_context(|| format!("train: cannot write '{}'", record_path.display()))?;
     let r = &outcome.record;
     eprintln!(
-        "trained {} on {} rows ({} events), {} trees (best round {}), test AUC {} on {} rows -> '{}', record '{}'",
+        "trained {} in {:.3} s on {} rows ({} events), {} trees (best round {}), test AUC {} on {} rows -> '{}', record '{}'",
         r.target,
+        outcome.train_seconds,
         r.train.rows,
         r.train.events,
         r.n_trees,

@@ -192,6 +192,9 @@ pub struct TrainingOutcome {
     pub model: Vec<u8>,
     /// The record.
     pub record: TrainingRecord,
+    /// Wall-clock seconds spent in the trainer itself (not loading or scoring); kept out of the
+    /// record so that records are reproducible.
+    pub train_seconds: f64,
 }
 
 fn counts(labels: &[f32]) -> PartCounts {
