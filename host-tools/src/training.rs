@@ -415,5 +415,6 @@ pub fn train_model(
     Ok(TrainingOutcome {
         model: model_bytes,
         record,
+        train_seconds,
     })
 }
