@@ -339,12 +339,14 @@ pub fn train_model(
         columns: &valid_columns,
         labels: &valid_labels,
     };
+    let started = std::time::Instant::now();
     let trained = train::train(
         &train_data,
         has_valid.then_some(&valid_data),
         &options,
         |r| progress(&r),
     )?;
+    let train_seconds = started.elapsed().as_secs_f64();
     let mut spec = trained.spec;
     spec.label = format!(
         "{target_name} (gbdt, {})",
