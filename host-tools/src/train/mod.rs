@@ -14,6 +14,7 @@
 //! threads.
 
 pub mod binning;
+pub mod forest;
 pub mod gbdt;
 pub mod grow;
 pub mod histogram;
