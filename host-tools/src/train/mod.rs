@@ -18,6 +18,7 @@ pub mod forest;
 pub mod gbdt;
 pub mod grow;
 pub mod histogram;
+pub mod linear;
 
 pub use gbdt::{train, GbdtOptions, Objective, RoundReport, TrainError, TrainedGbdt};
 
