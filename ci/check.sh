@@ -32,4 +32,16 @@ step "engine alone on embedded targets"
 )
 
 step "tests"
-cargo test --workspace --quiet
+mkdir -p target
+log=target/test-output.log
+set +e
+cargo test --workspace --quiet 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+set -e
+# One closing line for the whole suite (cargo prints one summary per test binary, the last of
+# which is often an empty doc-test run).
+passed=$(grep -Eo '^test result: [A-Za-z]+\. [0-9]+ passed' "$log" | awk '{s += $4} END {print s + 0}')
+failed=$(grep -Eo '^test result: [A-Za-z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | awk '{s += $6} END {print s + 0}')
+echo
+echo "tests: $passed passed, $failed failed"
+exit "$status"
