@@ -9,6 +9,7 @@ pub mod data;
 pub mod inspect;
 pub mod parity;
 pub mod predict;
+pub mod rng;
 pub mod synth;
 pub mod train;
 pub mod training;

@@ -13,23 +13,8 @@ use lockstep_host::train::{auc, TrainData};
 /// 0.857: passing shows the trees learned more than main effects.
 const MIN_HELD_OUT_AUC: f64 = 0.87;
 
-/// SplitMix64: the test data generator, so the data is the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1), an exact f32.
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u32 << 24) as f32
-    }
-}
+/// The test data generator (SplitMix64), so the data is the same everywhere.
+use lockstep_host::rng::SplitMix64 as Rng;
 
 struct Generated {
     names: Vec<String>,
@@ -62,16 +47,24 @@ fn generate(n_rows: usize, seed: u64) -> Generated {
         .collect();
     let mut labels = Vec::with_capacity(n_rows);
     for _ in 0..n_rows {
-        let x: Vec<f32> = (0..N_FEATURES).map(|_| rng.unit()).collect();
+        let x: Vec<f32> = (0..N_FEATURES).map(|_| rng.unit_f32()).collect();
         let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
         let logit = 3.0 * (6.0 * x64[0]).sin()
             + 16.0 * (x64[1] - 0.5) * (x64[2] - 0.5)
             + if x64[3] > 0.6 { 2.0 } else { -1.0 }
             + 3.0 * (x64[4] - 0.5);
         let p = 1.0 / (1.0 + (-logit).exp());
-        labels.push(if f64::from(rng.unit()) < p { 1.0 } else { 0.0 });
+        labels.push(if f64::from(rng.unit_f32()) < p {
+            1.0
+        } else {
+            0.0
+        });
         for (column, value) in columns.iter_mut().zip(x) {
-            column.push(if rng.unit() < 0.05 { f32::NAN } else { value });
+            column.push(if rng.unit_f32() < 0.05 {
+                f32::NAN
+            } else {
+                value
+            });
         }
     }
     Generated {

@@ -9,23 +9,8 @@ use lockstep_host::train::{
     auc, train, GbdtOptions, Objective, TrainData, TrainError, TrainedGbdt,
 };
 
-/// SplitMix64: the test data generator, so the data is the same everywhere.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1), an exact f32.
-    fn unit(&mut self) -> f32 {
-        (self.next_u64() >> 40) as f32 / (1u32 << 24) as f32
-    }
-}
+/// The test data generator (SplitMix64), so the data is the same everywhere.
+use lockstep_host::rng::SplitMix64 as Rng;
 
 /// Generated columns with three label kinds computed from the same rows.
 struct Generated {
@@ -58,14 +43,18 @@ fn generate(n_rows: usize, n_features: usize, seed: u64, missing: f32) -> Genera
     let mut columns = vec![Vec::with_capacity(n_rows); n_features];
     let (mut binary, mut classes, mut target) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..n_rows {
-        let x: Vec<f32> = (0..n_features).map(|_| rng.unit()).collect();
+        let x: Vec<f32> = (0..n_features).map(|_| rng.unit_f32()).collect();
         let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
         let logit = 3.0 * (6.0 * x64[0]).sin()
             + 16.0 * (x64[1] - 0.5) * (x64[2] - 0.5)
             + if x64[3] > 0.6 { 2.0 } else { -1.0 }
             + 3.0 * (x64[4] - 0.5);
         let p = 1.0 / (1.0 + (-logit).exp());
-        binary.push(if f64::from(rng.unit()) < p { 1.0 } else { 0.0 });
+        binary.push(if f64::from(rng.unit_f32()) < p {
+            1.0
+        } else {
+            0.0
+        });
         let class_scores = [
             2.0 * (6.0 * x64[0]).sin(),
             6.0 * (x64[1] - 0.5),
@@ -73,15 +62,15 @@ fn generate(n_rows: usize, n_features: usize, seed: u64, missing: f32) -> Genera
         ];
         let noisy: Vec<f64> = class_scores
             .iter()
-            .map(|s| s + f64::from(rng.unit()) * 1.5)
+            .map(|s| s + f64::from(rng.unit_f32()) * 1.5)
             .collect();
         let class = (0..3)
             .max_by(|&a, &b| noisy[a].total_cmp(&noisy[b]))
             .unwrap();
         classes.push(class as f32);
-        target.push((logit + f64::from(rng.unit()) - 0.5) as f32);
+        target.push((logit + f64::from(rng.unit_f32()) - 0.5) as f32);
         for (column, value) in columns.iter_mut().zip(x) {
-            column.push(if rng.unit() < missing {
+            column.push(if rng.unit_f32() < missing {
                 f32::NAN
             } else {
                 value
@@ -339,7 +328,7 @@ fn missing_values_follow_the_learned_default_side() {
     let mut rng = Rng(11);
     let n = 2000;
     let x: Vec<f32> = (0..n)
-        .map(|i| if i % 5 == 0 { f32::NAN } else { rng.unit() })
+        .map(|i| if i % 5 == 0 { f32::NAN } else { rng.unit_f32() })
         .collect();
     let names = vec!["x".to_string()];
     let columns = vec![x.clone()];

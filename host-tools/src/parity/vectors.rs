@@ -9,6 +9,8 @@ use lockstep_engine::format::{next_f32_down, next_f32_up};
 use lockstep_engine::view::{NodeView, SplitTest};
 use lockstep_engine::Model;
 
+use crate::rng::SplitMix64;
+
 /// Magic of the binary vector file the firmware reads.
 pub const VECTORS_MAGIC: &[u8; 4] = b"LSVC";
 
@@ -76,24 +78,6 @@ impl Default for GenerateOptions {
             random_rows: 1000,
             seed: 0x010c_57e9,
         }
-    }
-}
-
-/// SplitMix64: a small counter-based generator, identical on every platform.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 24 random bits.
-    fn unit(&mut self) -> f32 {
-        (self.next() >> 40) as f32 / (1u64 << 24) as f32
     }
 }
 
@@ -176,7 +160,7 @@ pub fn generate(model: &Model<'_>, options: GenerateOptions) -> VectorSet {
     let random_row = |rng: &mut SplitMix64| -> Vec<f32> {
         ranges
             .iter()
-            .map(|&(low, high)| low + (high - low) * rng.unit())
+            .map(|&(low, high)| low + (high - low) * rng.unit_f32())
             .collect()
     };
     let mut values = Vec::new();
