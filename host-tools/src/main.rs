@@ -297,7 +297,7 @@ fn run_predict(model_path: &Path, input: &Path, output: Option<&Path>, bits: boo
         })?);
     let options = predict::PredictOptions { bits };
     let step = || format!("predict: scoring '{}'", input.display());
-    let report = match output {
+    match output {
         Some(path) => {
             let file = File::create(path).with_context(|| {
                 format!(
@@ -308,19 +308,15 @@ fn run_predict(model_path: &Path, input: &Path, output: Option<&Path>, bits: boo
             let report = predict::predict_csv(&model, reader, BufWriter::new(file), options)
                 .with_context(step)?;
             eprintln!("scored {} rows -> '{}'", report.rows, path.display());
-            report
         }
         None => {
             let stdout = io::stdout();
-            let report =
-                predict::predict_csv(&model, reader, stdout.lock(), options).with_context(step)?;
+            predict::predict_csv(&model, reader, stdout.lock(), options).with_context(step)?;
             io::stdout()
                 .flush()
                 .context("predict: writing standard output")?;
-            report
         }
-    };
-    let _ = report;
+    }
     Ok(())
 }
 
