@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 
 use crate::format::{
     limits, Aggregation, BaseOrder, Framework, MissingMode, ModelBody, Numerics, Objective, Source,
-    FORMAT_VERSION, MAGIC, META_CATEGORICAL, META_DEFAULT_LEFT, META_MISSING_SHIFT,
+    FORMAT_VERSION, LINEAR_TERM_BYTES, MAGIC, META_CATEGORICAL, META_DEFAULT_LEFT,
+    META_MISSING_SHIFT,
 };
 use crate::{Error, Model};
 
@@ -148,6 +149,17 @@ impl fmt::Display for BuildError {
             BuildError::Encode => f.write_str("could not encode the model body"),
         }
     }
+}
+
+/// The linear-terms section `(tag, payload)` for one `(coefficient, fill)` pair per feature
+/// (see [`crate::format::SECTION_LINEAR`]); push it onto [`ModelSpec::sections`].
+pub fn linear_section(terms: &[(f64, f64)]) -> (u32, Vec<u8>) {
+    let mut payload = Vec::with_capacity(terms.len() * LINEAR_TERM_BYTES);
+    for (coefficient, fill) in terms {
+        payload.extend_from_slice(&coefficient.to_le_bytes());
+        payload.extend_from_slice(&fill.to_le_bytes());
+    }
+    (crate::format::SECTION_LINEAR, payload)
 }
 
 /// Largest category a bitset may hold (2^24, XGBoost's own bound).

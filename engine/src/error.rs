@@ -111,6 +111,10 @@ pub enum Error {
         /// The section's tag.
         tag: u32,
     },
+    /// The linear-terms section is malformed (wrong length, a non-finite coefficient or fill,
+    /// repeated) or the model cannot carry one (not an f64 single-output model summing its
+    /// trees, or an objective other than binary logistic or regression).
+    BadLinearTerms,
     /// The feature slice's length is not the model's feature count.
     FeatureCountMismatch {
         /// The model's feature count.
@@ -186,6 +190,7 @@ impl fmt::Display for Error {
             Error::UnevenForest => f.write_str("averaged model has uneven tree counts per output"),
             Error::BadSection => f.write_str("malformed optional section"),
             Error::UnsupportedSection { tag } => write!(f, "unsupported required section {tag}"),
+            Error::BadLinearTerms => f.write_str("malformed or misplaced linear-terms section"),
             Error::FeatureCountMismatch { expected, found } => {
                 write!(f, "expected {expected} features, got {found}")
             }

@@ -51,6 +51,18 @@
 //! set is *required*: an engine that does not know it refuses the model. Tags with bit 0 clear are
 //! skipped by engines that do not know them. Later features (signatures, explanations, monitoring
 //! baselines) arrive as sections without changing the version.
+//!
+//! Known sections:
+//!
+//! - [`SECTION_LINEAR`] (tag 3, required): linear terms, the exact form of a logistic (or
+//!   linear) regression. The payload is `n_features` records of 16 bytes, `coefficient f64`
+//!   then `fill f64` (little-endian), both finite. It is allowed only in f64 models
+//!   ([`Numerics::Lightgbm`]) with one output, objective `BinaryLogistic` or `Regression` and
+//!   `Sum` aggregation, and it may stand alone (a model with no trees). After the base margin
+//!   and the trees, each feature `j` with a nonzero coefficient, in index order, adds
+//!   `coefficient * x` to the margin in f64, where `x` is the input widened to f64, or `fill`
+//!   when the input is NaN (missing). The transform is then the usual one (for a binary model
+//!   `1 / (1 + exp(-sigmoid * margin))`).
 
 use serde::{Deserialize, Serialize};
 
@@ -58,6 +70,11 @@ use serde::{Deserialize, Serialize};
 pub const MAGIC: [u8; 4] = *b"LSTP";
 /// The format version this engine reads and writes.
 pub const FORMAT_VERSION: u16 = 1;
+
+/// Tag of the linear-terms section (required: bit 0 set). Layout in the module docs.
+pub const SECTION_LINEAR: u32 = 3;
+/// Bytes per feature in the linear-terms section: coefficient f64, fill f64.
+pub const LINEAR_TERM_BYTES: usize = 16;
 /// Bytes before the postcard body: magic, version, flags.
 pub const HEADER_LEN: usize = 8;
 /// Bytes of the trailing SHA-256 checksum.

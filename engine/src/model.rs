@@ -4,8 +4,8 @@
 use crate::format::{
     le_f64, le_u16, le_u32, limits, Aggregation, BaseOrder, MissingMode, ModelBody, Numerics,
     Objective, Source, CATEGORY_SET_BYTES, CHECKSUM_LEN, FEATURE_RANGE_BYTES, FORMAT_VERSION,
-    HEADER_LEN, MAGIC, META_CATEGORICAL, META_FEATURE_MASK, META_MISSING_MASK, META_MISSING_SHIFT,
-    NODE_BYTES, TREE_BYTES,
+    HEADER_LEN, LINEAR_TERM_BYTES, MAGIC, META_CATEGORICAL, META_FEATURE_MASK, META_MISSING_MASK,
+    META_MISSING_SHIFT, NODE_BYTES, SECTION_LINEAR, TREE_BYTES,
 };
 use crate::Error;
 use sha2::{Digest, Sha256};
@@ -20,11 +20,14 @@ use sha2::{Digest, Sha256};
 /// most `max_depth` steps); every split reads a feature below `n_features`, has no NaN
 /// threshold and names an existing category set; every leaf is finite (or indexes a finite
 /// entry of the f64 leaf table); every output index is below `n_outputs` ≤
-/// [`limits::MAX_OUTPUTS`]. Prediction relies on this and cannot fail on indices.
+/// [`limits::MAX_OUTPUTS`]. A linear-terms section, if present, holds exactly one finite
+/// coefficient and fill per feature. Prediction relies on this and cannot fail on indices.
 #[derive(Debug, Clone, Copy)]
 pub struct Model<'a> {
     pub(crate) body: ModelBody<'a>,
     pub(crate) checksum: &'a [u8],
+    /// The linear-terms payload (empty when the model has none).
+    pub(crate) linear: &'a [u8],
     /// Trees per output, for averaging (all outputs have the same count when averaging).
     pub(crate) trees_per_output: u32,
 }
@@ -57,10 +60,11 @@ impl<'a> Model<'a> {
         if !rest.is_empty() {
             return Err(Error::TrailingBytes);
         }
-        let trees_per_output = validate(&body)?;
+        let (trees_per_output, linear) = validate(&body)?;
         Ok(Model {
             body,
             checksum,
+            linear,
             trees_per_output,
         })
     }
@@ -190,6 +194,18 @@ impl<'a> Model<'a> {
         out
     }
 
+    /// Whether the model carries linear terms (see [`crate::format::SECTION_LINEAR`]).
+    pub fn has_linear_terms(&self) -> bool {
+        !self.linear.is_empty()
+    }
+
+    /// The linear term of `feature` as `(coefficient, fill)`, if the model has linear terms.
+    pub fn linear_term(&self, feature: usize) -> Option<(f64, f64)> {
+        let offset = feature.checked_mul(LINEAR_TERM_BYTES)?;
+        let record = self.linear.get(offset..offset + LINEAR_TERM_BYTES)?;
+        Some((le_f64(record, 0), le_f64(record, 8)))
+    }
+
     /// The payload of the first optional section with `tag`, if present.
     pub fn section(&self, tag: u32) -> Option<&'a [u8]> {
         Sections {
@@ -282,11 +298,13 @@ pub(crate) fn tree_record(trees: &[u8], tree: usize) -> TreeRecord {
     }
 }
 
-/// Checks every invariant documented on [`Model`]; returns the number of trees per output.
-fn validate(body: &ModelBody<'_>) -> Result<u32, Error> {
+/// Checks every invariant documented on [`Model`]; returns the number of trees per output and
+/// the linear-terms payload (empty if none).
+fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8]), Error> {
     let n_features = usize::from(body.n_features);
     let n_outputs = usize::from(body.n_outputs);
-    if n_features == 0 || n_outputs == 0 || body.trees.is_empty() {
+    let linear = validate_sections(body.sections)?;
+    if n_features == 0 || n_outputs == 0 || (body.trees.is_empty() && linear.is_none()) {
         return Err(Error::Empty);
     }
     if n_features > limits::MAX_FEATURES
@@ -320,7 +338,9 @@ fn validate(body: &ModelBody<'_>) -> Result<u32, Error> {
     validate_feature_names(body.feature_names, n_features)?;
     validate_feature_ranges(body.feature_ranges)?;
     validate_category_sets(body)?;
-    validate_sections(body.sections)?;
+    if let Some(payload) = linear {
+        validate_linear_terms(body, payload)?;
+    }
 
     let n_trees = body.trees.len() / TREE_BYTES;
     let n_nodes = body.nodes.len() / NODE_BYTES;
@@ -361,7 +381,7 @@ fn validate(body: &ModelBody<'_>) -> Result<u32, Error> {
     if body.aggregation == Aggregation::Mean && (!even || first == 0) {
         return Err(Error::UnevenForest);
     }
-    Ok(first)
+    Ok((first, linear.unwrap_or(&[])))
 }
 
 fn validate_base_margins(body: &ModelBody<'_>) -> Result<(), Error> {
@@ -415,16 +435,46 @@ fn validate_category_sets(body: &ModelBody<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-fn validate_sections(bytes: &[u8]) -> Result<(), Error> {
+/// Walks the section records; returns the linear-terms payload if there is one. Unknown
+/// required sections are refused; a known one may appear only once.
+fn validate_sections(bytes: &[u8]) -> Result<Option<&[u8]>, Error> {
     let mut rest = bytes;
+    let mut linear = None;
     while !rest.is_empty() {
-        let ((tag, _payload), tail) =
+        let ((tag, payload), tail) =
             postcard::take_from_bytes::<(u32, &[u8])>(rest).map_err(|_| Error::BadSection)?;
-        // Version 1 knows no sections yet: required ones (bit 0 set) cannot be honoured.
-        if tag & 1 == 1 {
+        if tag == SECTION_LINEAR {
+            if linear.is_some() {
+                return Err(Error::BadLinearTerms);
+            }
+            linear = Some(payload);
+        } else if tag & 1 == 1 {
+            // A required section this engine does not know cannot be honoured.
             return Err(Error::UnsupportedSection { tag });
         }
         rest = tail;
+    }
+    Ok(linear)
+}
+
+/// The linear terms need one finite `(coefficient, fill)` per feature, f64 arithmetic, and a
+/// single summed output that a linear predictor can mean.
+fn validate_linear_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Error> {
+    let fits_model = body.numerics.is_f64()
+        && body.n_outputs == 1
+        && body.aggregation == Aggregation::Sum
+        && matches!(
+            body.objective,
+            Objective::BinaryLogistic | Objective::Regression
+        );
+    let expected = usize::from(body.n_features) * LINEAR_TERM_BYTES;
+    if !fits_model || payload.len() != expected {
+        return Err(Error::BadLinearTerms);
+    }
+    for record in payload.chunks_exact(8) {
+        if !le_f64(record, 0).is_finite() {
+            return Err(Error::BadLinearTerms);
+        }
     }
     Ok(())
 }

@@ -5,8 +5,8 @@
 
 use crate::format::{
     le_f64, le_u32, limits::MAX_OUTPUTS, Aggregation, BaseOrder, Numerics, Objective,
-    CATEGORY_SET_BYTES, META_CATEGORICAL, META_DEFAULT_LEFT, META_FEATURE_MASK, META_MISSING_MASK,
-    META_MISSING_SHIFT, NODE_BYTES, TREE_BYTES, ZERO_MISSING_BOUND,
+    CATEGORY_SET_BYTES, LINEAR_TERM_BYTES, META_CATEGORICAL, META_DEFAULT_LEFT, META_FEATURE_MASK,
+    META_MISSING_MASK, META_MISSING_SHIFT, NODE_BYTES, TREE_BYTES, ZERO_MISSING_BOUND,
 };
 use crate::math;
 use crate::model::{tree_record, Model};
@@ -20,6 +20,12 @@ const MISSING_NAN_AS_ZERO: u16 = 2;
 const XGBOOST_CATEGORY_END: f32 = 16_777_216.0;
 /// LightGBM truncates to `int`; values at or beyond 2^31 or at or below -1 are not categories.
 const LIGHTGBM_CATEGORY_END: f32 = 2_147_483_648.0;
+
+/// The NaN every NaN result is reported as (positive, quiet, no payload). Spelled as bits:
+/// Rust does not promise which NaN `f64::NAN` is.
+pub const CANONICAL_NAN_F64: f64 = f64::from_bits(0x7ff8_0000_0000_0000);
+/// [`CANONICAL_NAN_F64`] narrowed: the f32 every NaN output is reported as.
+pub const CANONICAL_NAN_F32: f32 = f32::from_bits(0x7fc0_0000);
 
 /// The margins and transformed outputs of one row, at the model's working precision widened
 /// to f64 (an f32 model's values are exact f32 values).
@@ -72,6 +78,14 @@ impl Model<'_> {
                 *wide = f64::from(narrow);
             }
         }
+        // The sign of a NaN made by arithmetic (inf - inf, 0 * inf) is not portable: x86 sets
+        // it, Arm does not. Report every NaN as the one canonical quiet NaN so that the bits
+        // agree on every target.
+        for value in scores.margins.iter_mut().chain(scores.outputs.iter_mut()) {
+            if value.is_nan() {
+                *value = CANONICAL_NAN_F64;
+            }
+        }
         Ok(scores)
     }
 
@@ -92,11 +106,20 @@ impl Model<'_> {
             }
         }
         let scores = self.score(features)?;
+        // `score` already canonicalised NaN; narrowing keeps it canonical by construction
+        // rather than by trusting each target's conversion instruction.
+        let narrow = |x: f64| {
+            if x.is_nan() {
+                CANONICAL_NAN_F32
+            } else {
+                x as f32
+            }
+        };
         for (dst, &src) in margins.iter_mut().zip(scores.margins()) {
-            *dst = src as f32;
+            *dst = narrow(src);
         }
         for (dst, &src) in outputs.iter_mut().zip(scores.outputs()) {
-            *dst = src as f32;
+            *dst = narrow(src);
         }
         Ok(())
     }
@@ -191,6 +214,23 @@ impl Model<'_> {
         if !base_first {
             for (output, margin) in margins.iter_mut().enumerate().take(self.n_outputs()) {
                 *margin += self.base_margin(output);
+            }
+        }
+        // Linear terms last, in feature order; the loader guarantees one record per feature
+        // and a single output. Zero coefficients are skipped (so an infinite input there
+        // cannot turn the sum into NaN).
+        let terms = self.linear.chunks_exact(LINEAR_TERM_BYTES);
+        if let Some(margin) = margins.first_mut() {
+            for (&x, term) in features.iter().zip(terms) {
+                let coefficient = le_f64(term, 0);
+                if coefficient != 0.0 {
+                    let value = if x.is_nan() {
+                        le_f64(term, 8)
+                    } else {
+                        f64::from(x)
+                    };
+                    *margin += coefficient * value;
+                }
             }
         }
     }

@@ -66,6 +66,9 @@ pub struct FeatureSummary {
     pub name: String,
     /// Declared valid range, if any.
     pub range: Option<(f32, f32)>,
+    /// The linear term `(coefficient, fill for a missing value)`, if the model has linear
+    /// terms.
+    pub linear_term: Option<(f64, f64)>,
 }
 
 /// Summarises a loaded model; `file_bytes` is the size of the blob it was loaded from.
@@ -108,6 +111,7 @@ pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
                 index,
                 name: name.to_string(),
                 range: model.feature_range(index),
+                linear_term: model.linear_term(index),
             })
             .collect(),
     }
@@ -164,19 +168,27 @@ pub fn render_text(summary: &ModelSummary) -> String {
         s.measured_depth, s.max_depth
     );
     let _ = writeln!(out, "  features      {}", s.n_features);
+    let n_terms = s
+        .features
+        .iter()
+        .filter(|f| f.linear_term.is_some_and(|(c, _)| c != 0.0))
+        .count();
+    if s.features.iter().any(|f| f.linear_term.is_some()) {
+        let _ = writeln!(
+            out,
+            "  linear terms  {n_terms} nonzero of {} (coefficient, fill if missing)",
+            s.n_features
+        );
+    }
     for feature in &s.features {
-        match feature.range {
-            Some((low, high)) => {
-                let _ = writeln!(
-                    out,
-                    "    {:>4}  {}  [{low:?}, {high:?}]",
-                    feature.index, feature.name
-                );
-            }
-            None => {
-                let _ = writeln!(out, "    {:>4}  {}", feature.index, feature.name);
-            }
+        let mut line = format!("    {:>4}  {}", feature.index, feature.name);
+        if let Some((low, high)) = feature.range {
+            let _ = write!(line, "  [{low:?}, {high:?}]");
         }
+        if let Some((coefficient, fill)) = feature.linear_term {
+            let _ = write!(line, "  {coefficient:+e} (fill {fill:?})");
+        }
+        let _ = writeln!(out, "{line}");
     }
     out
 }

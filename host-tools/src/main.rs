@@ -96,13 +96,15 @@ enum Command {
         #[arg(long, hide = true)]
         corrupt_device_output: bool,
     },
-    /// Train a deterministic gradient-boosted model on a CSV described by a schema, compile it,
-    /// and write a training record (MODEL.training.json) next to it.
+    /// Train a deterministic model (gradient-boosted trees, random forest or penalised logistic
+    /// regression) on a CSV described by a schema, compile it, and write a training record
+    /// (MODEL.training.json) next to it.
     ///
     /// The same data, settings and seed give the same model bytes on any run and thread count.
     /// With --train-where (e.g. "surgery_year <= 2015") the other rows are a held-out test set,
-    /// scored through the compiled model; a seeded fraction of the training rows
-    /// (valid_fraction, default 0.2) drives early stopping.
+    /// scored through the compiled model; for gbdt a seeded fraction of the training rows
+    /// (valid_fraction, default 0.2) drives early stopping. The config's `kind` ("gbdt",
+    /// "forest", "logistic") picks the model, with settings in [gbdt], [forest], [logistic].
     Train {
         /// The data (CSV with a header).
         #[arg(long, value_name = "D.csv")]
@@ -110,7 +112,8 @@ enum Command {
         /// The schema (TOML) naming targets, features, types, units and limits.
         #[arg(long, value_name = "S.toml")]
         schema: PathBuf,
-        /// Settings (TOML): target, train_where, valid_fraction, [gbdt] options.
+        /// Settings (TOML): kind, target, train_where, valid_fraction, and [gbdt], [forest] or
+        /// [logistic] options.
         #[arg(long, value_name = "C.toml")]
         config: Option<PathBuf>,
         /// The outcome column to predict (overrides the config).
@@ -498,17 +501,26 @@ fn run_train(
     if train_where.is_some() {
         config.train_where = train_where;
     }
+    let kind = config.kind;
     let bar = if quiet {
         indicatif::ProgressBar::hidden()
-    } else {
+    } else if kind == training::ModelKind::Gbdt {
         indicatif::ProgressBar::new(config.gbdt.n_trees as u64)
+    } else {
+        // Forests and the logistic path report no rounds: a spinner shows the work is alive.
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+        spinner.set_message(format!("training a {kind:?} model").to_lowercase());
+        spinner
     };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "train {bar:30} {pos}/{len} rounds {msg} ({elapsed})",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
+    if kind == training::ModelKind::Gbdt {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "train {bar:30} {pos}/{len} rounds {msg} ({elapsed})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+    }
     let outcome = training::train_model(data, schema, config, |round| {
         bar.set_position(round.round as u64 + 1);
         if let Some(auc) = round.valid_auc {
@@ -535,14 +547,22 @@ fn run_train(
     std::fs::write(&record_path, json + "\n")
         .with_context(|| format!("train: cannot write '{}'", record_path.display()))?;
     let r = &outcome.record;
+    let shape = match (&r.logistic, r.best_round) {
+        (Some(path), _) => format!(
+            "elastic-net path of {} lambdas, {} of {} variables selected",
+            path.lambdas.len(),
+            r.selected_variables.len(),
+            path.coefficients.len()
+        ),
+        (None, Some(best)) => format!("{} trees (best round {best})", r.n_trees),
+        (None, None) => format!("{} trees", r.n_trees),
+    };
     eprintln!(
-        "trained {} in {:.3} s on {} rows ({} events), {} trees (best round {}), test AUC {} on {} rows -> '{}', record '{}'",
+        "trained {} in {:.3} s on {} rows ({} events), {shape}, test AUC {} on {} rows -> '{}', record '{}'",
         r.target,
         outcome.train_seconds,
         r.train.rows,
         r.train.events,
-        r.n_trees,
-        r.best_round,
         r.test_auc.map_or("n/a".into(), |a| format!("{a:.4}")),
         r.test.rows,
         output.display(),

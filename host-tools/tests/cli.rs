@@ -401,23 +401,29 @@ fn parity_checks_a_users_model_and_vectors_on_a_device_and_writes_a_record() {
     );
 }
 
-#[test]
-fn synth_then_train_gives_identical_models_and_a_record() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let cohort = dir.path().join("cohort.csv");
+/// Runs `lockstep synth arthroplasty` into `dir`; returns the CSV and its schema.
+fn synth_cohort(dir: &Path, rows: &str, seed: &str) -> (PathBuf, PathBuf) {
+    let cohort = dir.join("cohort.csv");
     let result = lockstep(&[
         "synth",
         "arthroplasty",
         "--rows",
-        "4000",
+        rows,
         "--seed",
-        "7",
+        seed,
         "-o",
         cohort.to_str().unwrap(),
     ]);
     assert!(result.status.success(), "{}", stderr(&result));
-    let schema = dir.path().join("cohort.schema.toml");
+    let schema = dir.join("cohort.schema.toml");
     assert!(schema.exists());
+    (cohort, schema)
+}
+
+#[test]
+fn synth_then_train_gives_identical_models_and_a_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cohort, schema) = synth_cohort(dir.path(), "4000", "7");
     let train = |out: &Path, threads: &str| {
         let config = dir.path().join(format!("config-{threads}.toml"));
         std::fs::write(
@@ -486,4 +492,101 @@ fn synth_then_train_gives_identical_models_and_a_record() {
         "--quiet",
     ]);
     assert_one_line_failure(&result, &["bad.csv", "line 6", "sex", "robot"]);
+}
+
+#[test]
+fn train_fits_forests_and_logistic_paths_and_records_the_selection() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cohort, schema) = synth_cohort(dir.path(), "3000", "5");
+    let train = |name: &str, config_text: &str| -> (Output, Vec<u8>, serde_json::Value) {
+        let config = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&config, config_text).unwrap();
+        let out = dir.path().join(format!("{name}.lsm"));
+        let result = lockstep(&[
+            "train",
+            "--data",
+            cohort.to_str().unwrap(),
+            "--schema",
+            schema.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--target",
+            "death_2y",
+            "--train-where",
+            "surgery_year <= 2015",
+            "-o",
+            out.to_str().unwrap(),
+            "--quiet",
+        ]);
+        if !result.status.success() {
+            return (result, Vec::new(), serde_json::Value::Null);
+        }
+        let record = serde_json::from_str(
+            &std::fs::read_to_string(out.with_extension("training.json")).unwrap(),
+        )
+        .unwrap();
+        (result, std::fs::read(out).unwrap(), record)
+    };
+
+    let forest = "kind = \"forest\"\n[forest]\nn_trees = 24\nmax_depth = 5\nthreads = ";
+    let (_, one, record) = train("forest1", &format!("{forest}1\n"));
+    let (_, two, _) = train("forest2", &format!("{forest}2\n"));
+    assert!(!one.is_empty());
+    assert_eq!(one, two, "forest bytes do not depend on the thread count");
+    assert_eq!(record["kind"], "forest");
+    assert_eq!(record["n_trees"], 24);
+    assert!(record["best_round"].is_null());
+
+    let logistic = "kind = \"logistic\"\n[logistic]\nn_lambdas = 30\nfolds = 4\n";
+    let (result, a, record) = train("logistic-a", logistic);
+    let (_, b, _) = train("logistic-b", logistic);
+    assert!(!a.is_empty());
+    assert_eq!(a, b, "the logistic path is reproducible");
+    assert!(
+        stderr(&result).contains("elastic-net path of 30 lambdas"),
+        "{}",
+        stderr(&result)
+    );
+    assert_eq!(record["kind"], "logistic");
+    assert_eq!(record["n_trees"], 0);
+    let path = &record["logistic"];
+    assert_eq!(path["lambdas"].as_array().unwrap().len(), 30);
+    let excluded: Vec<&str> = path["excluded_variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(excluded, ["diagnosis", "smoking"]);
+    let nonzero: Vec<&str> = path["coefficients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["coefficient"].as_f64().unwrap() != 0.0)
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    let selected: Vec<&str> = record["selected_variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(selected, nonzero, "selected variables are the nonzero ones");
+    assert!(
+        selected.contains(&"age"),
+        "age drives death in the cohort: {selected:?}"
+    );
+    assert!(record["test_auc"].as_f64().unwrap() > 0.6);
+    let inspect = stdout(&lockstep(&[
+        "inspect",
+        dir.path().join("logistic-a.lsm").to_str().unwrap(),
+    ]));
+    assert!(inspect.contains("linear terms"), "{inspect}");
+
+    let (result, _, _) = train("bad", "kind = \"svm\"\n");
+    assert!(!result.status.success());
+    let err = stderr(&result);
+    for needle in ["bad.toml", "line 1", "svm", "gbdt", "forest", "logistic"] {
+        assert!(err.contains(needle), "error lacks '{needle}': {err}");
+    }
 }

@@ -137,3 +137,80 @@ fn a_model_too_large_for_a_model_region_is_refused_before_running() {
         "{result:?}"
     );
 }
+
+/// Models Lockstep trains itself (boosted trees, a forest, and a logistic regression in the
+/// engine's linear form, whose f64 sums meet infinities and NaN fills) are bit-exact too.
+#[test]
+fn trained_models_of_every_kind_are_bit_exact_on_every_target() {
+    use lockstep_host::{synth, training};
+    let dir = work_dir("trained");
+    let cohort = synth::arthroplasty(3000, 11);
+    let csv = dir.join("cohort.csv");
+    let schema = dir.join("cohort.schema.toml");
+    synth::write_csv(&cohort, std::fs::File::create(&csv).expect("csv")).expect("write csv");
+    std::fs::write(&schema, synth::schema_toml()).expect("schema");
+    use training::{ForestConfig, GbdtConfig, LogisticConfig, ModelKind, TrainConfig};
+    let base = TrainConfig {
+        target: Some("infection_1y".into()),
+        ..TrainConfig::default()
+    };
+    let configs = [
+        TrainConfig {
+            gbdt: GbdtConfig {
+                n_trees: 30,
+                max_depth: 3,
+                ..GbdtConfig::default()
+            },
+            ..base.clone()
+        },
+        TrainConfig {
+            kind: ModelKind::Forest,
+            forest: ForestConfig {
+                n_trees: 20,
+                max_depth: 4,
+                ..ForestConfig::default()
+            },
+            ..base.clone()
+        },
+        TrainConfig {
+            kind: ModelKind::Logistic,
+            logistic: LogisticConfig {
+                n_lambdas: 20,
+                folds: 3,
+                ..LogisticConfig::default()
+            },
+            ..base.clone()
+        },
+    ];
+    let mut failures = Vec::new();
+    for config in configs {
+        let kind = format!("{:?}", config.kind).to_lowercase();
+        let outcome = training::train_model(&csv, &schema, config, |_| {}).expect("train");
+        let model = Model::from_bytes(&outcome.model).expect("load");
+        let set = vectors::generate(
+            &model,
+            vectors::GenerateOptions {
+                random_rows: 300,
+                seed: 3,
+            },
+        );
+        let record = parity::run(
+            &outcome.model,
+            &set,
+            &TARGETS,
+            &options(&format!("trained-{kind}"), false),
+            |_| {},
+        )
+        .unwrap_or_else(|e| panic!("{kind}: {e}"));
+        for t in &record.targets {
+            println!(
+                "{kind} {}: {}/{} bit-exact",
+                t.target, t.rows_bit_exact, t.rows
+            );
+            if t.mismatched_values != 0 || t.rows < 300 {
+                failures.push(format!("{kind} {}: {:?}", t.target, t.first_mismatches));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "mismatches:\n{}", failures.join("\n"));
+}

@@ -1,6 +1,8 @@
 //! Pins the engine's evaluation semantics and load-time validation on models built in code.
 
-use lockstep_engine::builder::{BuildError, Condition, ModelSpec, NodeSpec, TreeSpec};
+use lockstep_engine::builder::{
+    linear_section, BuildError, Condition, ModelSpec, NodeSpec, TreeSpec,
+};
 use lockstep_engine::format::{
     next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective,
     HEADER_LEN,
@@ -354,6 +356,125 @@ fn rejects_unknown_required_section_but_skips_optional_ones() {
     assert_eq!(
         bytes.err(),
         Some(BuildError::Invalid(Error::UnsupportedSection { tag: 5 }))
+    );
+}
+
+/// A logistic regression on the three features of [`small_spec`]: no trees, the intercept as
+/// the base margin, feature 1 unused (zero coefficient).
+fn linear_spec(terms: &[(f64, f64)]) -> ModelSpec {
+    let mut spec = lightgbm_variant(&small_spec());
+    spec.trees.clear();
+    spec.base_margins = vec![-2.5];
+    spec.sections = vec![linear_section(terms)];
+    spec
+}
+
+const TERMS: [(f64, f64); 3] = [(0.031, 65.5), (0.0, 27.0), (-0.7, 2.0)];
+
+#[test]
+fn linear_terms_add_coefficient_times_value_in_feature_order() {
+    let bytes = linear_spec(&TERMS).to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    assert!(model.has_linear_terms());
+    assert_eq!(model.n_trees(), 0);
+    assert_eq!(model.linear_term(2), Some((-0.7, 2.0)));
+    for row in [
+        [71.0f32, 30.0, 3.0],
+        [f32::NAN, f32::INFINITY, 1.0],
+        [18.5, -1.0, f32::NAN],
+        [0.0, f32::NAN, 0.0],
+    ] {
+        let value = |j: usize| {
+            if row[j].is_nan() {
+                TERMS[j].1
+            } else {
+                f64::from(row[j])
+            }
+        };
+        // Feature 1 has a zero coefficient, so even an infinite value there is not read.
+        let expected = -2.5 + 0.031 * value(0) + -0.7 * value(2);
+        let scores = model.score(&row).expect("score");
+        assert_eq!(scores.margins()[0].to_bits(), expected.to_bits(), "{row:?}");
+        assert_eq!(
+            scores.outputs()[0].to_bits(),
+            math::sigmoid_lightgbm(expected, 1.0).to_bits()
+        );
+    }
+}
+
+#[test]
+fn a_nan_result_is_always_the_canonical_nan() {
+    // +inf * 0.031 and +inf * -0.7 meet as inf - inf: x86 makes a negative NaN, Arm a
+    // positive one; the engine reports the same bits everywhere.
+    let bytes = linear_spec(&TERMS).to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    for row in [
+        [f32::INFINITY, 0.0, f32::INFINITY],
+        [f32::NEG_INFINITY, 0.0, f32::NEG_INFINITY],
+    ] {
+        let (margin, prob) = margin_and_prob(&model, &row);
+        assert_eq!(margin.to_bits(), 0x7fc0_0000);
+        assert_eq!(prob.to_bits(), 0x7fc0_0000);
+        let scores = model.score(&row).expect("score");
+        assert_eq!(scores.margins()[0].to_bits(), 0x7ff8_0000_0000_0000);
+        assert_eq!(scores.outputs()[0].to_bits(), 0x7ff8_0000_0000_0000);
+    }
+}
+
+#[test]
+fn linear_terms_follow_the_trees() {
+    let mut spec = linear_spec(&TERMS);
+    spec.trees = lightgbm_variant(&small_spec()).trees;
+    let bytes = spec.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let trees_only = {
+        let mut plain = lightgbm_variant(&small_spec());
+        plain.base_margins = vec![-2.5];
+        plain.sections.clear();
+        plain.to_bytes().expect("build")
+    };
+    let trees_only = Model::from_bytes(&trees_only).expect("load");
+    let row = [0.4f32, 0.0, 3.0];
+    let tree_margin = trees_only.score(&row).expect("score").margins()[0];
+    let expected = tree_margin + 0.031 * 0.4f32 as f64 + -0.7 * 3.0;
+    assert_eq!(
+        model.score(&row).expect("score").margins()[0].to_bits(),
+        expected.to_bits()
+    );
+}
+
+#[test]
+fn rejects_malformed_or_misplaced_linear_terms() {
+    let bad = BuildError::Invalid(Error::BadLinearTerms);
+    // One record short.
+    assert_eq!(linear_spec(&TERMS[..2]).to_bytes().err(), Some(bad.clone()));
+    // Non-finite coefficient or fill.
+    for term in [(f64::NAN, 0.0), (f64::INFINITY, 0.0), (1.0, f64::NAN)] {
+        let terms = [TERMS[0], term, TERMS[2]];
+        assert_eq!(linear_spec(&terms).to_bytes().err(), Some(bad.clone()));
+    }
+    // Twice.
+    let mut twice = linear_spec(&TERMS);
+    twice.sections.push(linear_section(&TERMS));
+    assert_eq!(twice.to_bytes().err(), Some(bad.clone()));
+    // An f32 (XGBoost-numerics) model.
+    let mut f32_model = linear_spec(&TERMS);
+    f32_model.numerics = Numerics::Xgboost;
+    f32_model.trees = small_spec().trees;
+    f32_model.base_margins = vec![0.25];
+    assert_eq!(f32_model.to_bytes().err(), Some(bad.clone()));
+    // A multiclass model.
+    let mut multi = linear_spec(&TERMS);
+    multi.n_outputs = 2;
+    multi.objective = Objective::MulticlassSoftmax;
+    multi.base_margins = vec![0.0, 0.0];
+    assert_eq!(multi.to_bytes().err(), Some(bad));
+    // Without trees and without linear terms there is nothing to evaluate.
+    let mut empty = linear_spec(&TERMS);
+    empty.sections.clear();
+    assert_eq!(
+        empty.to_bytes().err(),
+        Some(BuildError::Invalid(Error::Empty))
     );
 }
 

@@ -127,7 +127,9 @@ fn step_up(x: f32) -> f32 {
 }
 
 /// The range random values for each feature are drawn from: the declared range if the model
-/// has one, else the span of its thresholds widened by a quarter (or [-1, 1] if it has none).
+/// has one, else the span of its thresholds widened by a quarter, else (a feature no tree
+/// splits on) twice the distance from zero to its linear term's fill, so a linear model is
+/// probed at the scale of its data, and [-1, 1] when there is nothing to go by.
 fn sampling_ranges(model: &Model<'_>, boundaries: &[BTreeSet<u32>]) -> Vec<(f32, f32)> {
     (0..model.n_features())
         .map(|feature| {
@@ -142,7 +144,13 @@ fn sampling_ranges(model: &Model<'_>, boundaries: &[BTreeSet<u32>]) -> Vec<(f32,
             let low = finite.iter().copied().fold(f32::INFINITY, f32::min);
             let high = finite.iter().copied().fold(f32::NEG_INFINITY, f32::max);
             if low > high {
-                (-1.0, 1.0)
+                match model.linear_term(feature) {
+                    Some((_, fill)) if fill != 0.0 => {
+                        let reach = (2.0 * fill.abs()).min(f64::from(f32::MAX)) as f32;
+                        (-reach, reach)
+                    }
+                    _ => (-1.0, 1.0),
+                }
             } else {
                 let pad = ((high - low) * 0.25).max(1.0);
                 (low - pad, high + pad)

@@ -19,6 +19,7 @@ pub mod gbdt;
 pub mod grow;
 pub mod histogram;
 pub mod linear;
+pub mod linear_spec;
 
 pub use gbdt::{train, GbdtOptions, Objective, RoundReport, TrainError, TrainedGbdt};
 
