@@ -509,7 +509,7 @@ fn patient(seed: u64, index: u64) -> Patient {
 
     // Death: age (steeper beyond 80), ASA 4, comorbidity, anaemia, kidney function, and
     // fractures in the elderly.
-    let mut death = -4.93 - 0.015 * years_since_first;
+    let mut death = -5.05 - 0.015 * years_since_first;
     death += 0.04 * (age_years - 68.0) + 0.08 * (age_years - 80.0).max(0.0);
     death += match asa_class {
         4 => 1.5,
@@ -538,6 +538,14 @@ fn patient(seed: u64, index: u64) -> Patient {
     };
     death += if albumin < 35.0 { 0.6 } else { 0.0 };
     death += if male { 0.35 } else { 0.0 };
+    // Frailty: underweight patients, and the very old with poor nutrition or failing
+    // kidneys, die far more often than either factor alone predicts.
+    death += if bmi_value < 20.0 { 0.9 } else { 0.0 };
+    death += if age_years > 80.0 && (albumin < 35.0 || egfr < 45.0) {
+        0.9
+    } else {
+        0.0
+    };
     let p_death_without_infection = sigmoid(death);
     let p_death_with_infection = sigmoid(death + 0.8);
     let p_death =
