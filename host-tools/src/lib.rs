@@ -7,9 +7,11 @@
 pub mod compile;
 pub mod data;
 pub mod inspect;
+pub mod metrics;
 pub mod parity;
 pub mod predict;
 pub mod rng;
 pub mod synth;
 pub mod train;
 pub mod training;
+pub mod validate;

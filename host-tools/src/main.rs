@@ -149,6 +149,44 @@ enum Command {
         #[arg(short, long, value_name = "COHORT.csv")]
         output: PathBuf,
     },
+    /// Validate a compiled model on held-out data and write report.json and a self-contained
+    /// report.html: AUC (DeLong CI), ROC, calibration (O/E, intercept, slope, lowess curve, ICI),
+    /// Brier, decision curve, operating points, subgroups, and a paired comparison with the
+    /// accepted model.
+    ///
+    /// Every prediction is computed by the engine from the model bytes, whose SHA-256 the report
+    /// names. Acceptance criteria come only from the plan file (--plan); exit code 0 means
+    /// accepted (or no criteria declared), 4 means rejected, 1 an error. The same inputs give
+    /// byte-identical reports.
+    Validate {
+        /// The candidate model (.lsm).
+        #[arg(short, long, value_name = "M.lsm")]
+        model: PathBuf,
+        /// The test data (CSV with a header).
+        #[arg(long, value_name = "TEST.csv")]
+        data: PathBuf,
+        /// The data's schema (default: <data stem>.schema.toml next to the data).
+        #[arg(long, value_name = "S.toml")]
+        schema: Option<PathBuf>,
+        /// The previously accepted model, scored on the same rows for a paired comparison.
+        #[arg(long, value_name = "ACCEPTED.lsm")]
+        baseline: Option<PathBuf>,
+        /// The validation plan (TOML): target, rows, metric settings, subgroups, acceptance.
+        #[arg(long, value_name = "PLAN.toml")]
+        plan: Option<PathBuf>,
+        /// The candidate's training record, to compare training and test distributions.
+        #[arg(long, value_name = "M.training.json")]
+        training_record: Option<PathBuf>,
+        /// Where to write report.json and report.html (created if missing).
+        #[arg(short, long, value_name = "REPORT_DIR")]
+        output: PathBuf,
+        /// Bootstrap threads (0: one per core); the report does not depend on it.
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
+        /// No progress messages.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Describe a compiled model: identity (SHA-256), source, objective, trees, nodes, depth,
     /// bytes per node and features.
     Inspect {
@@ -205,6 +243,33 @@ fn main() -> ExitCode {
             seed,
             output,
         } => run_synth(rows, seed, &output),
+        Command::Validate {
+            model,
+            data,
+            schema,
+            baseline,
+            plan,
+            training_record,
+            output,
+            threads,
+            quiet,
+        } => {
+            let schema = schema.unwrap_or_else(|| data.with_extension("schema.toml"));
+            let inputs = lockstep_host::validate::ValidateInputs {
+                model,
+                data,
+                schema,
+                baseline,
+                plan,
+                training_record,
+                threads,
+            };
+            match run_validate(&inputs, &output, quiet) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::from(lockstep_host::validate::EXIT_REJECTED as u8),
+                Err(error) => Err(error),
+            }
+        }
         Command::Parity {
             model,
             vectors,
@@ -480,6 +545,87 @@ fn run_synth(rows: usize, seed: u64, output: &Path) -> Result<()> {
             .join(", ")
     );
     Ok(())
+}
+
+/// Runs validation and writes the report; returns whether the candidate is accepted (true
+/// when the plan declares no criteria).
+fn run_validate(
+    inputs: &lockstep_host::validate::ValidateInputs,
+    output: &Path,
+    quiet: bool,
+) -> Result<bool> {
+    let run = lockstep_host::validate::validate(inputs, |step| {
+        if !quiet {
+            eprintln!("validate: {step}");
+        }
+    })
+    .with_context(|| {
+        format!(
+            "validate: model '{}' on '{}'",
+            inputs.model.display(),
+            inputs.data.display()
+        )
+    })?;
+    std::fs::create_dir_all(output).with_context(|| {
+        format!(
+            "validate: cannot create the report directory '{}'",
+            output.display()
+        )
+    })?;
+    for (name, text) in [("report.json", &run.json), ("report.html", &run.html)] {
+        let path = output.join(name);
+        std::fs::write(&path, text)
+            .with_context(|| format!("validate: cannot write '{}'", path.display()))?;
+    }
+    let r = &run.report;
+    let auc = &r.candidate.metrics.auc;
+    eprintln!(
+        "validated {} on {} rows ({} events): AUC {:.4}{}, report in '{}'",
+        r.target,
+        r.counts.rows,
+        r.counts.events,
+        auc.auc,
+        auc.ci.map_or(String::new(), |ci| format!(
+            " ({:.4} to {:.4})",
+            ci.lower, ci.upper
+        )),
+        output.display()
+    );
+    if let Some(c) = &r.comparison {
+        eprintln!(
+            "versus baseline: delta AUC {:+.4}{}",
+            c.auc.difference,
+            c.auc.ci.map_or(String::new(), |ci| format!(
+                " ({:+.4} to {:+.4})",
+                ci.lower, ci.upper
+            ))
+        );
+    }
+    Ok(match &r.verdict {
+        Some(v) => {
+            for c in &v.criteria {
+                eprintln!(
+                    "  {} {} (value {:.4})",
+                    if c.passed { "pass" } else { "FAIL" },
+                    c.rule,
+                    c.value
+                );
+            }
+            eprintln!(
+                "verdict: {}",
+                if v.accepted {
+                    "ACCEPTED"
+                } else {
+                    "REJECTED (exit code 4)"
+                }
+            );
+            v.accepted
+        }
+        None => {
+            eprintln!("verdict: none (the plan declares no acceptance criteria)");
+            true
+        }
+    })
 }
 
 fn run_train(

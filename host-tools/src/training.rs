@@ -270,6 +270,70 @@ pub struct TrainingRecord {
     pub selected_variables: Vec<String>,
     /// The regularisation path and its cross-validation (logistic only).
     pub logistic: Option<LogisticRecord>,
+    /// Each feature's distribution over the training rows (training and validation subsets
+    /// together), for comparing later test or field data with.
+    pub feature_summaries: Vec<FeatureSummary>,
+}
+
+/// One feature's distribution: counts, mean, sd and quantiles of the present values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureSummary {
+    /// The feature.
+    pub name: String,
+    /// Rows.
+    pub rows: usize,
+    /// Rows without a value.
+    pub missing: usize,
+    /// Mean of the present values (0 if none).
+    pub mean: f64,
+    /// Population sd of the present values (0 if none).
+    pub sd: f64,
+    /// 5th, 50th and 95th percentiles (nearest rank; 0 if no values).
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+impl FeatureSummary {
+    /// Summarises `values` (NaN is missing); sums run in row order.
+    pub fn of(name: &str, values: &[f32]) -> Self {
+        let mut present: Vec<f64> = values
+            .iter()
+            .filter(|v| !v.is_nan())
+            .map(|&v| f64::from(v))
+            .collect();
+        let n = present.len();
+        let mean = if n == 0 {
+            0.0
+        } else {
+            present.iter().sum::<f64>() / n as f64
+        };
+        let sd = if n == 0 {
+            0.0
+        } else {
+            (present.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt()
+        };
+        present.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            if n == 0 {
+                0.0
+            } else {
+                present[((q * n as f64).ceil() as usize).clamp(1, n) - 1]
+            }
+        };
+        FeatureSummary {
+            name: name.into(),
+            rows: values.len(),
+            missing: values.len() - n,
+            mean,
+            sd,
+            p5: rank(0.05),
+            p50: rank(0.5),
+            p95: rank(0.95),
+        }
+    }
 }
 
 /// The logistic path as recorded: enough to see why the variables were selected.
@@ -519,6 +583,20 @@ pub fn train_model(
             .map(|(n, _)| n.clone())
             .collect(),
         logistic: fitted.logistic,
+        feature_summaries: dataset
+            .feature_names
+            .iter()
+            .zip(&dataset.columns)
+            .map(|(name, column)| {
+                let values: Vec<f32> = column
+                    .iter()
+                    .zip(&in_train)
+                    .filter(|(_, &t)| t)
+                    .map(|(&v, _)| v)
+                    .collect();
+                FeatureSummary::of(name, &values)
+            })
+            .collect(),
     };
     Ok(TrainingOutcome {
         model: model_bytes,
