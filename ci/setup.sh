@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Lockstep's checks need on a fresh Debian machine of this project's kind:
 # Debian's rustc/cargo 1.96 with library sources (to build `core` for Cortex-M targets with
-# -Z build-std), QEMU for ARM, and defmt-print. Safe to run repeatedly; skips what is already there.
+# -Z build-std), QEMU for ARM, Chromium (the validation report's render test), and defmt-print. Safe to run repeatedly; skips what is already there.
 set -euo pipefail
 
 need=()
@@ -9,6 +9,7 @@ need=()
 [ -x /usr/bin/cargo ] || need+=(cargo-web)
 [ -d /usr/lib/rustlib/src/rust/library ] || need+=(rust-web-src)
 command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]} (apt)"
@@ -22,4 +23,4 @@ if ! command -v defmt-print >/dev/null 2>&1; then
   echo "setup: installing defmt-print (cargo install, once)"
   cargo install --locked --quiet defmt-print
 fi
-echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1), $(defmt-print --version)"
+echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1), $(defmt-print --version), $(chromium --version 2>/dev/null | tail -1)"
