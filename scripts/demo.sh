@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The main job on bundled data:
-#  1. train a locked risk model on the bundled synthetic arthroplasty cohort (train 2008-2015,
-#     test 2016-2018 through the compiled bytes), with its training record;
-#  2. compile a bundled XGBoost model into a Lockstep model, describe it, score the bundled rows
+#  1. train a locked risk model (gradient-boosted trees) on the bundled synthetic arthroplasty
+#     cohort (train 2008-2015, test 2016-2018 through the compiled bytes), with its training
+#     record, and a lasso logistic regression standing in for the previously accepted model;
+#  2. validate the candidate against it under the bundled plan: report.json and report.html
+#     (exit code 4 would mean the plan's acceptance criteria reject it);
+#  3. compile a bundled XGBoost model into a Lockstep model, describe it, score the bundled rows
 #     with the engine, and check every score against the bits XGBoost itself produced.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,10 +18,21 @@ mkdir -p "$out"
 cargo build --release --quiet -p lockstep-host
 lockstep=target/release/lockstep
 
+cohort=examples/arthroplasty/cohort.csv
+schema=examples/arthroplasty/cohort.schema.toml
 echo "== train: death within 2 years on the bundled cohort (train 2008-2015, test 2016-2018)"
-"$lockstep" train --data examples/arthroplasty/cohort.csv --schema examples/arthroplasty/cohort.schema.toml \
+"$lockstep" train --data "$cohort" --schema "$schema" \
   --target death_2y --train-where "surgery_year <= 2015" -o "$out/death_2y.lsm" --quiet
 "$lockstep" inspect "$out/death_2y.lsm" | sed -n '1,12p'
+printf 'kind = "logistic"\n' > "$out/accepted.toml"
+"$lockstep" train --data "$cohort" --schema "$schema" --config "$out/accepted.toml" \
+  --target death_2y --train-where "surgery_year <= 2015" -o "$out/accepted.lsm" --quiet
+
+echo "== validate the candidate against the accepted model (plan: examples/arthroplasty/validation.plan.toml)"
+"$lockstep" validate -m "$out/death_2y.lsm" --data "$cohort" --schema "$schema" \
+  --baseline "$out/accepted.lsm" --plan examples/arthroplasty/validation.plan.toml \
+  --training-record "$out/death_2y.training.json" -o "$out/validation" --quiet
+echo "report: $out/validation/report.html"
 
 model_file=
 for ext in json ubj txt; do
