@@ -10,13 +10,24 @@
 //! `-loglik / n + lambda * (alpha * |beta|_1 + (1 - alpha) / 2 * |beta|_2^2)`; the intercept is
 //! never penalised. Coefficients are reported in original feature units.
 //!
-//! Invariant: identical data and options give bit-identical paths. Every sum runs over rows in
-//! row order (or over features in index order); coordinates are visited in feature-index order;
-//! folds are fitted on separate threads but each fit is sequential and results are merged in fold
-//! order. Never: compiles into the engine format (that is a separate step), or uses f32 math.
+//! Layout and cost: each fit standardises its rows into a column-major f64 matrix. Per IRLS
+//! step there is one blocked pass over the rows (margins, probabilities, the exact gradient);
+//! the weighted Gram matrix of the moving features is rebuilt only when it is cheap or has
+//! gone stale, and a lambda whose warm start already meets the stopping test costs no pass.
+//!
+//! Invariant: identical data and options give bit-identical paths, whatever the thread count.
+//! Every sum over rows runs in an order fixed by the row count alone (in the hot passes, eight
+//! interleaved partial sums combined in a fixed tree); sums over features run in index order;
+//! coordinates are visited in feature-index order. The full fit and the fold fits are
+//! independent jobs, each sequential, handed to at most `available_parallelism` threads and
+//! merged by job index. Predictions ([`LogisticPath::margin_at`]) use exactly the arithmetic
+//! of the engine's compiled linear model. Never: compiles into the engine format (that is
+//! `linear_spec`'s job), or uses f32 math.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
+use lockstep_engine::math::sigmoid_lightgbm;
 use thiserror::Error;
 
 use super::TrainData;
@@ -161,6 +172,35 @@ impl LogisticPath {
             .collect()
     }
 
+    /// Margin (log-odds) for one row (one value per feature, NaN missing) at the chosen lambda.
+    ///
+    /// # Panics
+    /// If the row's length is not the feature count.
+    pub fn margin(&self, row: &[f32]) -> f64 {
+        self.margin_at(self.chosen_index, row)
+    }
+
+    /// Margin (log-odds) for one row at the lambda with index `lambda_index`: the intercept,
+    /// then `coefficient * value` (the imputation value when the value is NaN) added in feature
+    /// order, skipping zero coefficients, all in f64. The engine evaluates a compiled logistic
+    /// model with exactly these operations in this order, so the two agree bit for bit.
+    ///
+    /// # Panics
+    /// If the row's length is not the feature count or the index is past the path.
+    pub fn margin_at(&self, lambda_index: usize, row: &[f32]) -> f64 {
+        assert_eq!(
+            row.len(),
+            self.feature_names.len(),
+            "a logistic margin needs one value per feature"
+        );
+        original_margin(
+            self.intercepts[lambda_index],
+            &self.coefficients[lambda_index],
+            &self.imputation_values,
+            |j| row[j],
+        )
+    }
+
     /// Probability of the positive class for one row (one value per feature, NaN missing) at
     /// the chosen lambda.
     ///
@@ -170,38 +210,39 @@ impl LogisticPath {
         self.predict_proba_at(self.chosen_index, row)
     }
 
-    /// Probability of the positive class for one row at the lambda with index `lambda_index`.
+    /// Probability of the positive class for one row at the lambda with index `lambda_index`:
+    /// the engine's `sigmoid_lightgbm(margin, 1.0)`, i.e. `1 / (1 + exp(-margin))` with the
+    /// engine's pure-Rust `exp`, so a compiled model reproduces it bit for bit.
     ///
     /// # Panics
     /// If the row's length is not the feature count or the index is past the path.
     pub fn predict_proba_at(&self, lambda_index: usize, row: &[f32]) -> f64 {
-        assert_eq!(
-            row.len(),
-            self.feature_names.len(),
-            "predict_proba needs one value per feature"
-        );
-        sigmoid(original_margin(
-            self.intercepts[lambda_index],
-            &self.coefficients[lambda_index],
-            &self.imputation_values,
-            |j| row[j],
-        ))
+        sigmoid_lightgbm(self.margin_at(lambda_index, row), 1.0)
     }
 }
 
 /// Fits the whole path on `data`, cross-validates it with `options.folds` folds and chooses a
-/// lambda. Labels must be 0 or 1; NaN features are missing and imputed with the training mean.
+/// lambda, on up to `available_parallelism` threads. Labels must be 0 or 1; NaN features are
+/// missing and imputed with the training mean.
 pub fn fit_path(
     data: &TrainData,
     options: &ElasticNetOptions,
+) -> Result<LogisticPath, LinearError> {
+    fit_path_with_threads(data, options, 0)
+}
+
+/// [`fit_path`] on at most `threads` threads (0: `available_parallelism`). The result is
+/// bit-identical for every thread count; only the wall time changes.
+pub fn fit_path_with_threads(
+    data: &TrainData,
+    options: &ElasticNetOptions,
+    threads: usize,
 ) -> Result<LogisticPath, LinearError> {
     check_data(data)?;
     check_options(options, data.n_rows())?;
     let n_rows = data.n_rows();
     let labels: Vec<f64> = data.labels.iter().map(|&y| f64::from(y)).collect();
     let all_rows: Vec<usize> = (0..n_rows).collect();
-    let full = Design::new(data.columns, &all_rows);
-    let lambdas = lambda_path(&full, &labels, options);
 
     let fold_of = assign_folds(n_rows, options.folds, options.seed);
     let mut fold_rows = Vec::with_capacity(options.folds);
@@ -215,26 +256,59 @@ pub fn fit_path(
         fold_rows.push((train, test));
     }
 
-    // The full fit and the fold fits are independent; each is sequential, and results are
-    // collected in fold order, so threading cannot change a single bit.
-    let (full_fit, fold_deviances) = thread::scope(|scope| {
-        let handles: Vec<_> = fold_rows
-            .iter()
-            .map(|(train, test)| {
-                let (labels, lambdas) = (&labels, &lambdas);
-                scope.spawn(move || fold_deviance(data, labels, lambdas, options, train, test))
-            })
-            .collect();
-        let full_fit = solve_path(&full, &labels, &lambdas, options);
-        let deviances: Vec<Vec<f64>> = handles
-            .into_iter()
-            .map(|h| match h.join() {
-                Ok(d) => d,
-                Err(panic) => std::panic::resume_unwind(panic),
-            })
-            .collect();
-        (full_fit, deviances)
-    });
+    let full = Design::new(data.columns, &all_rows);
+    let lambdas = lambda_path(&full, &labels, options);
+
+    // Job 0 is the full fit (the largest, so it starts first), job 1 + k is fold k. Which
+    // thread runs a job depends on timing; what a job computes does not, and results are
+    // placed by job index.
+    let n_jobs = 1 + options.folds;
+    let available = thread::available_parallelism().map_or(1, |n| n.get());
+    let n_threads = match threads {
+        0 => available,
+        t => t.min(available),
+    }
+    .clamp(1, n_jobs);
+    let next_job = AtomicUsize::new(0);
+    let run_jobs = || {
+        let mut done = Vec::new();
+        loop {
+            let job = next_job.fetch_add(1, Ordering::Relaxed);
+            if job >= n_jobs {
+                return done;
+            }
+            let output = if job == 0 {
+                JobOutput::Full(solve_path(&full, &labels, &lambdas, options))
+            } else {
+                let (train, test) = &fold_rows[job - 1];
+                JobOutput::Fold(fold_deviance(data, &labels, &lambdas, options, train, test))
+            };
+            done.push((job, output));
+        }
+    };
+    let mut finished: Vec<(usize, JobOutput)> = if n_threads == 1 {
+        run_jobs()
+    } else {
+        thread::scope(|scope| {
+            let handles: Vec<_> = (0..n_threads).map(|_| scope.spawn(run_jobs)).collect();
+            handles
+                .into_iter()
+                .flat_map(|h| match h.join() {
+                    Ok(done) => done,
+                    Err(panic) => std::panic::resume_unwind(panic),
+                })
+                .collect()
+        })
+    };
+    finished.sort_by_key(|&(job, _)| job);
+    let mut full_fit = Vec::new();
+    let mut fold_deviances = Vec::with_capacity(options.folds);
+    for (_, output) in finished {
+        match output {
+            JobOutput::Full(points) => full_fit = points,
+            JobOutput::Fold(deviances) => fold_deviances.push(deviances),
+        }
+    }
 
     let n_lambdas = lambdas.len();
     let k = options.folds as f64;
@@ -280,6 +354,14 @@ pub fn fit_path(
         chosen_index,
         selected_variables,
     })
+}
+
+/// What one job of [`fit_path_with_threads`] hands back.
+enum JobOutput {
+    /// The full-data path in standardised units.
+    Full(Vec<PathPoint>),
+    /// One fold's held-out mean deviance per lambda.
+    Fold(Vec<f64>),
 }
 
 fn check_data(data: &TrainData) -> Result<(), LinearError> {
@@ -342,12 +424,84 @@ fn check_options(options: &ElasticNetOptions, n_rows: usize) -> Result<(), Linea
     Ok(())
 }
 
-/// Standardised features of a set of rows, row-major `n_rows x n_features`, with the
-/// statistics that produced them.
+/// Interleaved partial sums per [`Lanes`] accumulator. Eight lanes give the vector unit
+/// independent chains to work on; a plain left-to-right sum would serialise every addition.
+const LANES: usize = 8;
+
+/// Rows per block of the blocked passes over the design ([`State::update`],
+/// [`WeightedGram::new`]): 20 columns of a block stay in L2 between the first and the last
+/// use. A multiple of [`LANES`], so blocking never changes which lane a row lands in.
+const BLOCK: usize = 1024;
+
+const _: () = assert!(BLOCK.is_multiple_of(LANES));
+
+/// A sum over rows in a fixed order that depends only on the row count: row `i` goes to lane
+/// `i % LANES` (each lane in row order) unless it is in the last `n % LANES` rows, which go to
+/// `tail` in row order; [`Lanes::total`] combines the lanes pairwise, then adds the tail.
+/// Feeding the rows in consecutive pieces whose lengths are multiples of `LANES` (the last
+/// piece excepted) gives the same bits as feeding them at once.
+#[derive(Debug, Clone, Copy, Default)]
+struct Lanes {
+    lanes: [f64; LANES],
+    tail: f64,
+}
+
+impl Lanes {
+    /// Adds `a[i] * b[i]` for the next rows.
+    fn add_products(&mut self, a: &[f64], b: &[f64]) {
+        let (chunks_a, chunks_b) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+        let (rest_a, rest_b) = (chunks_a.remainder(), chunks_b.remainder());
+        for (ca, cb) in chunks_a.zip(chunks_b) {
+            for ((lane, &x), &y) in self.lanes.iter_mut().zip(ca).zip(cb) {
+                *lane += x * y;
+            }
+        }
+        for (&x, &y) in rest_a.iter().zip(rest_b) {
+            self.tail += x * y;
+        }
+    }
+
+    /// Adds `a[i]` for the next rows.
+    fn add(&mut self, a: &[f64]) {
+        let chunks = a.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for (lane, &x) in self.lanes.iter_mut().zip(chunk) {
+                *lane += x;
+            }
+        }
+        for &x in rest {
+            self.tail += x;
+        }
+    }
+
+    fn total(&self) -> f64 {
+        let mut width = LANES;
+        let mut lanes = self.lanes;
+        while width > 1 {
+            width /= 2;
+            for k in 0..width {
+                lanes[k] += lanes[k + width];
+            }
+        }
+        lanes[0] + self.tail
+    }
+}
+
+/// `sum_i a[i] * b[i]` in [`Lanes`] order.
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut sum = Lanes::default();
+    sum.add_products(a, b);
+    sum.total()
+}
+
+/// Standardised features of a set of rows, column-major `n_features x n_rows` (each feature's
+/// values contiguous, so the passes over rows stream), with the statistics that produced them.
 struct Design {
     n_rows: usize,
     n_features: usize,
-    /// Row-major standardised values; a missing value is 0 (the mean).
+    /// Column-major standardised values; a missing value is 0 (the mean), and a column that
+    /// is not `usable` is all zeros.
     x: Vec<f64>,
     means: Vec<f64>,
     sds: Vec<f64>,
@@ -363,7 +517,7 @@ impl Design {
         let mut means = Vec::with_capacity(n_features);
         let mut sds = Vec::with_capacity(n_features);
         let mut usable = Vec::with_capacity(n_features);
-        for (j, column) in columns.iter().enumerate() {
+        for (column, out) in columns.iter().zip(x.chunks_exact_mut(n_rows.max(1))) {
             let (mut sum, mut count) = (0.0, 0usize);
             for &i in rows {
                 let v = column[i];
@@ -386,10 +540,10 @@ impl Design {
             let ok = count > 0 && sd > 0.0 && sd.is_finite();
             let sd = if ok { sd } else { 1.0 };
             if ok {
-                for (r, &i) in rows.iter().enumerate() {
+                for (o, &i) in out.iter_mut().zip(rows) {
                     let v = column[i];
                     if !v.is_nan() {
-                        x[r * n_features + j] = (f64::from(v) - mean) / sd;
+                        *o = (f64::from(v) - mean) / sd;
                     }
                 }
             }
@@ -407,8 +561,8 @@ impl Design {
         }
     }
 
-    fn row(&self, i: usize) -> &[f64] {
-        &self.x[i * self.n_features..(i + 1) * self.n_features]
+    fn column(&self, j: usize) -> &[f64] {
+        &self.x[j * self.n_rows..(j + 1) * self.n_rows]
     }
 
     /// Intercept and coefficients in original units.
@@ -430,18 +584,10 @@ impl Design {
 fn lambda_path(design: &Design, labels: &[f64], options: &ElasticNetOptions) -> Vec<f64> {
     let n = design.n_rows as f64;
     let y_mean = labels.iter().sum::<f64>() / n;
-    let mut gradient = vec![0.0; design.n_features];
-    for (i, &y) in labels.iter().enumerate() {
-        let r = y - y_mean;
-        for (g, &x) in gradient.iter_mut().zip(design.row(i)) {
-            *g += x * r;
-        }
-    }
-    let max_gradient = gradient
-        .iter()
-        .zip(&design.usable)
-        .filter(|(_, &ok)| ok)
-        .map(|(g, _)| (g / n).abs())
+    let residual: Vec<f64> = labels.iter().map(|&y| y - y_mean).collect();
+    let max_gradient = (0..design.n_features)
+        .filter(|&j| design.usable[j])
+        .map(|j| (dot(design.column(j), &residual) / n).abs())
         .fold(0.0, f64::max);
     // A zero gradient means the null model is optimal for every lambda; any positive start
     // gives that same all-zero path.
@@ -517,22 +663,65 @@ fn fold_deviance(
     let design = Design::new(data.columns, train);
     let train_labels: Vec<f64> = train.iter().map(|&i| labels[i]).collect();
     let path = solve_path(&design, &train_labels, lambdas, options);
-    path.iter()
-        .map(|point| {
-            let (b0, beta) = design.to_original(point);
-            let total: f64 = test
-                .iter()
-                .map(|&i| {
-                    let eta = original_margin(b0, &beta, &design.means, |j| data.columns[j][i]);
-                    binomial_deviance(labels[i], eta)
-                })
-                .sum();
-            total / test.len() as f64
+    let n_test = test.len();
+    // The held-out rows in original units, column-major, missing values already replaced by
+    // the training mean: the margins below then take exactly `original_margin`'s steps (the
+    // intercept, then each nonzero term in feature order), a column at a time.
+    let values: Vec<f64> = data
+        .columns
+        .iter()
+        .zip(&design.means)
+        .flat_map(|(column, &fill)| {
+            test.iter().map(move |&i| {
+                let v = column[i];
+                if v.is_nan() {
+                    fill
+                } else {
+                    f64::from(v)
+                }
+            })
         })
-        .collect()
+        .collect();
+    let test_labels: Vec<f64> = test.iter().map(|&i| labels[i]).collect();
+    let mut eta = vec![0.0; n_test];
+    let mut deviances: Vec<f64> = Vec::with_capacity(path.len());
+    for (l, point) in path.iter().enumerate() {
+        // A lambda whose fit took no step has its predecessor's coefficients, bit for bit,
+        // and so its deviance.
+        if let Some(previous) = l.checked_sub(1).map(|k| &path[k]) {
+            if previous.intercept.to_bits() == point.intercept.to_bits()
+                && previous
+                    .beta
+                    .iter()
+                    .zip(&point.beta)
+                    .all(|(a, b)| a.to_bits() == b.to_bits())
+            {
+                deviances.push(deviances[l - 1]);
+                continue;
+            }
+        }
+        let (b0, beta) = design.to_original(point);
+        eta.iter_mut().for_each(|e| *e = b0);
+        for (&b, column) in beta.iter().zip(values.chunks_exact(n_test)) {
+            if b != 0.0 {
+                for (e, &v) in eta.iter_mut().zip(column) {
+                    *e += b * v;
+                }
+            }
+        }
+        let total: f64 = eta
+            .iter()
+            .zip(&test_labels)
+            .map(|(&e, &y)| binomial_deviance(y, e))
+            .sum();
+        deviances.push(total / n_test as f64);
+    }
+    deviances
 }
 
-/// `b0 + sum_j beta_j * x_j` in original units, a missing `x_j` replaced by `imputation[j]`.
+/// `b0 + sum_j beta_j * x_j` in original units, a missing `x_j` replaced by `imputation[j]`,
+/// the terms added in feature order and zero coefficients skipped. This is the engine's
+/// linear-model arithmetic; keep the operation order.
 fn original_margin(b0: f64, beta: &[f64], imputation: &[f64], value: impl Fn(usize) -> f32) -> f64 {
     let mut eta = b0;
     for (j, (&b, &fill)) in beta.iter().zip(imputation).enumerate() {
@@ -558,12 +747,58 @@ fn log1p_exp(eta: f64) -> f64 {
     }
 }
 
+/// The training-side logistic function `1 / (1 + e^-eta)`. Branch-free and free of library
+/// calls, so the loop over rows in [`State::update`] vectorises: the sign of a margin is random
+/// from row to row, and a call per row would cost more than the rest of the pass. Accurate for
+/// either sign: for a very negative `eta`, `e^-eta` is infinite and the result is 0.
 fn sigmoid(eta: f64) -> f64 {
-    if eta >= 0.0 {
-        1.0 / (1.0 + (-eta).exp())
+    1.0 / (1.0 + exp_saturating(-eta))
+}
+
+/// `e^x` within a few ulps for `x` in [-708, 709], 0 below (where `1 + e^x` is 1 anyway) and
+/// infinity above. Training only: the inference path uses the engine's `exp`.
+///
+/// Method: `x = k ln2 + r` with `k` the nearest integer to `x / ln2`, found by adding
+/// `1.5 * 2^52` (the sum's last mantissa bits then hold `k`), and `ln2` split in two
+/// (Cody-Waite) so `r` is exact to a few ulps; `e^r` for `|r| <= ln2 / 2` from its Taylor
+/// series up to `r^12` (truncation below 2e-16 relative); `2^k` assembled from its bits.
+fn exp_saturating(x: f64) -> f64 {
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    // ln 2 = LN2_HI + LN2_LO, LN2_HI with 21 trailing zero bits, so `k * LN2_HI` is exact.
+    const LN2_HI: f64 = 0.693_147_180_369_123_8;
+    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+    // 1 / i! for i = 12 down to 2 (each quotient correctly rounded).
+    const TAYLOR: [f64; 11] = [
+        1.0 / 479_001_600.0,
+        1.0 / 39_916_800.0,
+        1.0 / 3_628_800.0,
+        1.0 / 362_880.0,
+        1.0 / 40_320.0,
+        1.0 / 5_040.0,
+        1.0 / 720.0,
+        1.0 / 120.0,
+        1.0 / 24.0,
+        1.0 / 6.0,
+        0.5,
+    ];
+    let clamped = x.clamp(-708.0, 709.0);
+    let t = clamped * std::f64::consts::LOG2_E + SHIFT;
+    let k = t - SHIFT;
+    let r = (clamped - k * LN2_HI) - k * LN2_LO;
+    let mut poly = 0.0;
+    for c in TAYLOR {
+        poly = poly * r + c;
+    }
+    let e_r = (poly * r + 1.0) * r + 1.0;
+    // `k` is in [-1021, 1023] after the clamp, so `k + 1023` is a normal exponent field.
+    let k_bits = (t.to_bits() as i64 - SHIFT.to_bits() as i64 + 1023) as u64;
+    let e = e_r * f64::from_bits(k_bits << 52);
+    if x > 709.0 {
+        f64::INFINITY
+    } else if x < -708.0 {
+        0.0
     } else {
-        let e = eta.exp();
-        e / (1.0 + e)
+        e
     }
 }
 
@@ -589,80 +824,139 @@ struct PathPoint {
 const MIN_WEIGHT: f64 = 1e-5;
 
 /// How many IRLS steps one weighted Gram matrix may serve before it is rebuilt from fresh
-/// weights (see [`solve_path`]).
-const MAX_GRAM_AGE: usize = 8;
+/// weights (see [`solve_path`]). Stale steps are checked and an overshoot renews the matrix
+/// anyway, so the cap mostly matters late in the path, where the weights barely move; 8, 16
+/// and 32 differed by a few percent of the work on the 45k-row test data and the cohort,
+/// in favour of 32.
+const MAX_GRAM_AGE: usize = 32;
 
-/// Probabilities and the exact mean log-likelihood gradient (intercept and every feature) at
-/// one set of coefficients.
+/// Margins, probabilities and the exact mean log-likelihood gradient (intercept and every
+/// feature) at one set of coefficients.
 struct State {
     eta: Vec<f64>,
     prob: Vec<f64>,
+    /// `y - prob`, kept for the gradient sums.
+    residual: Vec<f64>,
     gradient: Vec<f64>,
     intercept_gradient: f64,
 }
 
 impl State {
-    /// Recomputes everything from `b0` and the working-set coefficients `beta_working`, with
-    /// `columns` the working-set columns column-major. Margins are summed in feature order
-    /// (a column at a time, so rows proceed in parallel; a zero coefficient is skipped, which
-    /// changes nothing), gradients in row order.
+    fn new(n_rows: usize, n_features: usize) -> Self {
+        Self {
+            eta: vec![0.0; n_rows],
+            prob: vec![0.0; n_rows],
+            residual: vec![0.0; n_rows],
+            gradient: vec![0.0; n_features],
+            intercept_gradient: 0.0,
+        }
+    }
+
+    /// Recomputes everything from `b0` and `beta` (nonzero only on the working set), in one
+    /// blocked pass over the design. A margin is the intercept plus the working set's nonzero
+    /// terms in feature order; gradients are [`Lanes`] sums.
     fn update(
         &mut self,
         design: &Design,
         labels: &[f64],
-        columns: &[f64],
+        working: &[usize],
         b0: f64,
-        beta_working: &[f64],
+        beta: &[f64],
     ) {
         let n = design.n_rows;
-        let eta = &mut self.eta;
-        eta.iter_mut().for_each(|e| *e = b0);
-        for (a, &b) in beta_working.iter().enumerate() {
-            if b != 0.0 {
-                for (e, &x) in eta.iter_mut().zip(&columns[a * n..(a + 1) * n]) {
-                    *e += x * b;
+        let mut sums = vec![Lanes::default(); design.n_features];
+        let mut intercept_sum = Lanes::default();
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            let eta = &mut self.eta[start..end];
+            eta.iter_mut().for_each(|e| *e = b0);
+            for &j in working {
+                let b = beta[j];
+                if b != 0.0 {
+                    for (e, &x) in eta.iter_mut().zip(&design.column(j)[start..end]) {
+                        *e += x * b;
+                    }
                 }
             }
-        }
-        self.gradient.iter_mut().for_each(|g| *g = 0.0);
-        let mut intercept_gradient = 0.0;
-        for (i, &y) in labels.iter().enumerate().take(n) {
-            let prob = sigmoid(self.eta[i]);
-            self.prob[i] = prob;
-            let r = y - prob;
-            intercept_gradient += r;
-            for (g, &x) in self.gradient.iter_mut().zip(design.row(i)) {
-                *g += x * r;
+            let prob = &mut self.prob[start..end];
+            let residual = &mut self.residual[start..end];
+            for (((p, r), &e), &y) in prob
+                .iter_mut()
+                .zip(residual.iter_mut())
+                .zip(eta.iter())
+                .zip(&labels[start..end])
+            {
+                *p = sigmoid(e);
+                *r = y - *p;
             }
+            intercept_sum.add(residual);
+            for (j, sum) in sums.iter_mut().enumerate() {
+                if design.usable[j] {
+                    sum.add_products(&design.column(j)[start..end], residual);
+                }
+            }
+            start = end;
         }
         let n_f = n as f64;
-        self.gradient.iter_mut().for_each(|g| *g /= n_f);
-        self.intercept_gradient = intercept_gradient / n_f;
+        for (g, sum) in self.gradient.iter_mut().zip(&sums) {
+            *g = sum.total() / n_f;
+        }
+        self.intercept_gradient = intercept_sum.total() / n_f;
     }
 
-    /// Left derivative at `t = 1` of the penalised objective along the step from
-    /// `(start_b0, start)` to `(b0, beta)` (working-set coefficients), this state being the
-    /// end point's. The objective is convex along the step, so a value `<= 0` proves the step
-    /// did not raise it; this needs no logarithms, unlike evaluating the objective.
+    /// Directional derivative of the penalised objective along the step `(d0, d)` (intercept,
+    /// then one move per working-set feature) at the point this state describes, whose
+    /// working-set coefficients are `at`: from the right at the start of a step, from the
+    /// left at its end (the L1 term has a kink at zero, so the two differ there).
     #[allow(clippy::too_many_arguments)]
-    fn step_slope(
+    fn slope_along(
         &self,
         working: &[usize],
-        start_b0: f64,
-        start: &[f64],
-        b0: f64,
+        d0: f64,
+        d: &[f64],
+        at: &[f64],
+        l1: f64,
+        l2: f64,
+        from_right: bool,
+    ) -> f64 {
+        // The loss is minus the log-likelihood, so its gradient is minus `gradient`.
+        let mut slope = -self.intercept_gradient * d0;
+        for ((&j, &dj), &b) in working.iter().zip(d).zip(at) {
+            let l1_slope = if b != 0.0 {
+                b.signum() * dj
+            } else if from_right {
+                dj.abs()
+            } else {
+                -dj.abs()
+            };
+            slope += -self.gradient[j] * dj + l2 * b * dj + l1 * l1_slope;
+        }
+        slope
+    }
+
+    /// The largest weighted squared move (`h_jj * d^2`, as in the stopping rule) that one
+    /// coordinate-descent update of the intercept or of a working-set coordinate would make
+    /// from this point, each taken alone with curvature `h`. Below the tolerance, the next
+    /// IRLS step would change nothing that counts, so the point is accepted without it.
+    fn pending_change(
+        &self,
+        h: &WeightedGram,
+        working: &[usize],
         beta: &[f64],
         l1: f64,
         l2: f64,
     ) -> f64 {
-        // The loss is minus the log-likelihood, so its gradient is minus `gradient`.
-        let mut slope = -self.intercept_gradient * (b0 - start_b0);
-        for ((&j, &from), &to) in working.iter().zip(start).zip(beta) {
-            let d = to - from;
-            let l1_slope = if to != 0.0 { to.signum() * d } else { -d.abs() };
-            slope += -self.gradient[j] * d + l2 * to * d + l1 * l1_slope;
+        let h00 = h.at(0, 0);
+        let d0 = self.intercept_gradient / h00;
+        let mut change = h00 * d0 * d0;
+        for (a, &j) in working.iter().enumerate() {
+            let hjj = h.at(a + 1, a + 1);
+            let old = beta[j];
+            let d = soft_threshold(self.gradient[j] + hjj * old, l1) / (hjj + l2) - old;
+            change = change.max(hjj * d * d);
         }
-        slope
+        change
     }
 }
 
@@ -672,16 +966,26 @@ impl State {
 /// sequential strong rule or a KKT violation), in feature order. An IRLS step minimises the
 /// penalised quadratic approximation by coordinate descent with covariance updates: with the
 /// weighted Gram matrix of the intercept and the working set at hand (`n * m^2 / 2` work to
-/// build), a pass costs `m^2` regardless of the row count. A feature outside the set is checked
-/// against the KKT condition `|gradient_j| <= lambda * alpha` with the exact gradient after
-/// every step.
+/// build), a pass costs `m^2` regardless of the row count. After every step the exact
+/// gradient is recomputed (one pass over the rows); a feature outside the set is checked
+/// against the KKT condition `|gradient_j| <= lambda * alpha`.
 ///
-/// Building the Gram matrix dominates the cost, and successive IRLS steps (and neighbouring
-/// lambdas) have nearly the same weights, so a Gram matrix is reused for up to
-/// [`MAX_GRAM_AGE`] steps: the gradient is always exact, so the fixed point (and the stopping
-/// test) are those of plain IRLS, only the curvature is a little stale. A step taken with a
-/// stale matrix that may have raised the penalised objective (see [`State::step_slope`]) is undone and retaken with fresh weights,
-/// and the matrix is rebuilt whenever the working set grows.
+/// A lambda is done when no feature violates the KKT condition and no single coordinate
+/// update from the current point would move by the tolerance ([`State::pending_change`]).
+/// That test runs before the first step too, so a lambda whose warm start is already optimal
+/// costs nothing, and one Newton step from a warm start is usually enough: the test replaces
+/// the confirming extra step (and its pass over the rows) that stopping on the last step's
+/// size would need.
+///
+/// Building the Gram matrix is the most expensive pass once more than a few features move,
+/// and successive IRLS steps (and neighbouring lambdas) have nearly the same weights, so a
+/// Gram matrix that is not [cheap](gram_is_cheap) is reused for up to [`MAX_GRAM_AGE`]
+/// steps: the gradient is always exact, so the fixed point is that of plain IRLS, only the
+/// curvature is a little stale. A step taken with a stale matrix is checked with the slopes
+/// at its ends ([`State::slope_along`]): one that overshot renews the matrix, one that may
+/// have raised the penalised objective is undone and retaken with fresh weights. When the
+/// working set grows, the matrix gains the new features' rows, summed with its own weights,
+/// instead of being rebuilt.
 fn solve_path(
     design: &Design,
     labels: &[f64],
@@ -695,31 +999,25 @@ fn solve_path(
     let mut beta = vec![0.0; p];
     let mut working: Vec<usize> = Vec::new();
     let mut in_working = vec![false; p];
-    // Row-major copy of the working-set columns, rebuilt whenever the set grows.
-    let mut xs: Vec<f64> = Vec::new();
-    // The same columns column-major, for the margins.
-    let mut xs_columns: Vec<f64> = Vec::new();
     let mut weight = vec![0.0; n];
-    let mut state = State {
-        eta: vec![0.0; n],
-        prob: vec![0.0; n],
-        gradient: vec![0.0; p],
-        intercept_gradient: 0.0,
-    };
+    let mut state = State::new(n, p);
     // The state before the last step, kept so a rejected step can be undone without a pass.
-    let mut spare = State {
-        eta: vec![0.0; n],
-        prob: vec![0.0; n],
-        gradient: vec![0.0; p],
-        intercept_gradient: 0.0,
-    };
-    state.update(design, labels, &xs_columns, b0, &[]);
-    // The Gram matrix in use and how many steps it has served; an age of MAX_GRAM_AGE forces
-    // a rebuild.
-    let mut gram = WeightedGram::new(&xs, &weight, 0);
-    let mut gram_age = MAX_GRAM_AGE;
+    let mut spare = State::new(n, p);
+    state.update(design, labels, &working, b0, &beta);
+    // `weight` always holds the weights `gram` was summed with.
+    let mut gram = WeightedGram::new(
+        design,
+        &working,
+        weight_from(&state.prob, &mut weight),
+        None,
+    );
+    // How many steps the Gram matrix in use has served; MAX_GRAM_AGE forces a rebuild.
+    let mut gram_age = 0;
     let mut points = Vec::with_capacity(lambdas.len());
     let mut previous_lambda = lambdas.first().copied().unwrap_or(0.0);
+    let mut start_beta: Vec<f64> = Vec::with_capacity(p);
+    let mut end_beta: Vec<f64> = Vec::with_capacity(p);
+    let mut step: Vec<f64> = Vec::with_capacity(p);
 
     for &lambda in lambdas {
         let l1 = lambda * options.alpha;
@@ -727,59 +1025,83 @@ fn solve_path(
         // Sequential strong rule: admit features likely to become nonzero at this lambda.
         let strong = options.alpha * (2.0 * lambda - previous_lambda);
         let mut grew = admit(&design.usable, &state.gradient, strong, &mut in_working);
+        // Whether `state` (and `gram`) describe the current point and working set, so the
+        // stopping test may run.
+        let mut testable = !grew;
         let mut converged = false;
-        for _ in 0..options.max_iterations {
+        let mut steps = 0;
+        loop {
+            if testable {
+                // KKT check: a feature held at zero must have |gradient| <= lambda * alpha.
+                grew = admit(&design.usable, &state.gradient, l1, &mut in_working);
+                if !grew && state.pending_change(&gram, &working, &beta, l1, l2) < options.tolerance
+                {
+                    converged = true;
+                    break;
+                }
+            }
+            if steps == options.max_iterations {
+                break;
+            }
+            steps += 1;
+            let mut fresh = gram_age >= MAX_GRAM_AGE || gram_is_cheap(working.len(), p);
             if grew {
-                // New members are still zero, so margins and gradients are unchanged.
+                // New members are still zero, so margins and gradients are unchanged. Unless a
+                // fresh matrix is due anyway, the matrix in use gains the new rows, summed
+                // with its own (stale) weights, which `weight` still holds.
+                let old_working = std::mem::take(&mut working);
                 working = (0..p).filter(|&j| in_working[j]).collect();
-                xs = rebuild_working_columns(design, &working);
-                xs_columns = working
-                    .iter()
-                    .flat_map(|&j| (0..n).map(move |i| design.x[i * p + j]))
-                    .collect();
-                gram_age = MAX_GRAM_AGE;
+                fresh = fresh || gram_is_cheap(working.len(), p);
+                if !fresh {
+                    gram =
+                        WeightedGram::new(design, &working, &weight, Some((&gram, &old_working)));
+                }
                 grew = false;
             }
-            let m = working.len();
-            let fresh = gram_age >= MAX_GRAM_AGE;
             if fresh {
-                for (w, &pr) in weight.iter_mut().zip(&state.prob) {
-                    *w = (pr * (1.0 - pr)).max(MIN_WEIGHT);
-                }
-                gram = WeightedGram::new(&xs, &weight, m);
+                gram = WeightedGram::new(
+                    design,
+                    &working,
+                    weight_from(&state.prob, &mut weight),
+                    None,
+                );
                 gram_age = 0;
             }
             gram_age += 1;
-            let h = &gram;
             let start_b0 = b0;
-            let start_beta: Vec<f64> = working.iter().map(|&j| beta[j]).collect();
-            coordinate_descent(h, &state, &working, &mut b0, &mut beta, l1, l2, options);
-            let mut outer_change = h.at(0, 0) * (b0 - start_b0) * (b0 - start_b0);
-            for (a, &j) in working.iter().enumerate() {
-                let d = beta[j] - start_beta[a];
-                outer_change = outer_change.max(h.at(a + 1, a + 1) * d * d);
-            }
-            let beta_working: Vec<f64> = working.iter().map(|&j| beta[j]).collect();
+            start_beta.clear();
+            start_beta.extend(working.iter().map(|&j| beta[j]));
+            coordinate_descent(&gram, &state, &working, &mut b0, &mut beta, l1, l2, options);
+            end_beta.clear();
+            end_beta.extend(working.iter().map(|&j| beta[j]));
             std::mem::swap(&mut state, &mut spare);
-            state.update(design, labels, &xs_columns, b0, &beta_working);
-            let slope =
-                state.step_slope(&working, start_b0, &start_beta, b0, &beta_working, l1, l2);
-            if !fresh && slope > 0.0 {
-                // The stale curvature may have overshot: undo, retake with fresh weights.
-                b0 = start_b0;
-                for (a, &j) in working.iter().enumerate() {
-                    beta[j] = start_beta[a];
+            state.update(design, labels, &working, b0, &beta);
+            if !fresh {
+                // A step on stale curvature is checked: the objective is convex along it, so
+                // a slope <= 0 at its end proves it went downhill. If it overshot, the
+                // quadratic through the slopes at both ends still predicts a decrease when
+                // `end < -start`; such a step is kept (it usually lands close enough to
+                // finish the lambda) and the curvature renewed. Otherwise it is undone and
+                // retaken with fresh weights.
+                let d0 = b0 - start_b0;
+                step.clear();
+                step.extend(end_beta.iter().zip(&start_beta).map(|(e, s)| e - s));
+                let end = state.slope_along(&working, d0, &step, &end_beta, l1, l2, false);
+                if end > 0.0 {
+                    let start = spare.slope_along(&working, d0, &step, &start_beta, l1, l2, true);
+                    gram_age = MAX_GRAM_AGE;
+                    if end >= -start {
+                        b0 = start_b0;
+                        for (&j, &b) in working.iter().zip(&start_beta) {
+                            beta[j] = b;
+                        }
+                        std::mem::swap(&mut state, &mut spare);
+                        testable = false;
+                        continue;
+                    }
                 }
-                std::mem::swap(&mut state, &mut spare);
-                gram_age = MAX_GRAM_AGE;
-                continue;
             }
-            // KKT check: a feature held at zero must have |gradient| <= lambda * alpha.
-            grew = admit(&design.usable, &state.gradient, l1, &mut in_working);
-            if outer_change < options.tolerance && !grew {
-                converged = true;
-                break;
-            }
+            testable = true;
         }
         previous_lambda = lambda;
         points.push(PathPoint {
@@ -789,6 +1111,22 @@ fn solve_path(
         });
     }
     points
+}
+
+/// Whether a Gram matrix over `m` working features costs no more than the pass over the rows
+/// that a stale one may waste: building it takes `(m + 1) (m + 2) / 2` multiply-adds per row,
+/// a state update about `p + m` and an `exp`. Cheap ones are rebuilt before every step, so
+/// the early path (few features moving fast) gets true Newton steps.
+fn gram_is_cheap(m: usize, p: usize) -> bool {
+    (m + 1) * (m + 2) / 2 <= p + m
+}
+
+/// Fills `weight` with the IRLS weights `max(p (1 - p), MIN_WEIGHT)` and returns it.
+fn weight_from<'w>(prob: &[f64], weight: &'w mut [f64]) -> &'w [f64] {
+    for (w, &pr) in weight.iter_mut().zip(prob) {
+        *w = (pr * (1.0 - pr)).max(MIN_WEIGHT);
+    }
+    weight
 }
 
 /// Minimises the penalised quadratic approximation around the current coefficients (whose
@@ -814,8 +1152,8 @@ fn coordinate_descent(
         let d0 = g[0] / h.at(0, 0);
         if d0 != 0.0 {
             *b0 += d0;
-            for (c, gc) in g.iter_mut().enumerate() {
-                *gc -= h.at(0, c) * d0;
+            for (gc, &hc) in g.iter_mut().zip(h.row(0)) {
+                *gc -= hc * d0;
             }
             max_change = max_change.max(h.at(0, 0) * d0 * d0);
         }
@@ -826,8 +1164,8 @@ fn coordinate_descent(
             let d = new - old;
             if d != 0.0 {
                 beta[j] = new;
-                for (c, gc) in g.iter_mut().enumerate() {
-                    *gc -= h.at(a + 1, c) * d;
+                for (gc, &hc) in g.iter_mut().zip(h.row(a + 1)) {
+                    *gc -= hc * d;
                 }
                 max_change = max_change.max(hjj * d * d);
             }
@@ -851,45 +1189,97 @@ fn admit(usable: &[bool], gradient: &[f64], threshold: f64, in_working: &mut [bo
     grew
 }
 
-fn rebuild_working_columns(design: &Design, working: &[usize]) -> Vec<f64> {
-    let mut xs = Vec::with_capacity(design.n_rows * working.len());
-    for i in 0..design.n_rows {
-        let row = design.row(i);
-        xs.extend(working.iter().map(|&j| row[j]));
-    }
-    xs
-}
-
-/// `(1/n) X' W X` of the intercept column (index 0) and the working set (1..=m), upper
-/// triangle stored row-major in a dense `(m+1)^2` array; each entry summed in row order.
+/// `(1/n) X' W X` of the intercept column (index 0) and the working set (1..=m), a dense
+/// symmetric `(m+1)^2` matrix stored row-major (both triangles, so a row is contiguous for
+/// the gradient updates). Each entry is the [`Lanes`] sum of `(w * x_a) * x_b`.
 struct WeightedGram {
     size: usize,
     values: Vec<f64>,
 }
 
 impl WeightedGram {
-    fn new(xs: &[f64], weight: &[f64], m: usize) -> Self {
-        let n = weight.len() as f64;
-        let size = m + 1;
-        let mut values = vec![0.0; size * size];
-        let mut extended = vec![1.0; size];
-        for (i, &w) in weight.iter().enumerate() {
-            extended[1..].copy_from_slice(&xs[i * m..(i + 1) * m]);
+    /// The matrix over `working` with weights `weight`. With `reuse`, a matrix built with the
+    /// same weights over the (sorted) features `reuse.1`: entries between features present in
+    /// both are copied (a sum depends only on its two columns and the weights, so the bits are
+    /// those a full build would give) and only the others are summed.
+    fn new(
+        design: &Design,
+        working: &[usize],
+        weight: &[f64],
+        reuse: Option<(&WeightedGram, &[usize])>,
+    ) -> Self {
+        let n = design.n_rows;
+        let size = working.len() + 1;
+        // Per index of the new matrix: its index in the reused one.
+        let old_index: Vec<Option<usize>> = match reuse {
+            None => vec![None; size],
+            Some((_, old_working)) => (0..size)
+                .map(|a| match a {
+                    0 => Some(0),
+                    _ => old_working
+                        .binary_search(&working[a - 1])
+                        .ok()
+                        .map(|i| i + 1),
+                })
+                .collect(),
+        };
+        let known = |a: usize, b: usize| old_index[a].is_some() && old_index[b].is_some();
+        // Upper triangle, row by row; known entries keep an unused accumulator.
+        let mut sums = vec![Lanes::default(); size * (size + 1) / 2];
+        let ones = [1.0; BLOCK];
+        let mut weighted = [0.0; BLOCK];
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            let len = end - start;
+            let column = |a: usize| -> &[f64] {
+                if a == 0 {
+                    &ones[..len]
+                } else {
+                    &design.column(working[a - 1])[start..end]
+                }
+            };
+            let mut entry = 0;
             for a in 0..size {
-                let wa = w * extended[a];
-                let row = &mut values[a * size + a..(a + 1) * size];
-                for (v, &x) in row.iter_mut().zip(&extended[a..]) {
-                    *v += wa * x;
+                if (a..size).all(|b| known(a, b)) {
+                    entry += size - a;
+                    continue;
+                }
+                for ((wx, &w), &x) in weighted.iter_mut().zip(&weight[start..end]).zip(column(a)) {
+                    *wx = w * x;
+                }
+                for b in a..size {
+                    if !known(a, b) {
+                        sums[entry].add_products(&weighted[..len], column(b));
+                    }
+                    entry += 1;
                 }
             }
+            start = end;
         }
-        values.iter_mut().for_each(|v| *v /= n);
+        let n_f = n as f64;
+        let mut values = vec![0.0; size * size];
+        let mut entry = 0;
+        for a in 0..size {
+            for b in a..size {
+                let v = match (reuse, old_index[a], old_index[b]) {
+                    (Some((old, _)), Some(oa), Some(ob)) => old.at(oa, ob),
+                    _ => sums[entry].total() / n_f,
+                };
+                values[a * size + b] = v;
+                values[b * size + a] = v;
+                entry += 1;
+            }
+        }
         Self { size, values }
     }
 
     fn at(&self, a: usize, b: usize) -> f64 {
-        let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
-        self.values[lo * self.size + hi]
+        self.values[a * self.size + b]
+    }
+
+    fn row(&self, a: usize) -> &[f64] {
+        &self.values[a * self.size..(a + 1) * self.size]
     }
 }
 
@@ -922,5 +1312,38 @@ mod tests {
         assert!((binomial_deviance(1.0, 800.0)).abs() < 1e-12);
         assert!((binomial_deviance(0.0, 800.0) - 1600.0).abs() < 1e-9);
         assert_eq!(sigmoid(-800.0), 0.0);
+        assert_eq!(sigmoid(800.0), 1.0);
+    }
+
+    #[test]
+    fn training_exp_is_within_a_few_ulps_of_std() {
+        let mut worst = 0.0f64;
+        for i in 0..=200_000 {
+            let x = -708.0 + 1417.0 * f64::from(i) / 200_000.0;
+            let (ours, exact) = (exp_saturating(x), x.exp());
+            worst = worst.max(((ours - exact) / exact).abs());
+        }
+        assert!(worst < 1e-15, "worst relative error {worst:e}");
+        assert_eq!(exp_saturating(0.0), 1.0);
+        assert_eq!(exp_saturating(-750.0), 0.0);
+        assert_eq!(exp_saturating(750.0), f64::INFINITY);
+    }
+
+    #[test]
+    fn lane_sums_do_not_depend_on_how_the_rows_are_fed() {
+        let a: Vec<f64> = (0..1037)
+            .map(|i| ((i * 7919) % 1000) as f64 / 3.0 - 100.0)
+            .collect();
+        let b: Vec<f64> = (0..1037)
+            .map(|i| ((i * 104_729) % 997) as f64 / 7.0)
+            .collect();
+        let whole = dot(&a, &b);
+        let mut pieces = Lanes::default();
+        for (ca, cb) in a.chunks(3 * LANES).zip(b.chunks(3 * LANES)) {
+            pieces.add_products(ca, cb);
+        }
+        assert_eq!(pieces.total().to_bits(), whole.to_bits());
+        let exact: f64 = a.iter().zip(&b).map(|(x, y)| x * y).sum();
+        assert!((whole - exact).abs() <= 1e-9 * exact.abs());
     }
 }
