@@ -480,12 +480,12 @@ def main():
         cols = ["is_test"] + fnames
         bx = back[cols].to_numpy(dtype=np.float32)
         by = back["y"].to_numpy(dtype=np.float32)
-        tr = bx[:, 0] < 0.5
+        b_tr = bx[:, 0] < 0.5
         p = param_sets[0]
         label = (f"(b) synthetic {n // 1000}k x30 {p['n_trees']}t d{p['max_depth']} "
-                 f"eta{p['eta']} n={int(tr.sum())}")
+                 f"eta{p['eta']} n={int(b_tr.sum())}")
         scenario(label, csv, schema, "y", "is_test < 0.5", cols,
-                 bx[tr], by[tr], bx[~tr], by[~tr], p)
+                 bx[b_tr], by[b_tr], bx[~b_tr], by[~b_tr], p)
 
     # (c) penalised logistic regression path, cohort, death_2y
     path_rows, path_notes = [], []
