@@ -454,6 +454,25 @@ fn gamma_prunes_splits_that_reduce_the_loss_too_little() {
 }
 
 #[test]
+fn unsampled_rows_take_the_pruned_trees_leaves() {
+    // Without row sampling the trainer takes each row's leaf from the growing itself rather
+    // than walking the tree; pruning (gamma) must send the rows of an undone split to the leaf
+    // it became.
+    let data = generate(2000, 6, 17, 0.05);
+    for gamma in [0.0, 5.0] {
+        let options = GbdtOptions {
+            n_trees: 10,
+            gamma,
+            subsample: 1.0,
+            colsample_bytree: 1.0,
+            ..binary_options()
+        };
+        let model = train(&data.data(&data.binary), None, &options, |_| {}).expect("trains");
+        assert_engine_reproduces_training_predictions(&model, &data);
+    }
+}
+
+#[test]
 fn rejects_bad_labels_and_options() {
     let data = generate(100, 5, 10, 0.0);
     let binary = data.data(&data.binary);

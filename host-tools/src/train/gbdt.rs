@@ -4,7 +4,8 @@
 //! Invariant: `margins[row * n_outputs + output]` is always exactly what the compiled model
 //! computes for that training row. It starts at the f32 base margin and each tree's f32 leaf is
 //! added in tree order, as `Numerics::Xgboost` with `BaseOrder::First` evaluates; the leaf a row
-//! reaches is found through its bin codes, which decide exactly as the engine's `x < t` on the
+//! reaches is found through its bin codes (by the partitioning that grew the tree, or by a walk
+//! for rows left out by sampling), which decide exactly as the engine's `x < t` on the
 //! thresholds the trees are compiled with. Probabilities come from the engine's own transforms
 //! (`math::sigmoid_xgboost`, and XGBoost's softmax reproduced here), so gradients, losses and
 //! early stopping see what ships.
@@ -19,7 +20,7 @@ use lockstep_engine::format::{self, limits, Aggregation, BaseOrder, Framework, N
 use lockstep_engine::math;
 
 use super::binning::Binning;
-use super::grow::{grow, GrowOptions};
+use super::grow::{grow, GrowData, GrowOptions};
 use super::histogram::Quantised;
 use super::{auc, TrainData};
 
@@ -282,6 +283,13 @@ pub fn train(
     let offsets = binning.slot_offsets();
     let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
     let binned = binning.apply(data.columns, n_rows);
+    let grow_data = GrowData {
+        columns: &binned,
+        binning: &binning,
+        offsets: &offsets,
+    };
+    // Per training row, the leaf value of the tree just grown (for the rows it was grown on).
+    let mut leaf_values = vec![0.0f32; n_rows];
     let valid_binned = valid.map(|v| binning.apply(v.columns, v.n_rows()));
     let base_margins = base_margins(data, options)?;
     let mut margins: Vec<f32> = base_margins
@@ -323,7 +331,7 @@ pub fn train(
     // come from the same outputs.
     let mut train_outputs = vec![0.0f32; margins.len()];
     let mut valid_outputs = vec![0.0f32; valid_margins.len()];
-    outputs(objective, &margins, &mut train_outputs);
+    outputs(objective, &margins, &mut train_outputs, threads);
     for round in 0..options.n_trees {
         gradients(
             objective,
@@ -344,16 +352,23 @@ pub fn train(
                 options.colsample_bytree,
             );
             let tree = grow(
-                &binned,
-                &binning,
-                &offsets,
+                grow_data,
                 rows.clone(),
                 &features,
                 &quantised,
                 &grow_options,
+                &mut leaf_values,
             );
-            for row in 0..n_rows {
-                margins[row * n_outputs + output] += tree.leaf_value(&binned, &missing_codes, row);
+            // Rows the tree was grown on have their leaf from the growing; rows left out by
+            // sampling walk the tree. Either way each row adds the same f32 leaf once.
+            let mut grown_on = rows.iter().peekable();
+            for (row, &value) in leaf_values.iter().enumerate() {
+                margins[row * n_outputs + output] +=
+                    if grown_on.next_if_eq(&&(row as u32)).is_some() {
+                        value
+                    } else {
+                        tree.leaf_value(&binned, &missing_codes, row)
+                    };
             }
             if let Some(valid_binned) = &valid_binned {
                 for row in 0..valid_binned.n_rows {
@@ -363,8 +378,8 @@ pub fn train(
             }
             trees.push(tree.to_spec(&binning, output));
         }
-        outputs(objective, &margins, &mut train_outputs);
-        outputs(objective, &valid_margins, &mut valid_outputs);
+        outputs(objective, &margins, &mut train_outputs, threads);
+        outputs(objective, &valid_margins, &mut valid_outputs, threads);
         let report = RoundReport {
             round,
             train_loss: loss(objective, &train_outputs, data.labels),
@@ -596,16 +611,35 @@ pub fn transform(objective: format::Objective, margins: &[f32], outputs: &mut [f
     }
 }
 
-/// The outputs (probabilities or values) of every row, row-major, from the margins.
-fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32]) {
+/// The outputs (probabilities or values) of every row, row-major, from the margins, using up
+/// to `threads` threads on contiguous blocks of rows (each row's outputs depend on its margins
+/// only, so the split cannot change them).
+fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32], threads: usize) {
+    // Below this many rows a thread costs more than the exponentials it takes over.
+    const MIN_ROWS_PER_THREAD: usize = 1 << 12;
     let n_outputs = objective.n_outputs();
+    let n_rows = margins.len() / n_outputs;
+    let threads = threads.min(n_rows / MIN_ROWS_PER_THREAD).max(1);
+    let block = n_rows.div_ceil(threads).max(1) * n_outputs;
     let objective = objective.model_objective();
-    for (row_margins, row_outputs) in margins
-        .chunks_exact(n_outputs)
-        .zip(outputs.chunks_exact_mut(n_outputs))
-    {
-        transform(objective, row_margins, row_outputs);
+    let run = |margins: &[f32], outputs: &mut [f32]| {
+        for (row_margins, row_outputs) in margins
+            .chunks_exact(n_outputs)
+            .zip(outputs.chunks_exact_mut(n_outputs))
+        {
+            transform(objective, row_margins, row_outputs);
+        }
+    };
+    if threads == 1 {
+        run(margins, outputs);
+        return;
     }
+    let run = &run;
+    std::thread::scope(|scope| {
+        for (margins, outputs) in margins.chunks(block).zip(outputs.chunks_mut(block)) {
+            scope.spawn(move || run(margins, outputs));
+        }
+    });
 }
 
 /// Gradients and hessians of every row for every output (output-major), from the outputs

@@ -209,16 +209,33 @@ struct Candidate {
     right_weight: f64,
 }
 
-/// Grows one tree on `rows` (ascending) using `features` (ascending).
+/// The binned training data a tree grows on.
+#[derive(Debug, Clone, Copy)]
+pub struct GrowData<'a> {
+    /// The bin codes.
+    pub columns: &'a BinnedColumns,
+    /// The bins the codes came from.
+    pub binning: &'a Binning,
+    /// Histogram slot offsets, [`Binning::slot_offsets`].
+    pub offsets: &'a [usize],
+}
+
+/// Grows one tree on `rows` (ascending) using `features` (ascending), and writes the final
+/// tree's leaf value for each of `rows` into `leaf_values[row]` (other entries are left as
+/// they are). Those values are exactly what [`GrownTree::leaf_value`] gives for the rows.
 pub fn grow(
-    binned: &BinnedColumns,
-    binning: &Binning,
-    offsets: &[usize],
+    data: GrowData<'_>,
     rows: Vec<u32>,
     features: &[usize],
     quantised: &Quantised,
     options: &GrowOptions,
+    leaf_values: &mut [f32],
 ) -> GrownTree {
+    let GrowData {
+        columns: binned,
+        binning,
+        offsets,
+    } = data;
     let regulariser = Regulariser {
         lambda: options.lambda,
         alpha: options.alpha,
@@ -228,6 +245,10 @@ pub fn grow(
     let mut nodes = vec![GrownNode::Leaf { value: 0.0 }];
     // Per node, for splits: the loss reduction and the leaf the node would be if pruned.
     let mut split_gains: Vec<Option<(f64, GrownNode)>> = vec![None];
+    // Per node, its parent (the root's is itself).
+    let mut parents: Vec<usize> = vec![0];
+    // The leaves before pruning and their rows.
+    let mut leaf_rows: Vec<(usize, Vec<u32>)> = Vec::new();
     let total = quantised.total(&rows);
     let mut root_histogram = vec![Slot::default(); n_slots];
     if options.max_depth > 0 {
@@ -246,6 +267,9 @@ pub fn grow(
         lower: f64::NEG_INFINITY,
         upper: f64::INFINITY,
     }];
+    // Histograms of nodes that became leaves, reused (zeroed) for the next level's children
+    // instead of allocating fresh ones.
+    let mut spare_histograms: Vec<Vec<Slot>> = Vec::new();
     let leaf = |node: &OpenNode| {
         let g = quantised.grad(node.total);
         let h = quantised.hess(node.total);
@@ -263,6 +287,10 @@ pub fn grow(
         for (node, best) in level.into_iter().zip(searches) {
             let Some(split) = best else {
                 nodes[node.index] = leaf(&node);
+                leaf_rows.push((node.index, node.rows));
+                if !node.histogram.is_empty() {
+                    spare_histograms.push(node.histogram);
+                }
                 continue;
             };
             let left_index = nodes.len();
@@ -270,6 +298,7 @@ pub fn grow(
             nodes.push(GrownNode::Leaf { value: 0.0 });
             split_gains[node.index] = Some((split.gain, leaf(&node)));
             split_gains.extend([None, None]);
+            parents.extend([node.index, node.index]);
             nodes[node.index] = GrownNode::Split {
                 feature: split.feature,
                 bin: split.bin,
@@ -279,15 +308,23 @@ pub fn grow(
             };
             let column = binned.column(split.feature);
             let missing = missing_codes[split.feature];
-            let (left_rows, right_rows): (Vec<u32>, Vec<u32>) =
-                node.rows.iter().partition(|&&row| {
-                    let code = column[row as usize];
-                    if code == missing {
-                        split.default_left
-                    } else {
-                        code <= split.bin
-                    }
-                });
+            // Without branches (the side of a row is unpredictable): each row is written to
+            // both sides and only its own side's length grows.
+            let n_node_rows = node.rows.len();
+            let mut left_rows = vec![0u32; n_node_rows];
+            let mut right_rows = vec![0u32; n_node_rows];
+            let (mut n_left, mut n_right) = (0, 0);
+            for &row in &node.rows {
+                let code = column[row as usize];
+                let go_left = ((code == missing) & split.default_left)
+                    | ((code != missing) & (code <= split.bin));
+                left_rows[n_left] = row;
+                right_rows[n_right] = row;
+                n_left += usize::from(go_left);
+                n_right += usize::from(!go_left);
+            }
+            left_rows.truncate(n_left);
+            right_rows.truncate(n_right);
             debug_assert_eq!(left_rows.len() as i64, split.left.count);
             // Bounds for the children (XGBoost's monotone constraint propagation).
             let (mut left_bounds, mut right_bounds) =
@@ -329,7 +366,13 @@ pub fn grow(
                 // The larger child takes over the parent's histogram; the subtraction below
                 // turns it into its own.
                 next[large].histogram = parent_histogram;
-                next[small].histogram = vec![Slot::default(); n_slots];
+                next[small].histogram = match spare_histograms.pop() {
+                    Some(mut histogram) => {
+                        histogram.fill(Slot::default());
+                        histogram
+                    }
+                    None => vec![Slot::default(); n_slots],
+                };
                 pairs.push((small, large));
             }
         }
@@ -356,16 +399,26 @@ pub fn grow(
         }
         level = next;
     }
-    prune(nodes, &split_gains, options.gamma)
+    let (tree, values) = prune(nodes, &split_gains, &parents, options.gamma);
+    for (index, rows) in leaf_rows {
+        let value = values[index];
+        for row in rows {
+            leaf_values[row as usize] = value;
+        }
+    }
+    tree
 }
 
 /// Undoes, bottom up, splits whose children are leaves and whose loss reduction is below
-/// `gamma`, then drops the unreachable nodes (keeping parents before children).
+/// `gamma`, then drops the unreachable nodes (keeping parents before children). Also returns,
+/// per node before pruning, the value of the final leaf its rows reach (meaningful for the
+/// unpruned tree's leaves).
 fn prune(
     mut nodes: Vec<GrownNode>,
     split_gains: &[Option<(f64, GrownNode)>],
+    parents: &[usize],
     gamma: f64,
-) -> GrownTree {
+) -> (GrownTree, Vec<f32>) {
     // Children always have larger indices than their parent, so a reverse pass sees a node
     // only after its whole subtree has been pruned.
     for index in (0..nodes.len()).rev() {
@@ -395,6 +448,16 @@ fn prune(
         new_index[index] = kept.len();
         kept.push(index);
     }
+    // A reached leaf keeps its value; an unreached node lies under a pruned split, which became
+    // a reached leaf, so it takes its parent's (already set: parents come first).
+    let mut values = vec![0.0f32; nodes.len()];
+    for index in 0..nodes.len() {
+        values[index] = match nodes[index] {
+            GrownNode::Leaf { value } if reached[index] => value,
+            _ if !reached[index] => values[parents[index]],
+            _ => 0.0,
+        };
+    }
     let nodes = kept
         .iter()
         .map(|&index| match nodes[index] {
@@ -414,7 +477,7 @@ fn prune(
             leaf => leaf,
         })
         .collect();
-    GrownTree { nodes }
+    (GrownTree { nodes }, values)
 }
 
 /// The best split of every node of a level that may still split, searched by up to

@@ -219,7 +219,14 @@ fn build_in_blocks(
     });
 }
 
-/// Adds `rows` into `histogram`, whose first slot is global slot `base`.
+/// Features whose columns one pass over the rows adds together. Consecutive rows often hit
+/// the same slot of a feature, and each such add waits for the previous one's store;
+/// interleaving several features gives the processor independent adds to overlap.
+const FEATURES_PER_PASS: usize = 4;
+
+/// Adds `rows` into `histogram`, whose first slot is global slot `base`. The rows' gradient
+/// pairs are first gathered into one contiguous run, so each pass reads them sequentially, and
+/// columns are read in ascending row order.
 fn fill(
     rows: &[u32],
     histogram: &mut [Slot],
@@ -229,11 +236,34 @@ fn fill(
     features: &[usize],
     quantised: &Quantised,
 ) {
-    for &feature in features {
+    let gathered: Vec<[i64; 2]>;
+    // All rows in order (the root without sampling): the pairs are already contiguous.
+    let pairs: &[[i64; 2]] = if rows.len() == quantised.pairs.len() {
+        &quantised.pairs
+    } else {
+        gathered = rows
+            .iter()
+            .map(|&row| quantised.pairs[row as usize])
+            .collect();
+        &gathered
+    };
+    let mut groups = features.chunks_exact(FEATURES_PER_PASS);
+    for group in &mut groups {
+        let columns: [&[u8]; FEATURES_PER_PASS] = std::array::from_fn(|k| binned.column(group[k]));
+        let starts: [usize; FEATURES_PER_PASS] = std::array::from_fn(|k| offsets[group[k]] - base);
+        for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
+            for k in 0..FEATURES_PER_PASS {
+                let slot = &mut histogram[starts[k] + usize::from(columns[k][row as usize])];
+                slot.grad += grad;
+                slot.hess += hess;
+                slot.count += 1;
+            }
+        }
+    }
+    for &feature in groups.remainder() {
         let column = binned.column(feature);
         let slots = &mut histogram[offsets[feature] - base..offsets[feature + 1] - base];
-        for &row in rows {
-            let [grad, hess] = quantised.pairs[row as usize];
+        for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
             let slot = &mut slots[usize::from(column[row as usize])];
             slot.grad += grad;
             slot.hess += hess;
