@@ -39,4 +39,4 @@ pub mod view;
 
 pub use error::Error;
 pub use model::{FeatureNames, Model};
-pub use predict::{Scores, CANONICAL_NAN_F32, CANONICAL_NAN_F64};
+pub use predict::{transform_xgboost, Scores, CANONICAL_NAN_F32, CANONICAL_NAN_F64};

@@ -81,7 +81,13 @@ impl Model<'_> {
         // The sign of a NaN made by arithmetic (inf - inf, 0 * inf) is not portable: x86 sets
         // it, Arm does not. Report every NaN as the one canonical quiet NaN so that the bits
         // agree on every target.
-        for value in scores.margins.iter_mut().chain(scores.outputs.iter_mut()) {
+        let n = scores.n_outputs;
+        for value in scores
+            .margins
+            .iter_mut()
+            .take(n)
+            .chain(scores.outputs.iter_mut().take(n))
+        {
             if value.is_nan() {
                 *value = CANONICAL_NAN_F64;
             }
@@ -327,39 +333,9 @@ impl Model<'_> {
                 *margin /= divisor;
             }
         }
-        let margins = &averaged;
         let legacy = self.body.numerics == Numerics::XgboostLegacy;
-        let sigmoid = |m: f32| {
-            if legacy {
-                math::sigmoid_xgboost_legacy(m)
-            } else {
-                math::sigmoid_xgboost(m)
-            }
-        };
-        match self.body.objective {
-            Objective::Regression => *outputs = *margins,
-            Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
-                for (out, &m) in outputs.iter_mut().zip(margins).take(n) {
-                    *out = sigmoid(m);
-                }
-            }
-            Objective::MulticlassSoftmax => {
-                // XGBoost's softmax: f32 max (fmaxf), f32 exponentials summed in f64, then each
-                // exponential divided by the sum rounded to f32.
-                let mut max = margins[0];
-                for &m in margins.iter().take(n).skip(1) {
-                    max = fmaxf(m, max);
-                }
-                let mut sum = 0.0f64;
-                for (out, &m) in outputs.iter_mut().zip(margins).take(n) {
-                    *out = math::expf(m - max);
-                    sum += f64::from(*out);
-                }
-                let sum = sum as f32;
-                for out in outputs.iter_mut().take(n) {
-                    *out /= sum;
-                }
-            }
+        if let (Some(margins), Some(outputs)) = (averaged.get(..n), outputs.get_mut(..n)) {
+            transform_xgboost(self.body.objective, legacy, margins, outputs);
         }
     }
 
@@ -408,6 +384,45 @@ impl Model<'_> {
 }
 
 /// C's `fmaxf`: the larger operand, ignoring a NaN one.
+/// XGBoost's output transform from `margins` to `outputs` (one per output): the identity for
+/// regression, its sigmoid (the legacy `1 / (1 + expf(-m))` when `legacy`) per output, or its
+/// softmax (f32 max as `fmaxf`, f32 exponentials summed in f64, each divided by the sum
+/// rounded to f32). The trainer calls this too, so its running probabilities are the compiled
+/// model's.
+pub fn transform_xgboost(objective: Objective, legacy: bool, margins: &[f32], outputs: &mut [f32]) {
+    match objective {
+        Objective::Regression => {
+            for (out, &m) in outputs.iter_mut().zip(margins) {
+                *out = m;
+            }
+        }
+        Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
+            for (out, &m) in outputs.iter_mut().zip(margins) {
+                *out = if legacy {
+                    math::sigmoid_xgboost_legacy(m)
+                } else {
+                    math::sigmoid_xgboost(m)
+                };
+            }
+        }
+        Objective::MulticlassSoftmax => {
+            let mut max = margins.first().copied().unwrap_or(0.0);
+            for &m in margins.iter().skip(1) {
+                max = fmaxf(m, max);
+            }
+            let mut sum = 0.0f64;
+            for (out, &m) in outputs.iter_mut().zip(margins) {
+                *out = math::expf(m - max);
+                sum += f64::from(*out);
+            }
+            let sum = sum as f32;
+            for out in outputs.iter_mut() {
+                *out /= sum;
+            }
+        }
+    }
+}
+
 fn fmaxf(a: f32, b: f32) -> f32 {
     if a.is_nan() || a < b {
         b

@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use crate::inspect::hex;
+
 /// How many limit violations a [`DataError::LimitViolations`] lists; the total is always
 /// counted.
 pub const MAX_REPORTED_VIOLATIONS: usize = 20;
@@ -366,12 +368,18 @@ struct ColumnSection {
 
 /// Reads and validates a schema file.
 pub fn load_schema(path: impl AsRef<Path>) -> Result<Schema, DataError> {
+    load_schema_hashed(path).map(|(schema, _)| schema)
+}
+
+/// Like [`load_schema`], also returning the SHA-256 (hex) of exactly the bytes parsed, for
+/// records and reports that name the schema.
+pub fn load_schema_hashed(path: impl AsRef<Path>) -> Result<(Schema, String), DataError> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
         file: path.to_path_buf(),
         source,
     })?;
-    parse_schema(&text, path)
+    Ok((parse_schema(&text, path)?, hex(&Sha256::digest(&text))))
 }
 
 /// Parses and validates schema text; `file` is only used in error messages.
@@ -523,6 +531,31 @@ impl Dataset {
             .map(|index| self.columns[index].as_slice())
     }
 
+    /// The feature column `name`, or the error naming the columns there are.
+    pub fn require_column(&self, name: &str) -> Result<&[f32], DataError> {
+        self.column(name).ok_or_else(|| DataError::UnknownColumn {
+            column: name.to_string(),
+            available: self.feature_names.join(", "),
+        })
+    }
+
+    /// The outcome names, comma-separated (for messages).
+    pub fn target_names(&self) -> String {
+        self.targets
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Per row, whether it satisfies the split expression `expr` (e.g. `surgery_year <= 2015`);
+    /// a missing value never does.
+    pub fn rows_where(&self, expr: &str) -> Result<Vec<bool>, DataError> {
+        let split = parse_split(expr)?;
+        let values = self.require_column(&split.column)?;
+        Ok(values.iter().map(|&v| split.matches(v)).collect())
+    }
+
     fn column_index(&self, name: &str) -> Option<usize> {
         self.feature_names
             .iter()
@@ -629,12 +662,7 @@ impl Split {
     /// Splits `dataset` into (rows that match, the complement). Refused if the split column is
     /// unknown or has missing values, so that no row is assigned to a side by accident.
     pub fn partition(&self, dataset: &Dataset) -> Result<(Dataset, Dataset), DataError> {
-        let values = dataset
-            .column(&self.column)
-            .ok_or_else(|| DataError::UnknownColumn {
-                column: self.column.clone(),
-                available: dataset.feature_names.join(", "),
-            })?;
+        let values = dataset.require_column(&self.column)?;
         let n_missing = values.iter().filter(|value| value.is_nan()).count();
         if n_missing > 0 {
             return Err(DataError::MissingInSplitColumn {
@@ -940,10 +968,6 @@ impl Cell<'_> {
                 levels: levels.to_vec(),
             })
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 #[cfg(test)]

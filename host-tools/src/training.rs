@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 
 use lockstep_engine::Model;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::data::{self, Dataset, FeatureKind};
 use crate::inspect::hex;
+use crate::rng;
 use crate::train::forest::{self, ForestOptions, MaxFeatures};
 use crate::train::linear::{self, ElasticNetOptions};
 use crate::train::linear_spec::logistic_spec;
@@ -258,7 +258,7 @@ pub struct TrainingRecord {
     /// Held-out test rows.
     pub test: PartCounts,
     /// Per-round losses and validation AUC (gbdt only).
-    pub rounds: Vec<RoundRecord>,
+    pub rounds: Vec<RoundReport>,
     /// The last round kept (gbdt only).
     pub best_round: Option<usize>,
     /// Trees in the compiled model.
@@ -382,19 +382,6 @@ pub struct CoefficientRecord {
     pub fill: f64,
 }
 
-/// One boosting round as recorded.
-#[derive(Debug, Clone, Serialize)]
-pub struct RoundRecord {
-    /// Round index.
-    pub round: usize,
-    /// Training loss.
-    pub train_loss: f64,
-    /// Validation loss.
-    pub valid_loss: Option<f64>,
-    /// Validation AUC.
-    pub valid_auc: Option<f64>,
-}
-
 /// Reads a config file.
 pub fn load_config(path: &Path) -> Result<TrainConfig, TrainingError> {
     let text = std::fs::read_to_string(path).map_err(|e| TrainingError::Config {
@@ -429,11 +416,8 @@ fn counts(labels: &[f32]) -> PartCounts {
 fn validation_mask(n: usize, fraction: f64, seed: u64) -> Vec<bool> {
     (0..n)
         .map(|row| {
-            let mut z = seed ^ (row as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^= z >> 31;
-            ((z >> 11) as f64 / (1u64 << 53) as f64) < fraction
+            let bits = rng::finalize(seed ^ (row as u64).wrapping_mul(rng::GAMMA));
+            rng::unit_f64(bits) < fraction
         })
         .collect()
 }
@@ -468,11 +452,7 @@ pub fn train_model(
     progress: impl FnMut(&RoundReport),
 ) -> Result<TrainingOutcome, TrainingError> {
     let mut progress = progress;
-    let schema_bytes = std::fs::read(schema_path).map_err(|source| data::DataError::Io {
-        file: schema_path.into(),
-        source,
-    })?;
-    let schema = data::load_schema(schema_path)?;
+    let (schema, schema_sha256) = data::load_schema_hashed(schema_path)?;
     let dataset = data::load_csv(data_path, &schema)?;
     let target_name = config.target.clone().unwrap_or_else(|| {
         dataset
@@ -487,25 +467,10 @@ pub fn train_model(
         .position(|(n, _)| *n == target_name)
         .ok_or_else(|| TrainingError::UnknownTarget {
             target: target_name.clone(),
-            available: dataset
-                .targets
-                .iter()
-                .map(|(n, _)| n.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+            available: dataset.target_names(),
         })?;
-    let in_train: Vec<bool> = match &config.train_where {
-        Some(expr) => {
-            let split = data::parse_split(expr)?;
-            let values =
-                dataset
-                    .column(&split.column)
-                    .ok_or_else(|| data::DataError::UnknownColumn {
-                        column: split.column.clone(),
-                        available: dataset.feature_names.join(", "),
-                    })?;
-            values.iter().map(|&v| split.matches(v)).collect()
-        }
+    let in_train = match &config.train_where {
+        Some(expr) => dataset.rows_where(expr)?,
         None => vec![true; dataset.n_rows],
     };
     let test_mask: Vec<bool> = in_train.iter().map(|&t| !t).collect();
@@ -564,7 +529,7 @@ pub fn train_model(
         lockstep_version: env!("CARGO_PKG_VERSION").into(),
         model_sha256: hex(&model.checksum()),
         data_sha256: dataset.sha256.clone(),
-        schema_sha256: hex(&Sha256::digest(&schema_bytes)),
+        schema_sha256,
         target: target_name,
         kind: config.kind,
         config,
@@ -610,7 +575,7 @@ struct Fitted {
     spec: lockstep_engine::builder::ModelSpec,
     train: PartCounts,
     valid: PartCounts,
-    rounds: Vec<RoundRecord>,
+    rounds: Vec<RoundReport>,
     best_round: Option<usize>,
     logistic: Option<LogisticRecord>,
     /// Seconds in the trainer itself.
@@ -686,16 +651,7 @@ fn fit_gbdt(
         spec: trained.spec,
         train: counts(&train_labels),
         valid: counts(&valid_labels),
-        rounds: trained
-            .rounds
-            .iter()
-            .map(|r| RoundRecord {
-                round: r.round,
-                train_loss: r.train_loss,
-                valid_loss: r.valid_loss,
-                valid_auc: r.valid_auc,
-            })
-            .collect(),
+        rounds: trained.rounds,
         best_round: Some(trained.best_round),
         logistic: None,
         seconds,

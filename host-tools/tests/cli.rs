@@ -2,22 +2,10 @@
 //! explains each subcommand, and bad input fails with one line naming the file, row or column.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn lockstep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lockstep"))
-        .args(args)
-        .output()
-        .expect("run lockstep")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+mod common;
+use common::{lockstep, stderr, stdout, synth_cohort, train_death};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -401,25 +389,6 @@ fn parity_checks_a_users_model_and_vectors_on_a_device_and_writes_a_record() {
     );
 }
 
-/// Runs `lockstep synth arthroplasty` into `dir`; returns the CSV and its schema.
-fn synth_cohort(dir: &Path, rows: &str, seed: &str) -> (PathBuf, PathBuf) {
-    let cohort = dir.join("cohort.csv");
-    let result = lockstep(&[
-        "synth",
-        "arthroplasty",
-        "--rows",
-        rows,
-        "--seed",
-        seed,
-        "-o",
-        cohort.to_str().unwrap(),
-    ]);
-    assert!(result.status.success(), "{}", stderr(&result));
-    let schema = dir.join("cohort.schema.toml");
-    assert!(schema.exists());
-    (cohort, schema)
-}
-
 #[test]
 fn synth_then_train_gives_identical_models_and_a_record() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -431,22 +400,7 @@ fn synth_then_train_gives_identical_models_and_a_record() {
             format!("[gbdt]\nn_trees = 40\nmax_depth = 3\nthreads = {threads}\n"),
         )
         .unwrap();
-        let result = lockstep(&[
-            "train",
-            "--data",
-            cohort.to_str().unwrap(),
-            "--schema",
-            schema.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--target",
-            "death_2y",
-            "--train-where",
-            "surgery_year <= 2015",
-            "-o",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
+        let result = train_death(&cohort, &schema, &config, out);
         assert!(result.status.success(), "{}", stderr(&result));
         std::fs::read(out).unwrap()
     };
@@ -502,22 +456,7 @@ fn train_fits_forests_and_logistic_paths_and_records_the_selection() {
         let config = dir.path().join(format!("{name}.toml"));
         std::fs::write(&config, config_text).unwrap();
         let out = dir.path().join(format!("{name}.lsm"));
-        let result = lockstep(&[
-            "train",
-            "--data",
-            cohort.to_str().unwrap(),
-            "--schema",
-            schema.to_str().unwrap(),
-            "--config",
-            config.to_str().unwrap(),
-            "--target",
-            "death_2y",
-            "--train-where",
-            "surgery_year <= 2015",
-            "-o",
-            out.to_str().unwrap(),
-            "--quiet",
-        ]);
+        let result = train_death(&cohort, &schema, &config, &out);
         if !result.status.success() {
             return (result, Vec::new(), serde_json::Value::Null);
         }

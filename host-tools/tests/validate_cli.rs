@@ -4,25 +4,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
+mod common;
+use common::{lockstep, stderr, synth_cohort, train_death};
+
 use sha2::{Digest, Sha256};
-
-fn lockstep(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_lockstep"))
-        .args(args)
-        .output()
-        .expect("run lockstep")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A small cohort with a good candidate, a logistic baseline and a deliberately weak model
-/// (two depth-1 trees), trained once for all tests of this file.
+/// (a single depth-1 tree), trained once for all tests of this file.
 struct Fixture {
     dir: PathBuf,
     cohort: PathBuf,
@@ -35,19 +27,7 @@ fn fixture() -> &'static Fixture {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("validate-cli");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let cohort = dir.join("cohort.csv");
-        let result = lockstep(&[
-            "synth",
-            "arthroplasty",
-            "--rows",
-            "8000",
-            "--seed",
-            "3",
-            "-o",
-            cohort.to_str().unwrap(),
-        ]);
-        assert!(result.status.success(), "{}", stderr(&result));
-        let schema = dir.join("cohort.schema.toml");
+        let (cohort, schema) = synth_cohort(&dir, "8000", "3");
         for (name, config) in [
             ("good", "[gbdt]\nn_trees = 60\nmax_depth = 3\n"),
             ("linear", "kind = \"logistic\"\n[logistic]\nn_lambdas = 30\nfolds = 3\n"),
@@ -57,23 +37,9 @@ fn fixture() -> &'static Fixture {
             ),
         ] {
             let config_path = dir.join(format!("{name}.toml"));
-            std::fs::write(
-                &config_path,
-                format!("target = \"death_2y\"\ntrain_where = \"surgery_year <= 2015\"\n{config}"),
-            )
-            .unwrap();
-            let result = lockstep(&[
-                "train",
-                "--data",
-                cohort.to_str().unwrap(),
-                "--schema",
-                schema.to_str().unwrap(),
-                "--config",
-                config_path.to_str().unwrap(),
-                "-o",
-                dir.join(format!("{name}.lsm")).to_str().unwrap(),
-                "--quiet",
-            ]);
+            std::fs::write(&config_path, config).unwrap();
+            let out = dir.join(format!("{name}.lsm"));
+            let result = train_death(&cohort, &schema, &config_path, &out);
             assert!(result.status.success(), "{name}: {}", stderr(&result));
         }
         Fixture {

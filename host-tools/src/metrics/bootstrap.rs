@@ -26,7 +26,7 @@ use super::calibration::{brier_score, calibration_slope, scaled_brier};
 use super::decision::decision_curve;
 use super::lowess::{ici, LowessOptions};
 use super::{check_len, quantile_sorted, Interval, MetricsError, Sample};
-use crate::rng::SplitMix64;
+use crate::rng::{self, SplitMix64};
 
 /// Inputs of the bootstrap.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -332,13 +332,11 @@ impl Strata {
     /// Resample `index`'s rows: events drawn from the events, then non-events from the
     /// non-events.
     fn draw(&self, seed: u64, index: usize, rows: &mut Vec<usize>) {
-        let mut rng = SplitMix64(SplitMix64(seed).next_u64() ^ SplitMix64(index as u64).next_u64());
+        let mut rng = SplitMix64(rng::mix(seed) ^ rng::mix(index as u64));
         rows.clear();
         for pool in [&self.events, &self.non_events] {
-            let m = pool.len() as u128;
             for _ in 0..pool.len() {
-                let k = ((u128::from(rng.next_u64()) * m) >> 64) as usize;
-                rows.push(pool[k]);
+                rows.push(pool[rng.below(pool.len())]);
             }
         }
     }

@@ -95,14 +95,6 @@ pub fn decision_curve(
         .collect())
 }
 
-/// Net benefit at one threshold, `None` for an empty sample or a threshold outside (0, 1)
-/// (the bootstrap's statistic).
-pub fn net_benefit(sample: &Sample, threshold: f64) -> Option<f64> {
-    decision_curve(sample, &[threshold])
-        .ok()
-        .map(|points| points[0].net_benefit)
-}
-
 /// The confusion matrix at `threshold` (in [0, 1]) with sensitivity, specificity, PPV and NPV.
 pub fn threshold_metrics(sample: &Sample, threshold: f64) -> Result<ThresholdReport, MetricsError> {
     if !(0.0..=1.0).contains(&threshold) {

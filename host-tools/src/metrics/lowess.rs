@@ -192,12 +192,7 @@ pub fn smoothed_calibration(
     options: &LowessOptions,
 ) -> Result<SmoothedCalibration, MetricsError> {
     let fit = lowess(sample.probs(), sample.labels(), options)?;
-    let mut errors: Vec<f64> = fit
-        .fitted
-        .iter()
-        .zip(sample.probs())
-        .map(|(s, p)| (s - p).abs())
-        .collect();
+    let mut errors = absolute_errors(&fit, sample);
     let ici = errors.iter().sum::<f64>() / errors.len() as f64;
     errors.sort_by(f64::total_cmp);
     Ok(SmoothedCalibration {
@@ -213,7 +208,20 @@ pub fn smoothed_calibration(
 
 /// ICI alone, `None` for an empty sample (the bootstrap's statistic).
 pub fn ici(sample: &Sample, options: &LowessOptions) -> Option<f64> {
-    smoothed_calibration(sample, options).ok().map(|s| s.ici)
+    // Only the mean: the quantiles and the curve of `smoothed_calibration` would be thrown
+    // away on every resample.
+    let fit = lowess(sample.probs(), sample.labels(), options).ok()?;
+    let errors = absolute_errors(&fit, sample);
+    Some(errors.iter().sum::<f64>() / errors.len() as f64)
+}
+
+/// `|smoothed - predicted|` per row, in row order.
+fn absolute_errors(fit: &LowessFit, sample: &Sample) -> Vec<f64> {
+    fit.fitted
+        .iter()
+        .zip(sample.probs())
+        .map(|(s, p)| (s - p).abs())
+        .collect()
 }
 
 fn check_options(options: &LowessOptions) -> Result<(), MetricsError> {

@@ -29,6 +29,7 @@ use super::binning::{BinnedColumns, Binning};
 use super::gbdt::{TrainError, MAX_DEPTH};
 use super::grow::{GrownNode, GrownTree};
 use super::TrainData;
+use crate::rng;
 
 /// The label compiled models carry.
 pub const FOREST_LABEL: &str = "random forest: mean leaf probability";
@@ -258,24 +259,9 @@ fn check_options(options: &ForestOptions, n_features: usize) -> Result<(), Train
     Ok(())
 }
 
-/// SplitMix64's output function.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Streams of the counter-based generator.
 const BOOTSTRAP_STREAM: u64 = 1;
 const FEATURE_STREAM: u64 = 2;
-
-/// A random u64 that depends only on `seed` and the counters.
-fn random(seed: u64, counters: &[u64]) -> u64 {
-    counters
-        .iter()
-        .fold(mix(seed), |state, &counter| mix(state ^ counter))
-}
 
 /// How many times each row is drawn for tree `tree`: `n_rows` uniform draws with replacement
 /// (draw `d` picks `floor(random * n_rows / 2^64)`), or 1 each without bootstrap.
@@ -285,8 +271,8 @@ fn bootstrap_counts(seed: u64, tree: usize, n_rows: usize, bootstrap: bool) -> V
     }
     let mut counts = vec![0u32; n_rows];
     for draw in 0..n_rows as u64 {
-        let r = random(seed, &[BOOTSTRAP_STREAM, tree as u64, draw]);
-        let row = ((u128::from(r) * n_rows as u128) >> 64) as usize;
+        let r = rng::keyed(seed, &[BOOTSTRAP_STREAM, tree as u64, draw]);
+        let row = rng::below(r, n_rows);
         counts[row] += 1;
     }
     counts
@@ -444,7 +430,7 @@ impl TreeContext<'_> {
         let mut order: Vec<(u64, usize)> = (0..n_features)
             .map(|f| {
                 let key = [FEATURE_STREAM, tree as u64, node.index as u64, f as u64];
-                (random(options.seed, &key), f)
+                (rng::keyed(options.seed, &key), f)
             })
             .collect();
         order.sort_unstable();

@@ -23,6 +23,7 @@ use super::binning::Binning;
 use super::grow::{grow, GrowData, GrowOptions};
 use super::histogram::Quantised;
 use super::{auc, TrainData};
+use crate::rng;
 
 /// XGBoost's floor on hessians (`kEps` in its objectives), which keeps saturated rows from
 /// giving zero curvature.
@@ -138,8 +139,8 @@ impl Default for GbdtOptions {
     }
 }
 
-/// What one round achieved.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What one round achieved (also the training record's per-round entry).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct RoundReport {
     /// Round index, from 0.
     pub round: usize,
@@ -581,34 +582,9 @@ fn base_margins(data: &TrainData, options: &GbdtOptions) -> Result<Vec<f32>, Tra
     }
 }
 
-/// The engine's output transform for `Numerics::Xgboost` (`Aggregation::Sum`): XGBoost's
-/// sigmoid, XGBoost's softmax (f32 `fmaxf`, f32 exponentials summed in f64, the sum rounded to
-/// f32, then divided), or the identity.
+/// The engine's output transform for `Numerics::Xgboost` (`Aggregation::Sum`).
 pub fn transform(objective: format::Objective, margins: &[f32], outputs: &mut [f32]) {
-    match objective {
-        format::Objective::Regression => outputs.copy_from_slice(margins),
-        format::Objective::BinaryLogistic | format::Objective::MulticlassOneVsRest => {
-            for (out, &m) in outputs.iter_mut().zip(margins) {
-                *out = math::sigmoid_xgboost(m);
-            }
-        }
-        format::Objective::MulticlassSoftmax => {
-            let mut max = margins[0];
-            for &m in &margins[1..] {
-                // C's fmaxf(m, max): the larger, ignoring a NaN operand.
-                max = if m.is_nan() || m < max { max } else { m };
-            }
-            let mut sum = 0.0f64;
-            for (out, &m) in outputs.iter_mut().zip(margins) {
-                *out = math::expf(m - max);
-                sum += f64::from(*out);
-            }
-            let sum = sum as f32;
-            for out in outputs.iter_mut() {
-                *out /= sum;
-            }
-        }
-    }
+    lockstep_engine::transform_xgboost(objective, false, margins, outputs);
 }
 
 /// The outputs (probabilities or values) of every row, row-major, from the margins, using up
@@ -741,21 +717,13 @@ fn sum_of_logs(probabilities: impl Iterator<Item = f32>) -> f64 {
     sum
 }
 
-/// SplitMix64's output function.
-fn mix(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
 /// Streams of the counter-based generator.
 const ROW_STREAM: u64 = 1;
 const FEATURE_STREAM: u64 = 2;
 
 /// A random u64 that depends only on its arguments.
 fn random(seed: u64, stream: u64, round: u64, index: u64) -> u64 {
-    mix(mix(mix(mix(seed) ^ stream) ^ round) ^ index)
+    rng::keyed(seed, &[stream, round, index])
 }
 
 /// The rows used in round `round` (ascending): each row independently with probability
@@ -766,9 +734,7 @@ fn sample_rows(seed: u64, round: usize, n_rows: usize, subsample: f64) -> Vec<u3
     }
     (0..n_rows as u32)
         .filter(|&row| {
-            let unit = (random(seed, ROW_STREAM, round as u64, u64::from(row)) >> 11) as f64
-                * (1.0 / (1u64 << 53) as f64);
-            unit < subsample
+            rng::unit_f64(random(seed, ROW_STREAM, round as u64, u64::from(row))) < subsample
         })
         .collect()
 }

@@ -31,6 +31,7 @@ use lockstep_engine::math::sigmoid_lightgbm;
 use thiserror::Error;
 
 use super::TrainData;
+use crate::rng::SplitMix64;
 
 /// Inputs of [`fit_path`].
 #[derive(Debug, Clone, PartialEq)]
@@ -600,24 +601,6 @@ fn lambda_path(design: &Design, labels: &[f64], options: &ElasticNetOptions) -> 
     (0..n_lambdas)
         .map(|k| lambda_max * (log_ratio * k as f64 / (n_lambdas - 1) as f64).exp())
         .collect()
-}
-
-/// SplitMix64 (Steele, Lea and Flood 2014), the fold shuffler.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..bound` by multiply-shift (bias below 2^-32 for our sizes).
-    fn below(&mut self, bound: usize) -> usize {
-        ((u128::from(self.next_u64()) * bound as u128) >> 64) as usize
-    }
 }
 
 /// Fold of each row: a seeded Fisher-Yates shuffle dealt round-robin, so fold sizes differ by

@@ -7,9 +7,9 @@
 use std::fmt::Write as _;
 
 use super::svg::{escape, forest_plot, Axis, Chart, Dot, ForestRow, PALETTE};
-use super::{estimated, ModelSection, ValidationReport};
+use super::{ModelSection, ValidationReport};
 use crate::metrics::calibration::SlopeFit;
-use crate::metrics::subgroup::SubgroupResult;
+use crate::metrics::subgroup::{SubgroupReport, SubgroupResult};
 use crate::metrics::{Interval, Proportion};
 
 const STYLE: &str = "body{font-family:sans-serif;margin:24px auto;max-width:1100px;color:#222}\
@@ -540,6 +540,14 @@ fn comparison(out: &mut String, r: &ValidationReport) {
         }
     }
     out.push_str("</table>\n");
+}
+
+/// A subgroup's AUC with its interval, for the forest plot; `None` when it has no estimate.
+fn estimated(report: &SubgroupReport) -> Option<(f64, f64, f64)> {
+    match &report.result {
+        SubgroupResult::Estimated { auc, .. } => auc.ci.map(|ci| (auc.auc, ci.lower, ci.upper)),
+        SubgroupResult::TooFewEvents { .. } => None,
+    }
 }
 
 fn subgroups(out: &mut String, r: &ValidationReport) {

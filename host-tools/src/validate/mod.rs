@@ -26,7 +26,7 @@ use crate::metrics::lowess::{lowess, LowessOptions};
 use crate::metrics::report::{
     compare_models, model_report, ComparisonReport, ModelReport, ValidationOptions,
 };
-use crate::metrics::subgroup::{subgroup_summary, SubgroupOptions, SubgroupReport, SubgroupResult};
+use crate::metrics::subgroup::{subgroup_summary, SubgroupOptions, SubgroupReport};
 use crate::metrics::{calibration::SlopeFit, MetricsError, Sample};
 use plan::{Acceptance, Plan};
 
@@ -136,6 +136,9 @@ pub enum ValidateError {
         /// Why.
         error: MetricsError,
     },
+    /// The report could not be encoded as JSON.
+    #[error("encoding report.json: {0}")]
+    Encode(serde_json::Error),
     /// A criterion's metric is undefined on these data.
     #[error("acceptance criterion '{rule}' cannot be judged: {reason}")]
     CriterionUndefined {
@@ -573,13 +576,7 @@ fn subgroup_blocks(
     };
     let mut blocks = Vec::new();
     for spec in &plan.subgroups {
-        let column =
-            dataset
-                .column(&spec.column)
-                .ok_or_else(|| data::DataError::UnknownColumn {
-                    column: spec.column.clone(),
-                    available: dataset.feature_names.join(", "),
-                })?;
+        let column = dataset.require_column(&spec.column)?;
         let values: Vec<f32> = rows.iter().map(|&r| column[r]).collect();
         let kind = schema
             .features
@@ -802,8 +799,7 @@ pub fn validate(
         return Err(ValidateError::BaselineRequired);
     }
     progress("loading the data");
-    let schema_bytes = read("schema", &inputs.schema)?;
-    let schema = data::load_schema(&inputs.schema)?;
+    let (schema, schema_sha256) = data::load_schema_hashed(&inputs.schema)?;
     let data_bytes = read("data", &inputs.data)?;
     let dataset = data::parse_csv(&data_bytes, &inputs.data, &schema)?;
     let model_bytes = read("model", &inputs.model)?;
@@ -813,14 +809,6 @@ pub fn validate(
         error,
     })?;
 
-    let available = || {
-        dataset
-            .targets
-            .iter()
-            .map(|(n, _)| n.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     let target = match &plan.target {
         Some(t) => t.clone(),
         None => dataset
@@ -835,21 +823,12 @@ pub fn validate(
         .target(&target)
         .ok_or_else(|| ValidateError::UnknownTarget {
             target: target.clone(),
-            available: available(),
+            available: dataset.target_names(),
         })?;
     let rows: Vec<usize> = match &plan.rows {
         Some(expr) => {
-            let split = data::parse_split(expr)?;
-            let values =
-                dataset
-                    .column(&split.column)
-                    .ok_or_else(|| data::DataError::UnknownColumn {
-                        column: split.column.clone(),
-                        available: dataset.feature_names.join(", "),
-                    })?;
-            (0..dataset.n_rows)
-                .filter(|&r| split.matches(values[r]))
-                .collect()
+            let keep = dataset.rows_where(expr)?;
+            (0..dataset.n_rows).filter(|&r| keep[r]).collect()
         }
         None => (0..dataset.n_rows).collect(),
     };
@@ -971,7 +950,10 @@ pub fn validate(
         target,
         rows_filter: plan.rows.clone(),
         data: identity(&inputs.data, &data_bytes),
-        schema: identity(&inputs.schema, &schema_bytes),
+        schema: FileIdentity {
+            name: file_name(&inputs.schema),
+            sha256: schema_sha256,
+        },
         plan_file,
         plan,
         training_record,
@@ -979,7 +961,7 @@ pub fn validate(
             rows_in_file: dataset.n_rows,
             rows: sample.len(),
             events: sample.n_events(),
-            prevalence: sample.n_events() as f64 / sample.len().max(1) as f64,
+            prevalence: sample.prevalence().unwrap_or(0.0),
             missing,
         },
         feature_shift,
@@ -990,25 +972,7 @@ pub fn validate(
         verdict,
     };
     progress("rendering");
-    let json = serde_json::to_string_pretty(&report).map_err(|e| ValidateError::Metric {
-        what: "the JSON report".into(),
-        error: MetricsError::InvalidOption {
-            name: "json",
-            reason: if e.is_data() {
-                "a value cannot be written"
-            } else {
-                "encoding failed"
-            },
-        },
-    })? + "\n";
+    let json = serde_json::to_string_pretty(&report).map_err(ValidateError::Encode)? + "\n";
     let html = html::render(&report);
     Ok(ValidationRun { report, json, html })
-}
-
-/// Whether any estimated subgroup exists (used by the HTML to decide on the forest plot).
-pub(crate) fn estimated(report: &SubgroupReport) -> Option<(f64, f64, f64)> {
-    match &report.result {
-        SubgroupResult::Estimated { auc, .. } => auc.ci.map(|ci| (auc.auc, ci.lower, ci.upper)),
-        SubgroupResult::TooFewEvents { .. } => None,
-    }
 }
