@@ -6,9 +6,12 @@
 //! added in tree order, as `Numerics::Xgboost` with `BaseOrder::First` evaluates; the leaf a row
 //! reaches is found through its bin codes (by the partitioning that grew the tree, or by a walk
 //! for rows left out by sampling), which decide exactly as the engine's `x < t` on the
-//! thresholds the trees are compiled with. Probabilities come from the engine's own transforms
-//! (`math::sigmoid_xgboost`, and XGBoost's softmax reproduced here), so gradients, losses and
-//! early stopping see what ships.
+//! thresholds the trees are compiled with. Validation probabilities come from the engine's own
+//! transform (`transform_xgboost`), so the validation loss and AUC that drive early stopping
+//! are what ships. Gradients and the training loss use the trainer's own f64 sigmoid and
+//! softmax ([`exp_f64`]: IEEE basic operations only, no FMA, a fixed order, so the same bits on
+//! every machine), which is several times cheaper than the engine's exact `expf` and at least
+//! as accurate; the model bytes depend on it only through the gradients.
 //!
 //! Randomness is counter-based (SplitMix64 of seed, stream, round and row or feature), so no
 //! state depends on threads or on what was drawn before. Losses are summed in a fixed order
@@ -18,6 +21,7 @@
 use lockstep_engine::builder::{ModelSpec, TreeSpec};
 use lockstep_engine::format::{self, limits, Aggregation, BaseOrder, Framework, Numerics};
 use lockstep_engine::math;
+use rayon::prelude::*;
 
 use super::binning::Binning;
 use super::grow::{grow, GrowData, GrowOptions};
@@ -249,6 +253,9 @@ pub enum TrainError {
     /// `early_stopping_rounds` was given without a validation set.
     #[error("early stopping needs a validation set")]
     EarlyStoppingWithoutValidation,
+    /// The training threads could not be started.
+    #[error("could not start the training threads: {0}")]
+    Threads(String),
     /// A base margin or leaf came out infinite or NaN.
     #[error("a base margin or leaf value is not finite; lower learning_rate or raise lambda")]
     NotFinite,
@@ -317,8 +324,14 @@ pub fn train(
         gamma: options.gamma,
         learning_rate: options.learning_rate,
         monotone: &options.monotone_constraints,
-        threads,
     };
+    // One pool for the whole run: spawning threads per level costs more than small levels'
+    // work. Nothing computed depends on how the pool schedules its tasks.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("lockstep-train-{i}"))
+        .build()
+        .map_err(|e| TrainError::Threads(e.to_string()))?;
     let mut trees: Vec<TreeSpec> = Vec::new();
     let mut rounds: Vec<RoundReport> = Vec::new();
     // (round, loss) of the best validation loss so far, and the training margins then.
@@ -327,12 +340,12 @@ pub fn train(
     // Gradients and hessians, output-major: [output * n_rows + row].
     let mut grads = vec![0.0f64; n_rows * n_outputs];
     let mut hessians = vec![0.0f64; n_rows * n_outputs];
-    // The transformed margins, row-major, kept in step with `margins` (and the same for the
-    // validation rows): the gradients of a round and the loss reported for the round before
-    // come from the same outputs.
-    let mut train_outputs = vec![0.0f32; margins.len()];
+    // The trainer's probabilities (or values) of the training rows, row-major, kept in step
+    // with `margins`: the gradients of a round and the training loss reported for the round
+    // before come from the same values. The validation rows' outputs are the engine's.
+    let mut train_outputs = vec![0.0f64; margins.len()];
     let mut valid_outputs = vec![0.0f32; valid_margins.len()];
-    outputs(objective, &margins, &mut train_outputs, threads);
+    probabilities(objective, &margins, &mut train_outputs);
     for round in 0..options.n_trees {
         gradients(
             objective,
@@ -352,14 +365,16 @@ pub fn train(
                 data.n_features(),
                 options.colsample_bytree,
             );
-            let tree = grow(
-                grow_data,
-                rows.clone(),
-                &features,
-                &quantised,
-                &grow_options,
-                &mut leaf_values,
-            );
+            let tree = pool.install(|| {
+                grow(
+                    grow_data,
+                    rows.clone(),
+                    &features,
+                    &quantised,
+                    &grow_options,
+                    &mut leaf_values,
+                )
+            });
             // Rows the tree was grown on have their leaf from the growing; rows left out by
             // sampling walk the tree. Either way each row adds the same f32 leaf once.
             let mut grown_on = rows.iter().peekable();
@@ -379,8 +394,8 @@ pub fn train(
             }
             trees.push(tree.to_spec(&binning, output));
         }
-        outputs(objective, &margins, &mut train_outputs, threads);
-        outputs(objective, &valid_margins, &mut valid_outputs, threads);
+        probabilities(objective, &margins, &mut train_outputs);
+        outputs(objective, &valid_margins, &mut valid_outputs, &pool);
         let report = RoundReport {
             round,
             train_loss: loss(objective, &train_outputs, data.labels),
@@ -587,18 +602,16 @@ pub fn transform(objective: format::Objective, margins: &[f32], outputs: &mut [f
     lockstep_engine::transform_xgboost(objective, false, margins, outputs);
 }
 
-/// The outputs (probabilities or values) of every row, row-major, from the margins, using up
-/// to `threads` threads on contiguous blocks of rows (each row's outputs depend on its margins
-/// only, so the split cannot change them).
-fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32], threads: usize) {
-    // Below this many rows a thread costs more than the exponentials it takes over.
-    const MIN_ROWS_PER_THREAD: usize = 1 << 12;
+/// The engine's outputs (probabilities or values) of every row, row-major, from the margins,
+/// on `pool` in blocks of rows (each row's outputs depend on its margins only, so the split
+/// cannot change them).
+fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32], pool: &rayon::ThreadPool) {
+    /// Rows per task: below this a task costs more than the exponentials it takes over.
+    const ROWS_PER_TASK: usize = 1 << 12;
     let n_outputs = objective.n_outputs();
-    let n_rows = margins.len() / n_outputs;
-    let threads = threads.min(n_rows / MIN_ROWS_PER_THREAD).max(1);
-    let block = n_rows.div_ceil(threads).max(1) * n_outputs;
+    let block = ROWS_PER_TASK * n_outputs;
     let objective = objective.model_objective();
-    let run = |margins: &[f32], outputs: &mut [f32]| {
+    let run = |(margins, outputs): (&[f32], &mut [f32])| {
         for (row_margins, row_outputs) in margins
             .chunks_exact(n_outputs)
             .zip(outputs.chunks_exact_mut(n_outputs))
@@ -606,16 +619,88 @@ fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32], threads: 
             transform(objective, row_margins, row_outputs);
         }
     };
-    if threads == 1 {
-        run(margins, outputs);
-        return;
-    }
-    let run = &run;
-    std::thread::scope(|scope| {
-        for (margins, outputs) in margins.chunks(block).zip(outputs.chunks_mut(block)) {
-            scope.spawn(move || run(margins, outputs));
-        }
+    pool.install(|| {
+        margins
+            .par_chunks(block)
+            .zip(outputs.par_chunks_mut(block))
+            .for_each(run);
     });
+}
+
+/// The trainer's outputs of every row, row-major, from the margins: probabilities by an f64
+/// sigmoid or softmax on [`exp_f64`], or the margin itself for regression.
+fn probabilities(objective: Objective, margins: &[f32], outputs: &mut [f64]) {
+    match objective {
+        Objective::BinaryLogistic => {
+            for (out, &m) in outputs.iter_mut().zip(margins) {
+                *out = 1.0 / (1.0 + exp_f64(-f64::from(m)));
+            }
+        }
+        Objective::Softmax { n_classes } => {
+            for (row_margins, row_outputs) in margins
+                .chunks_exact(n_classes)
+                .zip(outputs.chunks_exact_mut(n_classes))
+            {
+                let max = row_margins.iter().fold(f32::MIN, |max, &m| max.max(m));
+                let mut sum = 0.0f64;
+                for (out, &m) in row_outputs.iter_mut().zip(row_margins) {
+                    *out = exp_f64(f64::from(m) - f64::from(max));
+                    sum += *out;
+                }
+                for out in row_outputs.iter_mut() {
+                    *out /= sum;
+                }
+            }
+        }
+        Objective::SquaredError => {
+            for (out, &m) in outputs.iter_mut().zip(margins) {
+                *out = f64::from(m);
+            }
+        }
+    }
+}
+
+/// `e^z` in f64 from IEEE basic operations only (no FMA, no libm), in a fixed order, so every
+/// machine gives the same bits; relative error below 1e-14 for z in [-700, 700]. Arguments
+/// outside are clamped there (a margin that large already makes a probability 0 or 1 to
+/// within 1e-304), and NaN becomes -700. Branch-free, so loops over it vectorise.
+///
+/// z = k ln2 + r with k = round(z / ln2) and |r| <= ln2/2 (k ln2 split in two parts, the first
+/// exact), e^r by its Taylor polynomial of degree 12, and 2^k put into the exponent field.
+pub(crate) fn exp_f64(z: f64) -> f64 {
+    /// 1.5 * 2^52: adding it rounds to an integer and leaves the integer in the low bits.
+    const SHIFT: f64 = 6_755_399_441_055_744.0;
+    /// ln 2 to 32 significant bits (so k * LN2_HI is exact for |k| < 2^21), and the rest.
+    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
+    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
+    /// 1/k! for k = 2..=12.
+    const INVERSE_FACTORIALS: [f64; 11] = [
+        1.0 / 2.0,
+        1.0 / 6.0,
+        1.0 / 24.0,
+        1.0 / 120.0,
+        1.0 / 720.0,
+        1.0 / 5_040.0,
+        1.0 / 40_320.0,
+        1.0 / 362_880.0,
+        1.0 / 3_628_800.0,
+        1.0 / 39_916_800.0,
+        1.0 / 479_001_600.0,
+    ];
+    // Not `clamp`, which keeps NaN.
+    #[allow(clippy::manual_clamp)]
+    let z = z.max(-700.0).min(700.0);
+    let shifted = z * core::f64::consts::LOG2_E + SHIFT;
+    let k = shifted - SHIFT;
+    let r = (z - k * LN2_HI) - k * LN2_LO;
+    let mut poly = INVERSE_FACTORIALS[10];
+    for &c in INVERSE_FACTORIALS[..10].iter().rev() {
+        poly = poly * r + c;
+    }
+    let poly = (poly * r + 1.0) * r + 1.0;
+    // The low 12 bits of `shifted`'s bits are k mod 2^12; k + 1023 is in 14..=2033.
+    let scale = f64::from_bits(shifted.to_bits().wrapping_add(1023) << 52);
+    poly * scale
 }
 
 /// Gradients and hessians of every row for every output (output-major), from the outputs
@@ -623,7 +708,7 @@ fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32], threads: 
 fn gradients(
     objective: Objective,
     scale_pos_weight: f64,
-    outputs: &[f32],
+    outputs: &[f64],
     labels: &[f32],
     grads: &mut [f64],
     hessians: &mut [f64],
@@ -632,7 +717,7 @@ fn gradients(
     match objective {
         Objective::BinaryLogistic => {
             for (row, &y) in labels.iter().enumerate() {
-                let p = f64::from(outputs[row]);
+                let p = outputs[row];
                 let weight = if y == 1.0 { scale_pos_weight } else { 1.0 };
                 grads[row] = (p - f64::from(y)) * weight;
                 hessians[row] = (p * (1.0 - p)).max(MIN_HESSIAN) * weight;
@@ -641,7 +726,7 @@ fn gradients(
         Objective::Softmax { n_classes } => {
             for (row, &y) in labels.iter().enumerate() {
                 for class in 0..n_classes {
-                    let p = f64::from(outputs[row * n_classes + class]);
+                    let p = outputs[row * n_classes + class];
                     let target = if y as usize == class { 1.0 } else { 0.0 };
                     grads[class * n_rows + row] = p - target;
                     hessians[class * n_rows + row] = (2.0 * p * (1.0 - p)).max(MIN_HESSIAN);
@@ -650,7 +735,7 @@ fn gradients(
         }
         Objective::SquaredError => {
             for (row, &y) in labels.iter().enumerate() {
-                grads[row] = f64::from(outputs[row]) - f64::from(y);
+                grads[row] = outputs[row] - f64::from(y);
                 hessians[row] = 1.0;
             }
         }
@@ -658,7 +743,7 @@ fn gradients(
 }
 
 /// Mean loss from the outputs (row-major): log loss for classification, RMSE for regression.
-fn loss(objective: Objective, outputs: &[f32], labels: &[f32]) -> f64 {
+fn loss<S: Copy + Into<f64>>(objective: Objective, outputs: &[S], labels: &[f32]) -> f64 {
     let n = labels.len().max(1) as f64;
     match objective {
         Objective::BinaryLogistic => {
@@ -666,20 +751,20 @@ fn loss(objective: Objective, outputs: &[f32], labels: &[f32]) -> f64 {
                 outputs
                     .iter()
                     .zip(labels)
-                    .map(|(&p, &y)| if y == 1.0 { p } else { 1.0 - p });
+                    .map(|(&p, &y)| if y == 1.0 { p.into() } else { 1.0 - p.into() });
             -sum_of_logs(label_probabilities) / n
         }
         Objective::Softmax { n_classes } => {
             let label_probabilities = outputs
                 .chunks_exact(n_classes)
                 .zip(labels)
-                .map(|(p, &y)| p[y as usize]);
+                .map(|(p, &y)| p[y as usize].into());
             -sum_of_logs(label_probabilities) / n
         }
         Objective::SquaredError => {
             let mut sum = 0.0f64;
             for (&m, &y) in outputs.iter().zip(labels) {
-                let error = f64::from(m) - f64::from(y);
+                let error = m.into() - f64::from(y);
                 sum += error * error;
             }
             (sum / n).sqrt()
@@ -691,7 +776,7 @@ fn loss(objective: Objective, outputs: &[f32], labels: &[f32]) -> f64 {
 /// 16 are multiplied in f64 (no underflow: each factor is at least 1e-16), and each product
 /// `m * 2^e` (m in [1, 2)) contributes `logf(m) + e ln 2`, with the engine's `logf`. One log
 /// per 16 rows keeps this cheap; the rounding of `m` to f32 costs at most 6e-8 per group.
-fn sum_of_logs(probabilities: impl Iterator<Item = f32>) -> f64 {
+fn sum_of_logs(probabilities: impl Iterator<Item = f64>) -> f64 {
     const GROUP: usize = 16;
     let mut sum = 0.0f64;
     let mut product = 1.0f64;
@@ -703,7 +788,7 @@ fn sum_of_logs(probabilities: impl Iterator<Item = f32>) -> f64 {
         *sum += f64::from(math::logf(mantissa as f32)) + exponent as f64 * core::f64::consts::LN_2;
     };
     for p in probabilities {
-        product *= f64::from(p.max(MIN_PROBABILITY));
+        product *= p.max(f64::from(MIN_PROBABILITY));
         in_group += 1;
         if in_group == GROUP {
             flush(product, &mut sum);
@@ -771,6 +856,37 @@ mod tests {
         assert!(f.windows(2).all(|w| w[0] < w[1]));
         assert_eq!(f, sample_features(7, 3, 20, 0.5));
         assert_eq!(sample_features(7, 3, 20, 0.01).len(), 1);
+    }
+
+    #[test]
+    fn exp_f64_is_accurate_and_clamped() {
+        let mut worst = 0.0f64;
+        let mut z = -700.0f64;
+        while z <= 700.0 {
+            for dz in [0.0, 1e-9, 0.346_573_590_279_972_6, 0.5] {
+                let x = (z + dz).min(700.0);
+                let exact = x.exp();
+                worst = worst.max(((exp_f64(x) - exact) / exact).abs());
+            }
+            z += 0.0137;
+        }
+        assert!(worst < 1e-14, "relative error {worst:e}");
+        assert_eq!(exp_f64(0.0), 1.0);
+        assert_eq!(exp_f64(1e6), exp_f64(700.0));
+        assert_eq!(exp_f64(f64::NEG_INFINITY), exp_f64(-700.0));
+        assert_eq!(exp_f64(f64::NAN), exp_f64(-700.0));
+        assert!(exp_f64(-700.0) > 0.0 && exp_f64(700.0).is_finite());
+    }
+
+    #[test]
+    fn trainer_sigmoid_is_within_an_f32_rounding_of_the_engine() {
+        let margins: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 0.01).collect();
+        let mut ours = vec![0.0f64; margins.len()];
+        probabilities(Objective::BinaryLogistic, &margins, &mut ours);
+        for (&m, &p) in margins.iter().zip(&ours) {
+            let engine = f64::from(math::sigmoid_xgboost(m));
+            assert!((p - engine).abs() <= engine * 2e-7, "{m}: {p} vs {engine}");
+        }
     }
 
     #[test]

@@ -19,6 +19,8 @@
 use lockstep_engine::builder::{Condition, NodeSpec, TreeSpec};
 use lockstep_engine::format::MissingMode;
 
+use rayon::prelude::*;
+
 use super::binning::{BinnedColumns, Binning};
 use super::histogram::{self, Job, Quantised, Slot};
 
@@ -42,8 +44,6 @@ pub struct GrowOptions<'a> {
     pub learning_rate: f64,
     /// Per feature: +1 increasing, -1 decreasing, 0 free; empty for none.
     pub monotone: &'a [i8],
-    /// Threads for histogram building.
-    pub threads: usize,
 }
 
 /// A node of a grown tree. A split sends a row left when its code is at most `bin` (the value
@@ -256,7 +256,7 @@ pub fn grow(
             rows: &rows,
             histogram: &mut root_histogram,
         }];
-        histogram::build(jobs, binned, offsets, features, quantised, options.threads);
+        histogram::build(jobs, binned, offsets, features, quantised);
     }
     let mut level = vec![OpenNode {
         index: 0,
@@ -284,7 +284,23 @@ pub fn grow(
         // Per split: (index in `next` of the child to build, of its sibling).
         let mut pairs: Vec<(usize, usize)> = Vec::new();
         let searches = best_splits(&level, offsets, features, quantised, &regulariser, options);
-        for (node, best) in level.into_iter().zip(searches) {
+        // Each split node's rows, partitioned into its children's (stably), nodes in parallel.
+        let partitions: Vec<Option<(Vec<u32>, Vec<u32>)>> = level
+            .par_iter()
+            .zip(&searches)
+            .map(|(node, best)| {
+                best.map(|split| {
+                    partition(
+                        &node.rows,
+                        binned.column(split.feature),
+                        missing_codes[split.feature],
+                        split.bin,
+                        split.default_left,
+                    )
+                })
+            })
+            .collect();
+        for ((node, best), partitioned) in level.into_iter().zip(searches).zip(partitions) {
             let Some(split) = best else {
                 nodes[node.index] = leaf(&node);
                 leaf_rows.push((node.index, node.rows));
@@ -306,26 +322,8 @@ pub fn grow(
                 left: left_index,
                 right: left_index + 1,
             };
-            let column = binned.column(split.feature);
-            let missing = missing_codes[split.feature];
-            // Without branches (the side of a row is unpredictable): each row is written to
-            // both sides and only its own side's length grows.
-            let n_node_rows = node.rows.len();
-            let mut left_rows = vec![0u32; n_node_rows];
-            let mut right_rows = vec![0u32; n_node_rows];
-            let (mut n_left, mut n_right) = (0, 0);
-            for &row in &node.rows {
-                let code = column[row as usize];
-                let go_left = ((code == missing) & split.default_left)
-                    | ((code != missing) & (code <= split.bin));
-                left_rows[n_left] = row;
-                right_rows[n_right] = row;
-                n_left += usize::from(go_left);
-                n_right += usize::from(!go_left);
-            }
-            left_rows.truncate(n_left);
-            right_rows.truncate(n_right);
-            debug_assert_eq!(left_rows.len() as i64, split.left.count);
+            let (left_rows, right_rows) = partitioned.unwrap_or_default();
+            let (n_left, n_right) = (left_rows.len(), right_rows.len());
             // Bounds for the children (XGBoost's monotone constraint propagation).
             let (mut left_bounds, mut right_bounds) =
                 ((node.lower, node.upper), (node.lower, node.upper));
@@ -339,7 +337,7 @@ pub fn grow(
                 right_bounds.1 = middle;
             }
             let child_depth = node.depth + 1;
-            let left_smaller = split.left.count <= split.right.count;
+            let left_smaller = n_left <= n_right;
             let parent_histogram = node.histogram;
             let children = [
                 (left_index, left_rows, split.left, left_bounds),
@@ -390,7 +388,7 @@ pub fn grow(
                     histogram: &mut node.histogram,
                 })
                 .collect();
-            histogram::build(jobs, binned, offsets, features, quantised, options.threads);
+            histogram::build(jobs, binned, offsets, features, quantised);
             for &(small, large) in &pairs {
                 let built = std::mem::take(&mut next[small].histogram);
                 histogram::subtract(&mut next[large].histogram, &built);
@@ -407,6 +405,33 @@ pub fn grow(
         }
     }
     tree
+}
+
+/// `rows` split stably into those going left and right at a split on `column` sending codes up
+/// to `bin` left, and the missing code left when `default_left`.
+fn partition(
+    rows: &[u32],
+    column: &[u8],
+    missing: u8,
+    bin: u8,
+    default_left: bool,
+) -> (Vec<u32>, Vec<u32>) {
+    // Without branches (the side of a row is unpredictable): each row is written to both
+    // sides and only its own side's length grows.
+    let mut left = vec![0u32; rows.len()];
+    let mut right = vec![0u32; rows.len()];
+    let (mut n_left, mut n_right) = (0, 0);
+    for &row in rows {
+        let code = column[row as usize];
+        let go_left = ((code == missing) & default_left) | ((code != missing) & (code <= bin));
+        left[n_left] = row;
+        right[n_right] = row;
+        n_left += usize::from(go_left);
+        n_right += usize::from(!go_left);
+    }
+    left.truncate(n_left);
+    right.truncate(n_right);
+    (left, right)
 }
 
 /// Undoes, bottom up, splits whose children are leaves and whose loss reduction is below
@@ -480,9 +505,9 @@ fn prune(
     (GrownTree { nodes }, values)
 }
 
-/// The best split of every node of a level that may still split, searched by up to
-/// `options.threads` threads over contiguous blocks of features. Merging the blocks' results in
-/// feature order, where only a strictly larger gain replaces, gives exactly the sequential
+/// The best split of every node of a level that may still split, searched in parallel on the
+/// current rayon pool over (node, block of features) tasks. Merging each node's block results
+/// in feature order, where only a strictly larger gain replaces, gives exactly the sequential
 /// search's choice.
 fn best_splits(
     level: &[OpenNode],
@@ -492,53 +517,35 @@ fn best_splits(
     regulariser: &Regulariser,
     options: &GrowOptions,
 ) -> Vec<Option<Candidate>> {
-    // Below this many histogram slots to scan, a thread costs more than it saves.
-    const MIN_SLOTS_PER_THREAD: usize = 1 << 14;
+    /// Features per task.
+    const FEATURES_PER_TASK: usize = 4;
     let searchable = |node: &OpenNode| node.depth < options.max_depth;
-    let search = |block: &[usize]| -> Vec<Option<Candidate>> {
-        level
-            .iter()
-            .map(|node| {
-                if searchable(node) {
-                    best_split(node, offsets, block, quantised, regulariser, options)
-                } else {
-                    None
-                }
-            })
-            .collect()
-    };
-    let n_slots = offsets[offsets.len() - 1];
-    let work = level.iter().filter(|node| searchable(node)).count() * n_slots;
-    let threads = options
-        .threads
-        .min(work / MIN_SLOTS_PER_THREAD)
-        .min(features.len());
-    if threads <= 1 {
-        return search(features);
-    }
-    let search = &search;
-    let per_block = features.len().div_ceil(threads);
-    let block_results: Vec<Vec<Option<Candidate>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = features
-            .chunks(per_block)
-            .map(|block| scope.spawn(move || search(block)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
-    });
+    let blocks: Vec<&[usize]> = features.chunks(FEATURES_PER_TASK).collect();
+    let tasks: Vec<(usize, &[usize])> = level
+        .iter()
+        .enumerate()
+        .filter(|(_, node)| searchable(node))
+        .flat_map(|(index, _)| blocks.iter().map(move |&block| (index, block)))
+        .collect();
+    let results: Vec<(usize, Option<Candidate>)> = tasks
+        .into_par_iter()
+        .map(|(index, block)| {
+            let best = best_split(
+                &level[index],
+                offsets,
+                block,
+                quantised,
+                regulariser,
+                options,
+            );
+            (index, best)
+        })
+        .collect();
     let mut merged: Vec<Option<Candidate>> = vec![None; level.len()];
-    for results in block_results {
-        for (best, candidate) in merged.iter_mut().zip(results) {
-            if let Some(candidate) = candidate {
-                if best.is_none_or(|b| candidate.gain > b.gain) {
-                    *best = Some(candidate);
-                }
+    for (index, candidate) in results {
+        if let Some(candidate) = candidate {
+            if merged[index].is_none_or(|b| candidate.gain > b.gain) {
+                merged[index] = Some(candidate);
             }
         }
     }
@@ -554,7 +561,7 @@ fn best_split(
     regulariser: &Regulariser,
     options: &GrowOptions,
 ) -> Option<Candidate> {
-    if node.total.count < 2 {
+    if node.rows.len() < 2 {
         return None;
     }
     let (lower, upper) = (node.lower, node.upper);
@@ -578,14 +585,14 @@ fn best_split(
         {
             // An empty bin repeats the previous candidate, which a tie cannot replace. (Bin 0
             // is kept: with missing values left it is the "missing against the rest" split.)
-            if slot.count == 0 && bin > 0 {
+            if slot.is_empty() && bin > 0 {
                 continue;
             }
             prefix += slot;
             // Missing left first, then right; without missing rows at this node the two are
             // the same split, and missing values go to the side with more hessian (left on a
             // tie), where unseen missing values most likely belong.
-            let sides: &[bool] = if missing.count == 0 {
+            let sides: &[bool] = if missing.is_empty() {
                 let right = node.total - prefix;
                 if prefix.hess >= right.hess {
                     &[true]
@@ -602,7 +609,7 @@ fn best_split(
                     prefix
                 };
                 let right = node.total - left;
-                if left.count == 0 || right.count == 0 {
+                if left.is_empty() || right.is_empty() {
                     continue;
                 }
                 let (gl, hl) = (quantised.grad(left), quantised.hess(left));

@@ -15,17 +15,25 @@
 
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 
+use rayon::prelude::*;
+
 use super::binning::BinnedColumns;
 
-/// Sums over the rows of one bin: quantised gradients, quantised hessians and the row count.
+/// Sums over the rows of one bin: quantised gradients and quantised hessians. Every row's
+/// quantised hessian is at least 1, so a slot holds rows exactly when `hess > 0`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Slot {
     /// Sum of quantised gradients.
     pub grad: i64,
     /// Sum of quantised hessians.
     pub hess: i64,
-    /// Number of rows.
-    pub count: i64,
+}
+
+impl Slot {
+    /// Whether no row was added.
+    pub fn is_empty(&self) -> bool {
+        self.hess == 0
+    }
 }
 
 impl Add for Slot {
@@ -34,7 +42,6 @@ impl Add for Slot {
         Slot {
             grad: self.grad + other.grad,
             hess: self.hess + other.hess,
-            count: self.count + other.count,
         }
     }
 }
@@ -45,7 +52,6 @@ impl Sub for Slot {
         Slot {
             grad: self.grad - other.grad,
             hess: self.hess - other.hess,
-            count: self.count - other.count,
         }
     }
 }
@@ -65,8 +71,8 @@ impl SubAssign for Slot {
 /// One round's gradients and hessians for one output, in fixed point.
 #[derive(Debug, Clone)]
 pub struct Quantised {
-    /// `[grad, hess]` per row, each `round(value * scale)`.
-    pub pairs: Vec<[i64; 2]>,
+    /// `[grad, hess]` per row: `trunc(value * scale)`, the hessian raised to at least 1.
+    pub pairs: Vec<[i32; 2]>,
     /// Gradient scale (a power of two).
     pub grad_scale: f64,
     /// Hessian scale (a power of two).
@@ -74,20 +80,20 @@ pub struct Quantised {
 }
 
 impl Quantised {
-    /// Quantises `grads` and `hessians` (equal lengths, finite).
+    /// Quantises `grads` and `hessians` (equal lengths, finite, hessians not negative).
+    ///
+    /// Each value becomes an i32 at a power-of-two scale that puts the largest magnitude just
+    /// below 2^31, truncated towards zero (one instruction, the same on every machine); sums of
+    /// up to 2^32 rows then fit an i64. The resolution, 2^-31 of the largest value, is finer
+    /// than the f32 gradients XGBoost sums. A hessian is raised to at least one unit, so that
+    /// every row weighs something and an empty slot is one with no rows.
     pub fn new(grads: &[f64], hessians: &[f64]) -> Quantised {
-        let n = grads.len().max(1);
-        let grad_scale = sum_safe_scale(grads, n);
-        let hess_scale = sum_safe_scale(hessians, n);
+        let grad_scale = i32_scale(grads);
+        let hess_scale = i32_scale(hessians);
         let pairs = grads
             .iter()
             .zip(hessians)
-            .map(|(&g, &h)| {
-                [
-                    (g * grad_scale).round() as i64,
-                    (h * hess_scale).round() as i64,
-                ]
-            })
+            .map(|(&g, &h)| [(g * grad_scale) as i32, ((h * hess_scale) as i32).max(1)])
             .collect();
         Quantised {
             pairs,
@@ -100,9 +106,8 @@ impl Quantised {
     pub fn slot(&self, row: u32) -> Slot {
         let [grad, hess] = self.pairs[row as usize];
         Slot {
-            grad,
-            hess,
-            count: 1,
+            grad: i64::from(grad),
+            hess: i64::from(hess),
         }
     }
 
@@ -124,18 +129,17 @@ impl Quantised {
     }
 }
 
-/// The largest power of two `s` with `n * max|v| * s < 2^62`, so that any sum of `n` quantised
-/// values fits an i64 with room to spare; 1 when every value is zero. Computed from the
-/// exponent bits, without libm.
-fn sum_safe_scale(values: &[f64], n: usize) -> f64 {
+/// The largest power of two `s` with `max|v| * s < 2^31`, so every `trunc(v * s)` fits an
+/// i32; 1 when every value is zero or one is not finite. Computed from the exponent bits.
+fn i32_scale(values: &[f64]) -> f64 {
     let max = values.iter().fold(0.0f64, |max, v| max.max(v.abs()));
-    let bound = max * n as f64;
-    if bound == 0.0 || !bound.is_finite() {
+    if max == 0.0 || !max.is_finite() {
         return 1.0;
     }
-    // 2^e <= bound < 2^(e + 1) (for subnormal bounds e = -1023 and bound < 2^-1022 still holds).
-    let e = ((bound.to_bits() >> 52) & 0x7ff) as i64 - 1023;
-    let k = (62 - (e + 1)).clamp(-1000, 1000);
+    // 2^e <= max < 2^(e + 1), so max * 2^(30 - e) < 2^31. (Below 2^-993 the scale stops at
+    // 2^1023 and the resolution coarsens; gradients that small carry nothing to learn.)
+    let e = ((max.to_bits() >> 52) & 0x7ff) as i64 - 1023;
+    let k = (30 - e).clamp(-1022, 1023);
     f64::from_bits(((k + 1023) as u64) << 52)
 }
 
@@ -147,127 +151,110 @@ pub struct Job<'a> {
     pub histogram: &'a mut [Slot],
 }
 
-/// Fills the histograms of `jobs` for the `features` (ascending) using up to `threads` threads.
-/// Threads take contiguous blocks of features, so each writes disjoint slots; the integer sums
-/// make the result independent of the split.
+/// Bin updates below which the work runs on the calling thread: handing it to the pool costs
+/// more than it saves.
+const MIN_PARALLEL_WORK: usize = 1 << 15;
+
+/// Features whose columns one pass over the rows adds together, and the unit of parallel work.
+/// Consecutive rows often hit the same slot of a feature, and each such add waits for the
+/// previous one's store; interleaving several features gives the processor independent adds
+/// to overlap.
+const FEATURES_PER_PASS: usize = 4;
+
+/// Fills the histograms of `jobs` for the `features` (ascending), in parallel on the current
+/// rayon pool: each task adds one job's rows for one group of features, so tasks write
+/// disjoint slots, and the integer sums make the result independent of how tasks are
+/// scheduled.
 pub fn build(
     jobs: Vec<Job<'_>>,
     binned: &BinnedColumns,
     offsets: &[usize],
     features: &[usize],
     quantised: &Quantised,
-    threads: usize,
 ) {
     let work: usize = jobs.iter().map(|job| job.rows.len()).sum::<usize>() * features.len();
-    // Below this many bin updates a thread costs more than it saves.
-    const MIN_WORK_PER_THREAD: usize = 1 << 15;
-    let threads = threads.min(work / MIN_WORK_PER_THREAD);
-    build_in_blocks(jobs, binned, offsets, features, quantised, threads);
-}
-
-/// [`build`] with exactly `threads` feature blocks (fewer when there are fewer features).
-fn build_in_blocks(
-    jobs: Vec<Job<'_>>,
-    binned: &BinnedColumns,
-    offsets: &[usize],
-    features: &[usize],
-    quantised: &Quantised,
-    threads: usize,
-) {
-    let threads = threads.min(features.len()).max(1);
-    if threads == 1 {
+    if work < MIN_PARALLEL_WORK || rayon::current_num_threads() == 1 {
         for job in jobs {
-            fill(
-                job.rows,
-                job.histogram,
-                0,
-                binned,
-                offsets,
-                features,
-                quantised,
-            );
+            let pairs = gather(job.rows, quantised);
+            for group in features.chunks(FEATURES_PER_PASS) {
+                fill(job.rows, &pairs, job.histogram, 0, binned, offsets, group);
+            }
         }
         return;
     }
-    // Feature blocks and, per block, every job's slice of slots for those features.
-    let per_block = features.len().div_ceil(threads);
-    let blocks: Vec<&[usize]> = features.chunks(per_block).collect();
-    let mut block_jobs: Vec<Vec<(&[u32], &mut [Slot])>> =
-        (0..blocks.len()).map(|_| Vec::new()).collect();
-    for job in jobs {
+    // Each job's gradient pairs, gathered once into row order, shared by its tasks.
+    let pairs: Vec<std::borrow::Cow<'_, [[i32; 2]]>> = jobs
+        .par_iter()
+        .map(|job| gather(job.rows, quantised))
+        .collect();
+    let groups: Vec<&[usize]> = features.chunks(FEATURES_PER_PASS).collect();
+    // One task per (job, feature group), each with its own slice of the job's histogram.
+    let mut tasks = Vec::with_capacity(jobs.len() * groups.len());
+    for (job, pairs) in jobs.into_iter().zip(&pairs) {
         let mut rest: &mut [Slot] = job.histogram;
         let mut consumed = 0;
-        for (block, slices) in blocks.iter().zip(block_jobs.iter_mut()) {
-            let start = offsets[block[0]];
-            let end = offsets[block[block.len() - 1] + 1];
+        for group in &groups {
+            let start = offsets[group[0]];
+            let end = offsets[group[group.len() - 1] + 1];
             let (_, tail) = std::mem::take(&mut rest).split_at_mut(start - consumed);
             let (mine, tail) = tail.split_at_mut(end - start);
             rest = tail;
             consumed = end;
-            slices.push((job.rows, mine));
+            tasks.push((job.rows, &pairs[..], mine, start, *group));
         }
     }
-    std::thread::scope(|scope| {
-        for (block, slices) in blocks.iter().zip(block_jobs) {
-            let base = offsets[block[0]];
-            scope.spawn(move || {
-                for (rows, histogram) in slices {
-                    fill(rows, histogram, base, binned, offsets, block, quantised);
-                }
-            });
-        }
-    });
+    tasks
+        .into_par_iter()
+        .for_each(|(rows, pairs, histogram, base, group)| {
+            fill(rows, pairs, histogram, base, binned, offsets, group);
+        });
 }
 
-/// Features whose columns one pass over the rows adds together. Consecutive rows often hit
-/// the same slot of a feature, and each such add waits for the previous one's store;
-/// interleaving several features gives the processor independent adds to overlap.
-const FEATURES_PER_PASS: usize = 4;
+/// The gradient pairs of `rows`, in order: borrowed when `rows` is every row in order (the
+/// root without sampling), else gathered into one contiguous run so fills read them
+/// sequentially.
+fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [[i32; 2]]> {
+    if rows.len() == quantised.pairs.len() {
+        std::borrow::Cow::Borrowed(&quantised.pairs)
+    } else {
+        std::borrow::Cow::Owned(
+            rows.iter()
+                .map(|&row| quantised.pairs[row as usize])
+                .collect(),
+        )
+    }
+}
 
-/// Adds `rows` into `histogram`, whose first slot is global slot `base`. The rows' gradient
-/// pairs are first gathered into one contiguous run, so each pass reads them sequentially, and
-/// columns are read in ascending row order.
+/// Adds `rows` (whose gradient pairs are `pairs`) into `histogram`, whose first slot is global
+/// slot `base`, for the features of `group`. Columns are read in ascending row order.
 fn fill(
     rows: &[u32],
+    pairs: &[[i32; 2]],
     histogram: &mut [Slot],
     base: usize,
     binned: &BinnedColumns,
     offsets: &[usize],
-    features: &[usize],
-    quantised: &Quantised,
+    group: &[usize],
 ) {
-    let gathered: Vec<[i64; 2]>;
-    // All rows in order (the root without sampling): the pairs are already contiguous.
-    let pairs: &[[i64; 2]] = if rows.len() == quantised.pairs.len() {
-        &quantised.pairs
-    } else {
-        gathered = rows
-            .iter()
-            .map(|&row| quantised.pairs[row as usize])
-            .collect();
-        &gathered
-    };
-    let mut groups = features.chunks_exact(FEATURES_PER_PASS);
-    for group in &mut groups {
+    if let Ok(group) = <&[usize; FEATURES_PER_PASS]>::try_from(group) {
         let columns: [&[u8]; FEATURES_PER_PASS] = std::array::from_fn(|k| binned.column(group[k]));
         let starts: [usize; FEATURES_PER_PASS] = std::array::from_fn(|k| offsets[group[k]] - base);
         for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
             for k in 0..FEATURES_PER_PASS {
                 let slot = &mut histogram[starts[k] + usize::from(columns[k][row as usize])];
-                slot.grad += grad;
-                slot.hess += hess;
-                slot.count += 1;
+                slot.grad += i64::from(grad);
+                slot.hess += i64::from(hess);
             }
         }
+        return;
     }
-    for &feature in groups.remainder() {
+    for &feature in group {
         let column = binned.column(feature);
         let slots = &mut histogram[offsets[feature] - base..offsets[feature + 1] - base];
         for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
             let slot = &mut slots[usize::from(column[row as usize])];
-            slot.grad += grad;
-            slot.hess += hess;
-            slot.count += 1;
+            slot.grad += i64::from(grad);
+            slot.hess += i64::from(hess);
         }
     }
 }
@@ -284,26 +271,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scale_keeps_sums_of_extreme_values_in_range() {
-        let values = vec![-1.0e30, 3.0, 1.0e30];
-        let q = Quantised::new(&values, &[1.0, 1.0, 1.0]);
-        let worst = q.pairs.iter().map(|p| p[0].unsigned_abs()).max().unwrap();
-        assert!(worst as u128 * 3 < 1u128 << 62);
-        assert!(
-            worst as u128 * 3 >= 1u128 << 60,
-            "scale is not needlessly coarse"
-        );
+    fn scale_fits_extreme_values_in_an_i32_without_needless_coarseness() {
+        for max in [1.0e30, 1.0, 0.75, 1.0e-290] {
+            let values = vec![-max, max / 3.0, max];
+            let q = Quantised::new(&values, &[max, 0.0, 1e-300]);
+            let worst = q.pairs.iter().map(|p| p[0].unsigned_abs()).max().unwrap();
+            assert!(worst >= 1 << 30, "{max}: scale is needlessly coarse");
+            assert_eq!(
+                q.pairs[0][0], -q.pairs[2][0],
+                "{max}: truncation is symmetric"
+            );
+            // Every hessian weighs at least one unit, even a zero or a negligible one.
+            assert!(q.pairs.iter().all(|p| p[1] >= 1), "{max}");
+        }
         assert_eq!(Quantised::new(&[0.0], &[0.0]).grad_scale, 1.0);
+        assert_eq!(Quantised::new(&[0.0], &[0.0]).pairs, vec![[0, 1]]);
     }
 
     #[test]
-    fn histograms_are_identical_for_any_thread_count() {
-        let n_rows = 5000usize;
-        let offsets = vec![0, 5, 9, 20];
-        let codes: Vec<u8> = (0..3 * n_rows)
+    fn histograms_are_identical_for_any_thread_count_and_match_a_plain_sum() {
+        // Nine features (groups of 4, 4 and 1), enough rows for the parallel path.
+        let n_rows = 20_000usize;
+        let widths = [5usize, 4, 11, 2, 7, 3, 9, 6, 8];
+        let mut offsets = vec![0];
+        for w in widths {
+            offsets.push(offsets.last().unwrap() + w);
+        }
+        let n_slots = *offsets.last().unwrap();
+        let codes: Vec<u8> = (0..widths.len() * n_rows)
             .map(|i| {
-                let width = [5, 4, 11][i / n_rows] as u64;
-                ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) % 251) as u8 % width as u8
+                let width = widths[i / n_rows] as u64;
+                ((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40) as u8 % width as u8
             })
             .collect();
         let binned = BinnedColumns { n_rows, codes };
@@ -311,11 +309,17 @@ mod tests {
         let hess: Vec<f64> = (0..n_rows).map(|i| 0.1 + (i % 7) as f64 * 0.01).collect();
         let q = Quantised::new(&grads, &hess);
         let rows: Vec<u32> = (0..n_rows as u32).filter(|r| r % 3 != 0).collect();
-        let features = [0, 1, 2];
+        // Feature 4 not sampled: its slots stay zero.
+        let features = [0, 1, 2, 3, 5, 6, 7, 8];
         let mut results = Vec::new();
         for threads in [1, 2, 3] {
-            let mut a = vec![Slot::default(); 20];
-            let mut b = vec![Slot::default(); 20];
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut a = vec![Slot::default(); n_slots];
+            let mut b = vec![Slot::default(); n_slots];
+            let mut c = vec![Slot::default(); n_slots];
             let jobs = vec![
                 Job {
                     rows: &rows,
@@ -325,17 +329,25 @@ mod tests {
                     rows: &rows[..100],
                     histogram: &mut b,
                 },
+                Job {
+                    rows: &rows[7_000..],
+                    histogram: &mut c,
+                },
             ];
-            build_in_blocks(jobs, &binned, &offsets, &features, &q, threads);
-            results.push((a, b));
+            pool.install(|| build(jobs, &binned, &offsets, &features, &q));
+            results.push((a, b, c));
         }
         assert!(results.windows(2).all(|w| w[0] == w[1]));
-        let (a, _) = &results[0];
-        for f in 0..3 {
-            let total = a[offsets[f]..offsets[f + 1]]
-                .iter()
-                .fold(Slot::default(), |s, &x| s + x);
-            assert_eq!(total, q.total(&rows));
+        let (a, _, c) = &results[0];
+        for (histogram, rows) in [(a, &rows[..]), (c, &rows[7_000..])] {
+            let mut expected = vec![Slot::default(); n_slots];
+            for &f in &features {
+                for &row in rows {
+                    let code = binned.column(f)[row as usize];
+                    expected[offsets[f] + usize::from(code)] += q.slot(row);
+                }
+            }
+            assert_eq!(histogram, &expected);
         }
     }
 }
