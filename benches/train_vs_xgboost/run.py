@@ -14,7 +14,8 @@ Scenarios
       5 shuffled folds, log-loss scoring) on mean-imputed, standardised inputs.
 
 Both frameworks get the same parameters: eta, max_depth, lambda, min_child_weight, alpha=0,
-gamma=0, subsample=1, colsample_bytree=1, 256 bins, the same number of threads, binary
+gamma=0, subsample=1, colsample_bytree=1, 255 value bins plus a missing bin (XGBoost
+max_bin=255, Lockstep max_bins=256), the same number of threads, binary
 logistic objective, a base margin of logit(mean training label), no early stopping (Lockstep:
 `valid_fraction = 0`, so every training row trains and there is no validation set).
 
@@ -130,7 +131,9 @@ def run_xgboost(x_train, y_train, x_test, y_test, names, p, threads, repeat):
         "min_child_weight": p["min_child_weight"],
         "subsample": 1.0,
         "colsample_bytree": 1.0,
-        "max_bin": 256,
+        # Lockstep's max_bins = 256 counts the missing bin, XGBoost's max_bin does not: 255 value
+        # bins on each side, cut at the same values (Lockstep chooses cuts by XGBoost's rule).
+        "max_bin": 255,
         "nthread": threads,
         "seed": p["seed"],
         # Lockstep starts from logit(mean label); give XGBoost the same start instead of its

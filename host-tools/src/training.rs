@@ -157,7 +157,7 @@ pub struct GbdtConfig {
     pub scale_pos_weight: f64,
     /// Per-feature monotone constraints (-1, 0, 1) by feature name.
     pub monotone: Vec<(String, i8)>,
-    /// Histogram bins per feature (at most 256).
+    /// Histogram bins per feature counting the missing bin (at most 256; XGBoost's `max_bin` + 1).
     pub max_bins: usize,
     /// Seed of every random choice.
     pub seed: u64,

@@ -105,7 +105,8 @@ pub struct GbdtOptions {
     pub scale_pos_weight: f64,
     /// Empty, or one entry per feature: 1 increasing, -1 decreasing, 0 unconstrained.
     pub monotone_constraints: Vec<i8>,
-    /// Most bins per feature, counting the missing bin (2..=256).
+    /// Most bins per feature, counting the missing bin (2..=256): XGBoost's `max_bin` + 1, with
+    /// cut values chosen by XGBoost's rule ([`super::binning`]).
     pub max_bins: usize,
     /// Seed of the row and feature sampling.
     pub seed: u64,
@@ -345,66 +346,74 @@ pub fn train(
     // before come from the same values. The validation rows' outputs are the engine's.
     let mut train_outputs = vec![0.0f64; margins.len()];
     let mut valid_outputs = vec![0.0f32; valid_margins.len()];
-    probabilities(objective, &margins, &mut train_outputs);
+    pool.install(|| probabilities(objective, &margins, &mut train_outputs));
+    // Per training row, whether the current round samples it (only with subsampling).
+    let mut sampled = vec![false; if options.subsample < 1.0 { n_rows } else { 0 }];
     for round in 0..options.n_trees {
-        gradients(
-            objective,
-            options.scale_pos_weight,
-            &train_outputs,
-            data.labels,
-            &mut grads,
-            &mut hessians,
-        );
-        let rows = sample_rows(options.seed, round, n_rows, options.subsample);
-        for output in 0..n_outputs {
-            let span = output * n_rows..(output + 1) * n_rows;
-            let quantised = Quantised::new(&grads[span.clone()], &hessians[span]);
-            let features = sample_features(
-                options.seed,
-                round * n_outputs + output,
-                data.n_features(),
-                options.colsample_bytree,
+        // Everything but the progress report runs inside the pool, whose tasks it splits
+        // into fixed blocks of rows, features or nodes: no result depends on the scheduling.
+        let report = pool.install(|| {
+            gradients(
+                objective,
+                options.scale_pos_weight,
+                &train_outputs,
+                data.labels,
+                &mut grads,
+                &mut hessians,
             );
-            let tree = pool.install(|| {
-                grow(
+            let rows = sample_rows(options.seed, round, n_rows, options.subsample);
+            if !sampled.is_empty() {
+                sampled.fill(false);
+                for &row in &rows {
+                    sampled[row as usize] = true;
+                }
+            }
+            for output in 0..n_outputs {
+                let span = output * n_rows..(output + 1) * n_rows;
+                let quantised = Quantised::new(&grads[span.clone()], &hessians[span]);
+                let features = sample_features(
+                    options.seed,
+                    round * n_outputs + output,
+                    data.n_features(),
+                    options.colsample_bytree,
+                );
+                let tree = grow(
                     grow_data,
                     rows.clone(),
                     &features,
                     &quantised,
                     &grow_options,
                     &mut leaf_values,
-                )
-            });
-            // Rows the tree was grown on have their leaf from the growing; rows left out by
-            // sampling walk the tree. Either way each row adds the same f32 leaf once.
-            let mut grown_on = rows.iter().peekable();
-            for (row, &value) in leaf_values.iter().enumerate() {
-                margins[row * n_outputs + output] +=
-                    if grown_on.next_if_eq(&&(row as u32)).is_some() {
-                        value
+                );
+                // Rows the tree was grown on have their leaf from the growing; rows left out
+                // by sampling walk the tree. Either way each row adds the same f32 leaf once.
+                let leaf_of = |row: usize| {
+                    if sampled.is_empty() || sampled[row] {
+                        leaf_values[row]
                     } else {
                         tree.leaf_value(&binned, &missing_codes, row)
-                    };
-            }
-            if let Some(valid_binned) = &valid_binned {
-                for row in 0..valid_binned.n_rows {
-                    valid_margins[row * n_outputs + output] +=
-                        tree.leaf_value(valid_binned, &missing_codes, row);
+                    }
+                };
+                add_leaves(&mut margins, n_outputs, output, leaf_of);
+                if let Some(valid_binned) = &valid_binned {
+                    add_leaves(&mut valid_margins, n_outputs, output, |row| {
+                        tree.leaf_value(valid_binned, &missing_codes, row)
+                    });
                 }
+                trees.push(tree.to_spec(&binning, output));
             }
-            trees.push(tree.to_spec(&binning, output));
-        }
-        probabilities(objective, &margins, &mut train_outputs);
-        outputs(objective, &valid_margins, &mut valid_outputs, &pool);
-        let report = RoundReport {
-            round,
-            train_loss: loss(objective, &train_outputs, data.labels),
-            valid_loss: valid.map(|v| loss(objective, &valid_outputs, v.labels)),
-            valid_auc: match (valid, objective) {
-                (Some(v), Objective::BinaryLogistic) => Some(auc(&valid_outputs, v.labels)),
-                _ => None,
-            },
-        };
+            probabilities(objective, &margins, &mut train_outputs);
+            outputs(objective, &valid_margins, &mut valid_outputs);
+            RoundReport {
+                round,
+                train_loss: loss(objective, &train_outputs, data.labels),
+                valid_loss: valid.map(|v| loss(objective, &valid_outputs, v.labels)),
+                valid_auc: match (valid, objective) {
+                    (Some(v), Objective::BinaryLogistic) => Some(auc(&valid_outputs, v.labels)),
+                    _ => None,
+                },
+            }
+        });
         rounds.push(report);
         progress(report);
         if let Some(valid_loss) = report.valid_loss {
@@ -602,41 +611,60 @@ pub fn transform(objective: format::Objective, margins: &[f32], outputs: &mut [f
     lockstep_engine::transform_xgboost(objective, false, margins, outputs);
 }
 
+/// Rows per parallel task in the per-row passes. Fixed, so that the blocks the training loss
+/// is summed in are the same whatever the thread count; a multiple of [`sum_of_logs`]' group.
+const ROWS_PER_TASK: usize = 1 << 12;
+
+/// Adds `leaf_of(row)` to output `output` of every row's margins (row-major, `n_outputs` per
+/// row), in parallel on the current pool.
+fn add_leaves(
+    margins: &mut [f32],
+    n_outputs: usize,
+    output: usize,
+    leaf_of: impl Fn(usize) -> f32 + Sync,
+) {
+    margins
+        .par_chunks_mut(ROWS_PER_TASK * n_outputs)
+        .enumerate()
+        .for_each(|(block, chunk)| {
+            for (i, row_margins) in chunk.chunks_exact_mut(n_outputs).enumerate() {
+                row_margins[output] += leaf_of(block * ROWS_PER_TASK + i);
+            }
+        });
+}
+
 /// The engine's outputs (probabilities or values) of every row, row-major, from the margins,
-/// on `pool` in blocks of rows (each row's outputs depend on its margins only, so the split
-/// cannot change them).
-fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32], pool: &rayon::ThreadPool) {
-    /// Rows per task: below this a task costs more than the exponentials it takes over.
-    const ROWS_PER_TASK: usize = 1 << 12;
+/// in parallel on the current pool (each row's outputs depend on its margins only).
+fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32]) {
     let n_outputs = objective.n_outputs();
     let block = ROWS_PER_TASK * n_outputs;
     let objective = objective.model_objective();
-    let run = |(margins, outputs): (&[f32], &mut [f32])| {
-        for (row_margins, row_outputs) in margins
-            .chunks_exact(n_outputs)
-            .zip(outputs.chunks_exact_mut(n_outputs))
-        {
-            transform(objective, row_margins, row_outputs);
-        }
-    };
-    pool.install(|| {
-        margins
-            .par_chunks(block)
-            .zip(outputs.par_chunks_mut(block))
-            .for_each(run);
-    });
+    margins
+        .par_chunks(block)
+        .zip(outputs.par_chunks_mut(block))
+        .for_each(|(margins, outputs)| {
+            for (row_margins, row_outputs) in margins
+                .chunks_exact(n_outputs)
+                .zip(outputs.chunks_exact_mut(n_outputs))
+            {
+                transform(objective, row_margins, row_outputs);
+            }
+        });
 }
 
 /// The trainer's outputs of every row, row-major, from the margins: probabilities by an f64
 /// sigmoid or softmax on [`exp_f64`], or the margin itself for regression.
 fn probabilities(objective: Objective, margins: &[f32], outputs: &mut [f64]) {
+    let n_outputs = objective.n_outputs();
+    let block = ROWS_PER_TASK * n_outputs;
+    let tasks = margins.par_chunks(block).zip(outputs.par_chunks_mut(block));
     match objective {
-        Objective::BinaryLogistic => {
+        Objective::BinaryLogistic => tasks.for_each(|(margins, outputs)| {
             for (out, &m) in outputs.iter_mut().zip(margins) {
                 *out = 1.0 / (1.0 + exp_f64(-f64::from(m)));
             }
-        }
-        Objective::Softmax { n_classes } => {
+        }),
+        Objective::Softmax { n_classes } => tasks.for_each(|(margins, outputs)| {
             for (row_margins, row_outputs) in margins
                 .chunks_exact(n_classes)
                 .zip(outputs.chunks_exact_mut(n_classes))
@@ -651,12 +679,12 @@ fn probabilities(objective: Objective, margins: &[f32], outputs: &mut [f64]) {
                     *out /= sum;
                 }
             }
-        }
-        Objective::SquaredError => {
+        }),
+        Objective::SquaredError => tasks.for_each(|(margins, outputs)| {
             for (out, &m) in outputs.iter_mut().zip(margins) {
                 *out = f64::from(m);
             }
-        }
+        }),
     }
 }
 
@@ -704,7 +732,7 @@ pub(crate) fn exp_f64(z: f64) -> f64 {
 }
 
 /// Gradients and hessians of every row for every output (output-major), from the outputs
-/// (row-major).
+/// (row-major), in parallel on the current pool.
 fn gradients(
     objective: Objective,
     scale_pos_weight: f64,
@@ -714,61 +742,79 @@ fn gradients(
     hessians: &mut [f64],
 ) {
     let n_rows = labels.len();
-    match objective {
-        Objective::BinaryLogistic => {
-            for (row, &y) in labels.iter().enumerate() {
-                let p = outputs[row];
-                let weight = if y == 1.0 { scale_pos_weight } else { 1.0 };
-                grads[row] = (p - f64::from(y)) * weight;
-                hessians[row] = (p * (1.0 - p)).max(MIN_HESSIAN) * weight;
-            }
-        }
-        Objective::Softmax { n_classes } => {
-            for (row, &y) in labels.iter().enumerate() {
-                for class in 0..n_classes {
-                    let p = outputs[row * n_classes + class];
-                    let target = if y as usize == class { 1.0 } else { 0.0 };
-                    grads[class * n_rows + row] = p - target;
-                    hessians[class * n_rows + row] = (2.0 * p * (1.0 - p)).max(MIN_HESSIAN);
+    let n_outputs = objective.n_outputs();
+    for output in 0..n_outputs {
+        let span = output * n_rows..(output + 1) * n_rows;
+        grads[span.clone()]
+            .par_chunks_mut(ROWS_PER_TASK)
+            .zip(hessians[span].par_chunks_mut(ROWS_PER_TASK))
+            .enumerate()
+            .for_each(|(block, (grads, hessians))| {
+                let first = block * ROWS_PER_TASK;
+                for (i, (g, h)) in grads.iter_mut().zip(hessians.iter_mut()).enumerate() {
+                    let row = first + i;
+                    let y = labels[row];
+                    let p = outputs[row * n_outputs + output];
+                    (*g, *h) = match objective {
+                        Objective::BinaryLogistic => {
+                            let weight = if y == 1.0 { scale_pos_weight } else { 1.0 };
+                            (
+                                (p - f64::from(y)) * weight,
+                                (p * (1.0 - p)).max(MIN_HESSIAN) * weight,
+                            )
+                        }
+                        Objective::Softmax { .. } => {
+                            let target = if y as usize == output { 1.0 } else { 0.0 };
+                            (p - target, (2.0 * p * (1.0 - p)).max(MIN_HESSIAN))
+                        }
+                        Objective::SquaredError => (p - f64::from(y), 1.0),
+                    };
                 }
-            }
-        }
-        Objective::SquaredError => {
-            for (row, &y) in labels.iter().enumerate() {
-                grads[row] = outputs[row] - f64::from(y);
-                hessians[row] = 1.0;
-            }
-        }
+            });
     }
 }
 
 /// Mean loss from the outputs (row-major): log loss for classification, RMSE for regression.
-fn loss<S: Copy + Into<f64>>(objective: Objective, outputs: &[S], labels: &[f32]) -> f64 {
+/// Summed per block of [`ROWS_PER_TASK`] rows in parallel on the current pool, then over the
+/// blocks in order.
+fn loss<S: Copy + Into<f64> + Sync>(objective: Objective, outputs: &[S], labels: &[f32]) -> f64 {
     let n = labels.len().max(1) as f64;
-    match objective {
-        Objective::BinaryLogistic => {
-            let label_probabilities =
-                outputs
-                    .iter()
-                    .zip(labels)
-                    .map(|(&p, &y)| if y == 1.0 { p.into() } else { 1.0 - p.into() });
-            -sum_of_logs(label_probabilities) / n
-        }
-        Objective::Softmax { n_classes } => {
-            let label_probabilities = outputs
-                .chunks_exact(n_classes)
-                .zip(labels)
-                .map(|(p, &y)| p[y as usize].into());
-            -sum_of_logs(label_probabilities) / n
-        }
-        Objective::SquaredError => {
-            let mut sum = 0.0f64;
-            for (&m, &y) in outputs.iter().zip(labels) {
-                let error = m.into() - f64::from(y);
-                sum += error * error;
+    let n_outputs = objective.n_outputs();
+    let block_sums: Vec<f64> = outputs
+        .par_chunks(ROWS_PER_TASK * n_outputs)
+        .zip(labels.par_chunks(ROWS_PER_TASK))
+        .map(|(outputs, labels)| match objective {
+            Objective::BinaryLogistic => {
+                let label_probabilities = outputs.iter().zip(labels).map(|(&p, &y)| {
+                    if y == 1.0 {
+                        p.into()
+                    } else {
+                        1.0 - p.into()
+                    }
+                });
+                -sum_of_logs(label_probabilities)
             }
-            (sum / n).sqrt()
-        }
+            Objective::Softmax { n_classes } => {
+                let label_probabilities = outputs
+                    .chunks_exact(n_classes)
+                    .zip(labels)
+                    .map(|(p, &y)| p[y as usize].into());
+                -sum_of_logs(label_probabilities)
+            }
+            Objective::SquaredError => {
+                let mut sum = 0.0f64;
+                for (&m, &y) in outputs.iter().zip(labels) {
+                    let error = m.into() - f64::from(y);
+                    sum += error * error;
+                }
+                sum
+            }
+        })
+        .collect();
+    let total: f64 = block_sums.iter().sum();
+    match objective {
+        Objective::SquaredError => (total / n).sqrt(),
+        _ => total / n,
     }
 }
 
@@ -815,9 +861,12 @@ fn random(seed: u64, stream: u64, round: u64, index: u64) -> u64 {
 /// `subsample`.
 fn sample_rows(seed: u64, round: usize, n_rows: usize, subsample: f64) -> Vec<u32> {
     if subsample >= 1.0 {
-        return (0..n_rows as u32).collect();
+        return (0..n_rows as u32).into_par_iter().collect();
     }
+    // In parallel on the current pool; `collect` keeps the order.
     (0..n_rows as u32)
+        .into_par_iter()
+        .with_min_len(1 << 12)
         .filter(|&row| {
             rng::unit_f64(random(seed, ROW_STREAM, round as u64, u64::from(row))) < subsample
         })

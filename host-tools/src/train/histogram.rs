@@ -80,7 +80,8 @@ pub struct Quantised {
 }
 
 impl Quantised {
-    /// Quantises `grads` and `hessians` (equal lengths, finite, hessians not negative).
+    /// Quantises `grads` and `hessians` (equal lengths, finite, hessians not negative), in
+    /// parallel on the current rayon pool.
     ///
     /// Each value becomes an i32 at a power-of-two scale that puts the largest magnitude just
     /// below 2^31, truncated towards zero (one instruction, the same on every machine); sums of
@@ -90,11 +91,14 @@ impl Quantised {
     pub fn new(grads: &[f64], hessians: &[f64]) -> Quantised {
         let grad_scale = i32_scale(grads);
         let hess_scale = i32_scale(hessians);
-        let pairs = grads
-            .iter()
-            .zip(hessians)
-            .map(|(&g, &h)| [(g * grad_scale) as i32, ((h * hess_scale) as i32).max(1)])
-            .collect();
+        let mut pairs = vec![[0i32; 2]; grads.len()];
+        pairs
+            .par_iter_mut()
+            .zip(grads.par_iter().zip(hessians))
+            .with_min_len(1 << 12)
+            .for_each(|(pair, (&g, &h))| {
+                *pair = [(g * grad_scale) as i32, ((h * hess_scale) as i32).max(1)];
+            });
         Quantised {
             pairs,
             grad_scale,
@@ -132,7 +136,12 @@ impl Quantised {
 /// The largest power of two `s` with `max|v| * s < 2^31`, so every `trunc(v * s)` fits an
 /// i32; 1 when every value is zero or one is not finite. Computed from the exponent bits.
 fn i32_scale(values: &[f64]) -> f64 {
-    let max = values.iter().fold(0.0f64, |max, v| max.max(v.abs()));
+    // The maximum is the same in any order.
+    let max = values
+        .par_iter()
+        .with_min_len(1 << 12)
+        .map(|v| v.abs())
+        .reduce(|| 0.0f64, f64::max);
     if max == 0.0 || !max.is_finite() {
         return 1.0;
     }
