@@ -14,6 +14,8 @@
 //! Never: floating-point arithmetic on the values (only on ranks), or a threshold that is not
 //! itself a training value.
 
+use rayon::prelude::*;
+
 use super::TrainData;
 
 /// Bins of one feature.
@@ -76,21 +78,30 @@ impl BinnedColumns {
 impl Binning {
     /// Learns at most `max_bins` bins per feature (value bins plus the missing bin, so at most
     /// `max_bins - 1` value bins; `max_bins` is clamped to 2..=256).
+    /// Features are fitted in parallel on the current rayon pool (each on its own).
     pub fn fit(data: &TrainData, max_bins: usize) -> Binning {
         let max_value_bins = max_bins.clamp(2, 256) - 1;
         let features = data
             .columns
-            .iter()
+            .par_iter()
             .map(|column| fit_feature(column, max_value_bins))
             .collect();
         Binning { features }
     }
 
     /// The bin codes of `columns` (which may be a different data set than the one fitted).
+    /// Columns are coded in parallel on the current rayon pool.
     pub fn apply(&self, columns: &[Vec<f32>], n_rows: usize) -> BinnedColumns {
-        let mut codes = Vec::with_capacity(n_rows * self.features.len());
-        for (bins, column) in self.features.iter().zip(columns) {
-            codes.extend(column.iter().take(n_rows).map(|&x| bins.code(x)));
+        let mut codes = vec![0u8; n_rows * self.features.len()];
+        if n_rows > 0 {
+            codes
+                .par_chunks_mut(n_rows)
+                .zip(self.features.par_iter().zip(columns))
+                .for_each(|(codes, (bins, column))| {
+                    for (code, &x) in codes.iter_mut().zip(column) {
+                        *code = bins.code(x);
+                    }
+                });
         }
         BinnedColumns { n_rows, codes }
     }

@@ -288,10 +288,24 @@ pub fn train(
     let objective = options.objective;
     let n_rows = data.n_rows();
     let n_outputs = objective.n_outputs();
-    let binning = Binning::fit(data, options.max_bins);
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    // One pool for the whole run: spawning threads per level costs more than small levels'
+    // work. Nothing computed depends on how the pool schedules its tasks.
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("lockstep-train-{i}"))
+        .build()
+        .map_err(|e| TrainError::Threads(e.to_string()))?;
+    let (binning, binned) = pool.install(|| {
+        let binning = Binning::fit(data, options.max_bins);
+        let binned = binning.apply(data.columns, n_rows);
+        (binning, binned)
+    });
     let offsets = binning.slot_offsets();
     let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
-    let binned = binning.apply(data.columns, n_rows);
     let grow_data = GrowData {
         columns: &binned,
         binning: &binning,
@@ -299,7 +313,7 @@ pub fn train(
     };
     // Per training row, the leaf value of the tree just grown (for the rows it was grown on).
     let mut leaf_values = vec![0.0f32; n_rows];
-    let valid_binned = valid.map(|v| binning.apply(v.columns, v.n_rows()));
+    let valid_binned = valid.map(|v| pool.install(|| binning.apply(v.columns, v.n_rows())));
     let base_margins = base_margins(data, options)?;
     let mut margins: Vec<f32> = base_margins
         .iter()
@@ -313,10 +327,6 @@ pub fn train(
         .cycle()
         .take(valid.map_or(0, |v| v.n_rows()) * n_outputs)
         .collect();
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
     let grow_options = GrowOptions {
         max_depth: options.max_depth,
         min_child_weight: options.min_child_weight,
@@ -326,13 +336,6 @@ pub fn train(
         learning_rate: options.learning_rate,
         monotone: &options.monotone_constraints,
     };
-    // One pool for the whole run: spawning threads per level costs more than small levels'
-    // work. Nothing computed depends on how the pool schedules its tasks.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("lockstep-train-{i}"))
-        .build()
-        .map_err(|e| TrainError::Threads(e.to_string()))?;
     let mut trees: Vec<TreeSpec> = Vec::new();
     let mut rounds: Vec<RoundReport> = Vec::new();
     // (round, loss) of the best validation loss so far, and the training margins then.

@@ -246,8 +246,8 @@ fn fill(
     group: &[usize],
 ) {
     if let Ok(group) = <&[usize; FEATURES_PER_PASS]>::try_from(group) {
-        let columns: [&[u8]; FEATURES_PER_PASS] = std::array::from_fn(|k| binned.column(group[k]));
         let starts: [usize; FEATURES_PER_PASS] = std::array::from_fn(|k| offsets[group[k]] - base);
+        let columns: [&[u8]; FEATURES_PER_PASS] = std::array::from_fn(|k| binned.column(group[k]));
         for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
             for k in 0..FEATURES_PER_PASS {
                 let slot = &mut histogram[starts[k] + usize::from(columns[k][row as usize])];
