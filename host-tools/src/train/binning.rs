@@ -90,6 +90,13 @@ impl Binning {
     }
 
     /// The bin codes of `columns` (which may be a different data set than the one fitted).
+    /// [`Binning::fit`] on `data`, and its codes ([`Binning::apply`]).
+    pub fn fit_apply(data: &TrainData, max_bins: usize) -> (Binning, BinnedColumns) {
+        let binning = Binning::fit(data, max_bins);
+        let binned = binning.apply(data.columns, data.n_rows());
+        (binning, binned)
+    }
+
     /// Columns are coded in parallel on the current rayon pool.
     pub fn apply(&self, columns: &[Vec<f32>], n_rows: usize) -> BinnedColumns {
         let mut codes = vec![0u8; n_rows * self.features.len()];

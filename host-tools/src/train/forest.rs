@@ -119,21 +119,10 @@ pub fn train_forest(
     check_data(data)?;
     check_options(options, data.n_features())?;
     let n_rows = data.n_rows();
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let threads = super::resolve_threads(options.threads);
     // Binning runs its features in parallel on a pool of `threads`.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .build()
-        .map_err(|e| TrainError::Threads(e.to_string()))?;
-    let (binning, binned) = pool.install(|| {
-        let binning = Binning::fit(data, options.max_bins);
-        let binned = binning.apply(data.columns, n_rows);
-        (binning, binned)
-    });
-    drop(pool);
+    let (binning, binned) =
+        super::thread_pool(threads)?.install(|| Binning::fit_apply(data, options.max_bins));
     let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
     let positive: Vec<bool> = data.labels.iter().map(|&y| y == 1.0).collect();
     let context = TreeContext {

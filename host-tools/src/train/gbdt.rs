@@ -288,22 +288,10 @@ pub fn train(
     let objective = options.objective;
     let n_rows = data.n_rows();
     let n_outputs = objective.n_outputs();
-    let threads = match options.threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
     // One pool for the whole run: spawning threads per level costs more than small levels'
     // work. Nothing computed depends on how the pool schedules its tasks.
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(threads)
-        .thread_name(|i| format!("lockstep-train-{i}"))
-        .build()
-        .map_err(|e| TrainError::Threads(e.to_string()))?;
-    let (binning, binned) = pool.install(|| {
-        let binning = Binning::fit(data, options.max_bins);
-        let binned = binning.apply(data.columns, n_rows);
-        (binning, binned)
-    });
+    let pool = super::thread_pool(options.threads)?;
+    let (binning, binned) = pool.install(|| Binning::fit_apply(data, options.max_bins));
     let offsets = binning.slot_offsets();
     let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
     let grow_data = GrowData {

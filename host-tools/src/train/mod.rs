@@ -23,6 +23,23 @@ pub mod linear_spec;
 
 pub use gbdt::{train, GbdtOptions, Objective, RoundReport, TrainError, TrainedGbdt};
 
+/// The threads a `threads` option means: 0 is one per available core.
+pub(crate) fn resolve_threads(threads: usize) -> usize {
+    match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// A rayon pool of `threads` workers (0: one per core) for one training run.
+pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, TrainError> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(resolve_threads(threads))
+        .thread_name(|i| format!("lockstep-train-{i}"))
+        .build()
+        .map_err(|e| TrainError::Threads(e.to_string()))
+}
+
 /// A training or validation set, column-major.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainData<'a> {
