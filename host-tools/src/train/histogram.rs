@@ -1,10 +1,10 @@
 //! Gradient histograms in integer fixed point.
 //!
-//! Each round's gradients and hessians are quantised to i64 with a power-of-two scale chosen
-//! from their largest magnitude and the row count, so no sum of them can overflow. Histogram
-//! slots then hold exact integer sums, which are the same whatever order rows are added in and
-//! however the work is split between threads; a sibling's histogram is its parent's minus the
-//! other child's, exactly.
+//! Each round's gradients and hessians are quantised to i32 with a power-of-two scale chosen
+//! from their largest magnitude, and summed in i64 slots, so no sum of up to 2^32 rows can
+//! overflow. Histogram slots then hold exact integer sums, which are the same whatever order
+//! rows are added in and however the work is split between threads; a sibling's histogram is
+//! its parent's minus the other child's, exactly.
 //!
 //! Layout: one histogram is a flat `[Slot]` over every feature's slots; feature `f` owns
 //! `offsets[f]..offsets[f + 1]` (its value bins, then its missing bin), see
