@@ -164,11 +164,21 @@ pub struct Job<'a> {
 /// more than it saves.
 const MIN_PARALLEL_WORK: usize = 1 << 15;
 
-/// Features whose columns one pass over the rows adds together, and the unit of parallel work.
-/// Consecutive rows often hit the same slot of a feature, and each such add waits for the
-/// previous one's store; interleaving several features gives the processor independent adds
-/// to overlap.
+/// Most features whose columns one pass over the rows adds together, and the unit of parallel
+/// work. Consecutive rows often hit the same slot of a feature, and each such add waits for
+/// the previous one's store; interleaving several features gives the processor independent
+/// adds to overlap.
 const FEATURES_PER_PASS: usize = 4;
+
+/// Features per task: at most [`FEATURES_PER_PASS`], and as even a split of `n_features` over
+/// `threads` as that allows (18 features on 2 threads: 6 tasks of 3, not 4-4-4-4-2).
+fn features_per_task(n_features: usize, threads: usize) -> usize {
+    let threads = threads.max(1);
+    let rounds = n_features.div_ceil(FEATURES_PER_PASS * threads).max(1);
+    n_features
+        .div_ceil(threads * rounds)
+        .clamp(1, FEATURES_PER_PASS)
+}
 
 /// Fills the histograms of `jobs` for the `features` (ascending), in parallel on the current
 /// rayon pool: each task adds one job's rows for one group of features, so tasks write
@@ -196,7 +206,8 @@ pub fn build(
         .par_iter()
         .map(|job| gather(job.rows, quantised))
         .collect();
-    let groups: Vec<&[usize]> = features.chunks(FEATURES_PER_PASS).collect();
+    let per_task = features_per_task(features.len(), rayon::current_num_threads());
+    let groups: Vec<&[usize]> = features.chunks(per_task).collect();
     // One task per (job, feature group), each with its own slice of the job's histogram.
     let mut tasks = Vec::with_capacity(jobs.len() * groups.len());
     for (job, pairs) in jobs.into_iter().zip(&pairs) {
@@ -235,7 +246,7 @@ fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [[
 }
 
 /// Adds `rows` (whose gradient pairs are `pairs`) into `histogram`, whose first slot is global
-/// slot `base`, for the features of `group`. Columns are read in ascending row order.
+/// slot `base`, for the features of `group` (at most [`FEATURES_PER_PASS`]), all in one pass.
 fn fill(
     rows: &[u32],
     pairs: &[[i32; 2]],
@@ -245,25 +256,55 @@ fn fill(
     offsets: &[usize],
     group: &[usize],
 ) {
-    if let Ok(group) = <&[usize; FEATURES_PER_PASS]>::try_from(group) {
-        let starts: [usize; FEATURES_PER_PASS] = std::array::from_fn(|k| offsets[group[k]] - base);
-        let columns: [&[u8]; FEATURES_PER_PASS] = std::array::from_fn(|k| binned.column(group[k]));
-        for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
-            for k in 0..FEATURES_PER_PASS {
-                let slot = &mut histogram[starts[k] + usize::from(columns[k][row as usize])];
-                slot.grad += i64::from(grad);
-                slot.hess += i64::from(hess);
+    let args = (rows, pairs, histogram, base, binned, offsets, group);
+    match group.len() {
+        4 => fill_n::<4>(args),
+        3 => fill_n::<3>(args),
+        2 => fill_n::<2>(args),
+        _ => {
+            let (rows, pairs, histogram, base, binned, offsets, group) = args;
+            for feature in group.chunks(1) {
+                fill_n::<1>((rows, pairs, histogram, base, binned, offsets, feature));
             }
         }
-        return;
     }
-    for &feature in group {
-        let column = binned.column(feature);
-        let slots = &mut histogram[offsets[feature] - base..offsets[feature + 1] - base];
+}
+
+/// [`fill`]'s arguments.
+type FillArgs<'a, 'h> = (
+    &'a [u32],
+    &'a [[i32; 2]],
+    &'h mut [Slot],
+    usize,
+    &'a BinnedColumns,
+    &'a [usize],
+    &'a [usize],
+);
+
+/// [`fill`] for exactly `N` features. Columns are read in ascending row order; when `rows` is
+/// every row (the root without sampling) they are read straight through, without indices.
+fn fill_n<const N: usize>(
+    (rows, pairs, histogram, base, binned, offsets, group): FillArgs<'_, '_>,
+) {
+    let starts: [usize; N] = std::array::from_fn(|k| offsets[group[k]] - base);
+    let columns: [&[u8]; N] = std::array::from_fn(|k| binned.column(group[k]));
+    let mut add = |k: usize, code: u8, grad: i32, hess: i32| {
+        let slot = &mut histogram[starts[k] + usize::from(code)];
+        slot.grad += i64::from(grad);
+        slot.hess += i64::from(hess);
+    };
+    // Rows are ascending and distinct, so as many rows as the data has means all of them.
+    if rows.len() == binned.n_rows {
+        for (row, &[grad, hess]) in pairs.iter().enumerate() {
+            for (k, column) in columns.iter().enumerate() {
+                add(k, column[row], grad, hess);
+            }
+        }
+    } else {
         for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
-            let slot = &mut slots[usize::from(column[row as usize])];
-            slot.grad += i64::from(grad);
-            slot.hess += i64::from(hess);
+            for (k, column) in columns.iter().enumerate() {
+                add(k, column[row as usize], grad, hess);
+            }
         }
     }
 }
@@ -295,6 +336,16 @@ mod tests {
         }
         assert_eq!(Quantised::new(&[0.0], &[0.0]).grad_scale, 1.0);
         assert_eq!(Quantised::new(&[0.0], &[0.0]).pairs, vec![[0, 1]]);
+    }
+
+    #[test]
+    fn feature_tasks_are_as_even_as_four_per_pass_allows() {
+        assert_eq!(features_per_task(18, 2), 3);
+        assert_eq!(features_per_task(31, 2), 4);
+        assert_eq!(features_per_task(8, 2), 4);
+        assert_eq!(features_per_task(3, 2), 2);
+        assert_eq!(features_per_task(1, 8), 1);
+        assert_eq!(features_per_task(20, 1), 4);
     }
 
     #[test]
