@@ -30,7 +30,8 @@ Timing
             starts joblib's worker processes.
   Lockstep (c): the trainer's "in X s" (standardisation, the full path, the fold paths, the
             choice of lambda).
-With --repeat N each side is run N times and the fastest time is reported.
+With --repeat N each side is run N times and the fastest time is reported. Each side starts
+after a one-second pause, so the other side's threads are idle when its timing begins.
 
 Test AUC
   XGBoost:  sklearn.metrics.roc_auc_score on its predicted probabilities for the test rows.
@@ -62,6 +63,9 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score
 
 xgb = None  # imported in main(), after OMP_WAIT_POLICY may have been set
+
+# Seconds each trainer waits before its timed runs start (see `scenario`).
+SETTLE_SECONDS = 1.0
 
 REPO = Path(__file__).resolve().parents[2]
 COHORT_CSV = REPO / "examples" / "arthroplasty" / "cohort.csv"
@@ -448,7 +452,11 @@ def main():
     rows = []
 
     def scenario(label, csv, schema, target, train_where, names, x_tr, y_tr, x_te, y_te, p):
+        # Each side starts after a pause, so the other side's worker threads (XGBoost's OpenMP
+        # threads keep spinning for a while after a run) are idle when its timing starts.
+        time.sleep(SETTLE_SECONDS)
         xt, xa, xn = run_xgboost(x_tr, y_tr, x_te, y_te, names, p, threads, args.repeat)
+        time.sleep(SETTLE_SECONDS)
         lt, la, ln, lrows = run_lockstep(args.lockstep, csv, schema, target, train_where, p, threads,
                                   args.repeat, workdir)
         if lrows != len(y_tr):

@@ -195,6 +195,14 @@ struct OpenNode {
     upper: f64,
 }
 
+/// What splitting a node produced: its children's rows and, when they still grow, their
+/// histograms (left, right).
+struct Children {
+    left_rows: Vec<u32>,
+    right_rows: Vec<u32>,
+    histograms: Option<(Vec<Slot>, Vec<Slot>)>,
+}
+
 /// The best split of a node.
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
@@ -270,49 +278,88 @@ pub fn grow(
     // Histograms of nodes that became leaves, reused (zeroed) for the next level's children
     // instead of allocating fresh ones.
     let mut spare_histograms: Vec<Vec<Slot>> = Vec::new();
-    let leaf = |node: &OpenNode| {
-        let g = quantised.grad(node.total);
-        let h = quantised.hess(node.total);
-        let w = regulariser.weight(g, h, node.lower, node.upper);
+    let leaf = |total: Slot, lower: f64, upper: f64| {
+        let g = quantised.grad(total);
+        let h = quantised.hess(total);
+        let w = regulariser.weight(g, h, lower, upper);
         GrownNode::Leaf {
             value: (w * options.learning_rate) as f32,
         }
     };
     while !level.is_empty() {
-        // The children of this level's splits: the next level.
-        let mut next: Vec<OpenNode> = Vec::new();
-        // Per split: (index in `next` of the child to build, of its sibling).
-        let mut pairs: Vec<(usize, usize)> = Vec::new();
         let searches = best_splits(&level, offsets, features, quantised, &regulariser, options);
-        // Each split node's rows, partitioned into its children's (stably), nodes in parallel.
-        let partitions: Vec<Option<(Vec<u32>, Vec<u32>)>> = level
-            .par_iter()
+        // A histogram buffer for the smaller child of each split whose children still grow.
+        let mut buffers: Vec<Option<Vec<Slot>>> = level
+            .iter()
             .zip(&searches)
             .map(|(node, best)| {
-                best.map(|split| {
-                    partition(
-                        &node.rows,
-                        binned.column(split.feature),
-                        missing_codes[split.feature],
-                        split.bin,
-                        split.default_left,
-                    )
+                (best.is_some() && node.depth + 1 < options.max_depth).then(|| {
+                    spare_histograms
+                        .pop()
+                        .unwrap_or_else(|| vec![Slot::default(); n_slots])
                 })
             })
             .collect();
-        for ((node, best), partitioned) in level.into_iter().zip(searches).zip(partitions) {
-            let Some(split) = best else {
-                nodes[node.index] = leaf(&node);
+        // Per split node, in parallel (and each histogram's feature groups in parallel too):
+        // its rows partitioned stably into the children's, the smaller child's histogram built
+        // and the larger one's made from the parent's by subtraction.
+        let children: Vec<Option<Children>> = level
+            .par_iter_mut()
+            .zip(&searches)
+            .zip(buffers.par_iter_mut())
+            .map(|((node, best), buffer)| {
+                let split = (*best)?;
+                let (left_rows, right_rows) = partition(
+                    &node.rows,
+                    binned.column(split.feature),
+                    missing_codes[split.feature],
+                    split.bin,
+                    split.default_left,
+                );
+                let histograms = buffer.take().map(|mut small| {
+                    small.fill(Slot::default());
+                    let mut large = std::mem::take(&mut node.histogram);
+                    let left_smaller = left_rows.len() <= right_rows.len();
+                    let small_rows = if left_smaller {
+                        &left_rows
+                    } else {
+                        &right_rows
+                    };
+                    let jobs = vec![Job {
+                        rows: small_rows,
+                        histogram: &mut small,
+                    }];
+                    histogram::build(jobs, binned, offsets, features, quantised);
+                    histogram::subtract(&mut large, &small);
+                    if left_smaller {
+                        (small, large)
+                    } else {
+                        (large, small)
+                    }
+                });
+                Some(Children {
+                    left_rows,
+                    right_rows,
+                    histograms,
+                })
+            })
+            .collect();
+        // The children of this level's splits: the next level.
+        let mut next: Vec<OpenNode> = Vec::new();
+        for ((node, best), children) in level.into_iter().zip(searches).zip(children) {
+            if !node.histogram.is_empty() {
+                // A leaf's, or a last split's whose children need none.
+                spare_histograms.push(node.histogram);
+            }
+            let (Some(split), Some(children)) = (best, children) else {
+                nodes[node.index] = leaf(node.total, node.lower, node.upper);
                 leaf_rows.push((node.index, node.rows));
-                if !node.histogram.is_empty() {
-                    spare_histograms.push(node.histogram);
-                }
                 continue;
             };
             let left_index = nodes.len();
             nodes.push(GrownNode::Leaf { value: 0.0 });
             nodes.push(GrownNode::Leaf { value: 0.0 });
-            split_gains[node.index] = Some((split.gain, leaf(&node)));
+            split_gains[node.index] = Some((split.gain, leaf(node.total, node.lower, node.upper)));
             split_gains.extend([None, None]);
             parents.extend([node.index, node.index]);
             nodes[node.index] = GrownNode::Split {
@@ -322,8 +369,6 @@ pub fn grow(
                 left: left_index,
                 right: left_index + 1,
             };
-            let (left_rows, right_rows) = partitioned.unwrap_or_default();
-            let (n_left, n_right) = (left_rows.len(), right_rows.len());
             // Bounds for the children (XGBoost's monotone constraint propagation).
             let (mut left_bounds, mut right_bounds) =
                 ((node.lower, node.upper), (node.lower, node.upper));
@@ -336,63 +381,33 @@ pub fn grow(
                 left_bounds.0 = middle;
                 right_bounds.1 = middle;
             }
-            let child_depth = node.depth + 1;
-            let left_smaller = n_left <= n_right;
-            let parent_histogram = node.histogram;
-            let children = [
-                (left_index, left_rows, split.left, left_bounds),
-                (left_index + 1, right_rows, split.right, right_bounds),
+            let (left_histogram, right_histogram) = children.histograms.unwrap_or_default();
+            let sides = [
+                (
+                    left_index,
+                    children.left_rows,
+                    split.left,
+                    left_bounds,
+                    left_histogram,
+                ),
+                (
+                    left_index + 1,
+                    children.right_rows,
+                    split.right,
+                    right_bounds,
+                    right_histogram,
+                ),
             ];
-            let base = next.len();
-            for (index, rows, total, (lower, upper)) in children {
+            for (index, rows, total, (lower, upper), histogram) in sides {
                 next.push(OpenNode {
                     index,
-                    depth: child_depth,
+                    depth: node.depth + 1,
                     rows,
-                    histogram: Vec::new(),
+                    histogram,
                     total,
                     lower,
                     upper,
                 });
-            }
-            let (small, large) = if left_smaller {
-                (base, base + 1)
-            } else {
-                (base + 1, base)
-            };
-            if child_depth < options.max_depth {
-                // The larger child takes over the parent's histogram; the subtraction below
-                // turns it into its own.
-                next[large].histogram = parent_histogram;
-                next[small].histogram = match spare_histograms.pop() {
-                    Some(mut histogram) => {
-                        histogram.fill(Slot::default());
-                        histogram
-                    }
-                    None => vec![Slot::default(); n_slots],
-                };
-                pairs.push((small, large));
-            }
-        }
-        if !pairs.is_empty() {
-            let mut to_build = vec![false; next.len()];
-            for &(small, _) in &pairs {
-                to_build[small] = true;
-            }
-            let jobs = next
-                .iter_mut()
-                .zip(to_build)
-                .filter(|(_, build)| *build)
-                .map(|(node, _)| Job {
-                    rows: &node.rows,
-                    histogram: &mut node.histogram,
-                })
-                .collect();
-            histogram::build(jobs, binned, offsets, features, quantised);
-            for &(small, large) in &pairs {
-                let built = std::mem::take(&mut next[small].histogram);
-                histogram::subtract(&mut next[large].histogram, &built);
-                next[small].histogram = built;
             }
         }
         level = next;
