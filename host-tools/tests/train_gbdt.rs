@@ -267,6 +267,42 @@ fn early_stopping_stops_and_keeps_trees_up_to_the_best_round() {
 }
 
 #[test]
+fn early_stopping_decides_the_same_on_any_thread_count() {
+    // Validation set larger than one block of rows, so its outputs and loss are computed in
+    // several parallel tasks.
+    let train_set = generate(12_000, 8, 15, 0.05);
+    let held_out = generate(9_000, 8, 16, 0.05);
+    let run = |threads: usize| {
+        let options = GbdtOptions {
+            n_trees: 200,
+            learning_rate: 0.5,
+            max_depth: 6,
+            early_stopping_rounds: Some(4),
+            threads,
+            ..binary_options()
+        };
+        train(
+            &train_set.data(&train_set.binary),
+            Some(&held_out.data(&held_out.binary)),
+            &options,
+            |_| {},
+        )
+        .expect("trains")
+    };
+    let one = run(1);
+    assert!(one.rounds.len() < 200, "stopped after {}", one.rounds.len());
+    for threads in [2, 3] {
+        let other = run(threads);
+        assert_eq!(other.best_round, one.best_round, "{threads} threads");
+        assert_eq!(
+            other.rounds, one.rounds,
+            "{threads} threads: every round's report"
+        );
+        assert_eq!(bytes(&other), bytes(&one), "{threads} threads");
+    }
+}
+
+#[test]
 fn monotone_constraint_makes_predictions_monotone_in_that_feature() {
     // The signal in x0 is a sine: clearly not monotone without the constraint.
     let data = generate(3000, 6, 7, 0.05);

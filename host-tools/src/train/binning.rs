@@ -9,7 +9,8 @@
 //! always share a bin.
 //!
 //! Cut values are chosen from row ranks as XGBoost's `hist` method chooses them (see
-//! [`fit_feature`]), so that on the same data both frameworks split on the same thresholds.
+//! [`fit_feature`]), so that on the same data both frameworks have the same candidate cuts
+//! (exactly so when a feature's distinct values fit XGBoost's quantile sketch).
 //!
 //! Never: floating-point arithmetic on the values (only on ranks), or a threshold that is not
 //! itself a training value.
@@ -89,7 +90,6 @@ impl Binning {
         Binning { features }
     }
 
-    /// The bin codes of `columns` (which may be a different data set than the one fitted).
     /// [`Binning::fit`] on `data`, and its codes ([`Binning::apply`]).
     pub fn fit_apply(data: &TrainData, max_bins: usize) -> (Binning, BinnedColumns) {
         let binning = Binning::fit(data, max_bins);
@@ -97,7 +97,8 @@ impl Binning {
         (binning, binned)
     }
 
-    /// Columns are coded in parallel on the current rayon pool.
+    /// The bin codes of `columns` (which may be a different data set than the one fitted),
+    /// coded in parallel on the current rayon pool.
     pub fn apply(&self, columns: &[Vec<f32>], n_rows: usize) -> BinnedColumns {
         let mut codes = vec![0u8; n_rows * self.features.len()];
         if n_rows > 0 {
@@ -142,7 +143,8 @@ impl Binning {
 /// (`limit`: 2,040 x L + 1 with 256 bins, L = 3 at 31k rows and 7 at 800k; fewer with fewer
 /// bins), which clinical data with its recorded precision usually satisfies. Beyond that the
 /// two may place cuts a few ranks apart.
-/// Ranks are compared as XGBoost's f32 ranks, which are exact below 2^24 rows.
+/// Rank targets are computed in f32 as XGBoost computes them; XGBoost also adds ranks in f32,
+/// which agrees with the exact integer sums used here up to 2^23 (8.4 million) rows.
 fn fit_feature(column: &[f32], max_value_bins: usize) -> FeatureBins {
     // Distinct values (with -0.0 folded into 0.0, which `<` cannot tell apart) and their counts.
     let mut values: Vec<f32> = column

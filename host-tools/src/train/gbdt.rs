@@ -14,9 +14,10 @@
 //! as accurate; the model bytes depend on it only through the gradients.
 //!
 //! Randomness is counter-based (SplitMix64 of seed, stream, round and row or feature), so no
-//! state depends on threads or on what was drawn before. Losses are summed in a fixed order
-//! with `math::logf` (see `sum_of_logs`), so early stopping decides the same on every
-//! machine.
+//! state depends on threads or on what was drawn before. Losses are summed in fixed blocks of
+//! rows, in a fixed order, with the trainer's own `ln_1_to_2` (see `sum_of_logs`); early
+//! stopping reads only the validation loss, computed from the engine's outputs, so it decides
+//! the same on every machine and thread count.
 
 use lockstep_engine::builder::{ModelSpec, TreeSpec};
 use lockstep_engine::format::{self, limits, Aggregation, BaseOrder, Framework, Numerics};
@@ -115,13 +116,15 @@ pub struct GbdtOptions {
     /// Stop when the validation loss has not improved for this many rounds, and keep the
     /// trees up to the best round. Needs a validation set.
     pub early_stopping_rounds: Option<usize>,
-    /// Threads for histogram building; 0 means one per available core. The model does not
-    /// depend on it.
+    /// Threads of the training pool (binning, gradients, split search, partitions, histograms
+    /// and the per-row passes); 0 means one per available core. The model does not depend on
+    /// it.
     pub threads: usize,
 }
 
 impl Default for GbdtOptions {
-    /// XGBoost's defaults (100 rounds, `eta` 0.3, depth 6, `lambda` 1, 256 bins), one thread.
+    /// XGBoost's defaults (100 rounds, `eta` 0.3, depth 6, `lambda` 1), 255 value bins plus the
+    /// missing bin (XGBoost's `max_bin` 255), one thread.
     fn default() -> Self {
         GbdtOptions {
             n_trees: 100,
@@ -341,8 +344,9 @@ pub fn train(
     // Per training row, whether the current round samples it (only with subsampling).
     let mut sampled = vec![false; if options.subsample < 1.0 { n_rows } else { 0 }];
     for round in 0..options.n_trees {
-        // Everything but the progress report runs inside the pool, whose tasks it splits
-        // into fixed blocks of rows, features or nodes: no result depends on the scheduling.
+        // Everything but the progress report runs inside the pool. No result depends on the
+        // scheduling: float work is split into fixed blocks of rows, histogram sums are
+        // integers, and split searches merge in feature order.
         let report = pool.install(|| {
             gradients(
                 objective,
@@ -738,7 +742,7 @@ pub(crate) fn exp_f64(z: f64) -> f64 {
         poly = poly * r + c;
     }
     let poly = (poly * r + 1.0) * r + 1.0;
-    // The low 12 bits of `shifted`'s bits are k mod 2^12; k + 1023 is in 14..=2033.
+    // The low 12 bits of `shifted`'s bits are k mod 2^12; k + 1023 is in 13..=2033.
     let scale = f64::from_bits(shifted.to_bits().wrapping_add(1023) << 52);
     poly * scale
 }

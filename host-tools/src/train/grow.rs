@@ -316,6 +316,7 @@ pub fn grow(
                     split.bin,
                     split.default_left,
                 );
+                debug_assert_eq!(quantised.total(&left_rows), split.left);
                 let histograms = buffer.take().map(|mut small| {
                     small.fill(Slot::default());
                     let mut large = std::mem::take(&mut node.histogram);

@@ -350,7 +350,8 @@ mod tests {
 
     #[test]
     fn histograms_are_identical_for_any_thread_count_and_match_a_plain_sum() {
-        // Nine features (groups of 4, 4 and 1), enough rows for the parallel path.
+        // Nine features, eight of them sampled (tasks of 4 + 4 features on 1 or 2 threads,
+        // 3 + 3 + 2 on 3), enough rows for the parallel path.
         let n_rows = 20_000usize;
         let widths = [5usize, 4, 11, 2, 7, 3, 9, 6, 8];
         let mut offsets = vec![0];
@@ -369,6 +370,7 @@ mod tests {
         let hess: Vec<f64> = (0..n_rows).map(|i| 0.1 + (i % 7) as f64 * 0.01).collect();
         let q = Quantised::new(&grads, &hess);
         let rows: Vec<u32> = (0..n_rows as u32).filter(|r| r % 3 != 0).collect();
+        let all_rows: Vec<u32> = (0..n_rows as u32).collect();
         // Feature 4 not sampled: its slots stay zero.
         let features = [0, 1, 2, 3, 5, 6, 7, 8];
         let mut results = Vec::new();
@@ -380,6 +382,7 @@ mod tests {
             let mut a = vec![Slot::default(); n_slots];
             let mut b = vec![Slot::default(); n_slots];
             let mut c = vec![Slot::default(); n_slots];
+            let mut d = vec![Slot::default(); n_slots];
             let jobs = vec![
                 Job {
                     rows: &rows,
@@ -393,13 +396,18 @@ mod tests {
                     rows: &rows[7_000..],
                     histogram: &mut c,
                 },
+                // Every row: pairs borrowed, columns read straight through.
+                Job {
+                    rows: &all_rows,
+                    histogram: &mut d,
+                },
             ];
             pool.install(|| build(jobs, &binned, &offsets, &features, &q));
-            results.push((a, b, c));
+            results.push((a, b, c, d));
         }
         assert!(results.windows(2).all(|w| w[0] == w[1]));
-        let (a, _, c) = &results[0];
-        for (histogram, rows) in [(a, &rows[..]), (c, &rows[7_000..])] {
+        let (a, _, c, d) = &results[0];
+        for (histogram, rows) in [(a, &rows[..]), (c, &rows[7_000..]), (d, &all_rows[..])] {
             let mut expected = vec![Slot::default(); n_slots];
             for &f in &features {
                 for &row in rows {

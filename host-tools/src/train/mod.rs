@@ -7,9 +7,9 @@
 //! [`ModelSpec`](lockstep_engine::builder::ModelSpec).
 //!
 //! Invariants kept throughout: identical data, options and seed give identical model bytes
-//! (histogram sums are integers, randomness is counter-based, ties break by feature then bin,
-//! parallel work is cut into fixed blocks of rows, features or nodes and merged in a fixed
-//! order); and every running margin is computed with the engine's own f32 arithmetic, so the
+//! (histogram sums are integers, exact however the work is split; randomness is counter-based;
+//! ties break by feature then bin; floating-point per-row work is cut into fixed blocks of rows
+//! and merged in a fixed order); and every running margin is computed with the engine's own f32 arithmetic, so the
 //! trainer's predictions are the compiled model's outputs. Gradients use the trainer's own f64
 //! sigmoid ([`gbdt`]), made of IEEE basic operations only, so they too are the same on every
 //! machine.
