@@ -297,6 +297,17 @@ pub fn train(
     let (binning, binned) = pool.install(|| Binning::fit_apply(data, options.max_bins));
     let offsets = binning.slot_offsets();
     let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
+    // A feature with one value bin and no missing training value can never split: it is left
+    // out of histograms and split searches (after sampling, so the draws do not change).
+    let splittable: Vec<bool> = pool.install(|| {
+        (0..data.n_features())
+            .into_par_iter()
+            .map(|f| {
+                !binning.features[f].thresholds.is_empty()
+                    || binned.column(f).contains(&missing_codes[f])
+            })
+            .collect()
+    });
     let grow_data = GrowData {
         columns: &binned,
         binning: &binning,
@@ -366,12 +377,13 @@ pub fn train(
             for output in 0..n_outputs {
                 let span = output * n_rows..(output + 1) * n_rows;
                 let quantised = Quantised::new(&grads[span.clone()], &hessians[span]);
-                let features = sample_features(
+                let mut features = sample_features(
                     options.seed,
                     round * n_outputs + output,
                     data.n_features(),
                     options.colsample_bytree,
                 );
+                features.retain(|&feature| splittable[feature]);
                 let tree = grow(
                     grow_data,
                     rows.clone(),
