@@ -154,6 +154,20 @@ def run_xgboost(x_train, y_train, x_test, y_test, names, p, threads, repeat):
     return best, float(roc_auc_score(y_test, prob)), booster.num_boosted_rounds()
 
 
+def lockstep_train(binary, csv, schema, config, model, summary_re):
+    """Runs `lockstep train` once; returns the match of `summary_re` on its summary line."""
+    proc = subprocess.run(
+        [str(binary), "train", "--data", str(csv), "--schema", str(schema),
+         "--config", str(config), "-o", str(model), "--quiet"],
+        capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"lockstep train failed:\n{proc.stderr}")
+    m = summary_re.search(proc.stderr)
+    if not m:
+        raise RuntimeError(f"no line matching {summary_re.pattern!r} in:\n{proc.stderr}")
+    return m
+
+
 def run_lockstep(binary, csv, schema, target, train_where, p, threads, repeat, workdir):
     config = workdir / f"{target}.config.toml"
     config.write_text(
@@ -178,15 +192,7 @@ def run_lockstep(binary, csv, schema, target, train_where, p, threads, repeat, w
     model = workdir / f"{target}.lsm"
     best, auc, trees = math.inf, None, None
     for _ in range(repeat):
-        proc = subprocess.run(
-            [str(binary), "train", "--data", str(csv), "--schema", str(schema),
-             "--config", str(config), "-o", str(model), "--quiet"],
-            capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"lockstep train failed:\n{proc.stderr}")
-        m = TRAINED_RE.search(proc.stderr)
-        if not m:
-            raise RuntimeError(f"no 'trained ... in X s' line in:\n{proc.stderr}")
+        m = lockstep_train(binary, csv, schema, config, model, TRAINED_RE)
         best = min(best, float(m.group(2)))
         trees = int(m.group(5))
         n_train = int(m.group(3))
@@ -294,15 +300,7 @@ def run_lockstep_path(binary, csv, schema, target, train_where, c, repeat, workd
     model = workdir / f"{target}.logistic.lsm"
     best, out = math.inf, None
     for _ in range(repeat):
-        proc = subprocess.run(
-            [str(binary), "train", "--data", str(csv), "--schema", str(schema),
-             "--config", str(config), "-o", str(model), "--quiet"],
-            capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"lockstep train (logistic) failed:\n{proc.stderr}")
-        m = PATH_RE.search(proc.stderr)
-        if not m:
-            raise RuntimeError(f"no 'trained ... elastic-net path' line in:\n{proc.stderr}")
+        m = lockstep_train(binary, csv, schema, config, model, PATH_RE)
         best = min(best, float(m.group(2)))
         record = json.loads(model.with_suffix(".training.json").read_text())
         path = record["logistic"]

@@ -114,6 +114,11 @@ impl Binning {
         BinnedColumns { n_rows, codes }
     }
 
+    /// Each feature's missing code ([`FeatureBins::missing_code`]).
+    pub fn missing_codes(&self) -> Vec<u8> {
+        self.features.iter().map(|f| f.missing_code()).collect()
+    }
+
     /// Histogram slot offsets: feature `f` owns slots `offsets[f]..offsets[f + 1]`.
     pub fn slot_offsets(&self) -> Vec<usize> {
         let mut offsets = Vec::with_capacity(self.features.len() + 1);

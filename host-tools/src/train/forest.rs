@@ -123,7 +123,7 @@ pub fn train_forest(
     // Binning runs its features in parallel on a pool of `threads`.
     let (binning, binned) =
         super::thread_pool(threads)?.install(|| Binning::fit_apply(data, options.max_bins));
-    let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
+    let missing_codes = binning.missing_codes();
     let positive: Vec<bool> = data.labels.iter().map(|&y| y == 1.0).collect();
     let context = TreeContext {
         binned: &binned,

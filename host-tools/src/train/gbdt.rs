@@ -296,7 +296,7 @@ pub fn train(
     let pool = super::thread_pool(options.threads)?;
     let (binning, binned) = pool.install(|| Binning::fit_apply(data, options.max_bins));
     let offsets = binning.slot_offsets();
-    let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
+    let missing_codes = binning.missing_codes();
     // A feature with one value bin and no missing training value can never split: it is left
     // out of histograms and split searches (after sampling, so the draws do not change).
     let splittable: Vec<bool> = pool.install(|| {
@@ -310,8 +310,8 @@ pub fn train(
     });
     let grow_data = GrowData {
         columns: &binned,
-        binning: &binning,
         offsets: &offsets,
+        missing_codes: &missing_codes,
     };
     // Per training row, the leaf value of the tree just grown (for the rows it was grown on).
     let mut leaf_values = vec![0.0f32; n_rows];

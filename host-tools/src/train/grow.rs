@@ -222,10 +222,10 @@ struct Candidate {
 pub struct GrowData<'a> {
     /// The bin codes.
     pub columns: &'a BinnedColumns,
-    /// The bins the codes came from.
-    pub binning: &'a Binning,
     /// Histogram slot offsets, [`Binning::slot_offsets`].
     pub offsets: &'a [usize],
+    /// Each feature's missing code, [`Binning::missing_codes`].
+    pub missing_codes: &'a [u8],
 }
 
 /// Grows one tree on `rows` (ascending) using `features` (ascending), and writes the final
@@ -241,15 +241,14 @@ pub fn grow(
 ) -> GrownTree {
     let GrowData {
         columns: binned,
-        binning,
         offsets,
+        missing_codes,
     } = data;
     let regulariser = Regulariser {
         lambda: options.lambda,
         alpha: options.alpha,
     };
     let n_slots = offsets[offsets.len() - 1];
-    let missing_codes: Vec<u8> = binning.features.iter().map(|f| f.missing_code()).collect();
     let mut nodes = vec![GrownNode::Leaf { value: 0.0 }];
     // Per node, for splits: the loss reduction and the leaf the node would be if pruned.
     let mut split_gains: Vec<Option<(f64, GrownNode)>> = vec![None];

@@ -15,6 +15,8 @@
 
 use std::ops::{Add, AddAssign, Sub, SubAssign};
 
+use std::array::from_fn;
+
 use rayon::prelude::*;
 
 use super::binning::BinnedColumns;
@@ -195,9 +197,15 @@ pub fn build(
     if work < MIN_PARALLEL_WORK || rayon::current_num_threads() == 1 {
         for job in jobs {
             let pairs = gather(job.rows, quantised);
-            for group in features.chunks(FEATURES_PER_PASS) {
-                fill(job.rows, &pairs, job.histogram, 0, binned, offsets, group);
-            }
+            fill(
+                job.rows,
+                &pairs,
+                job.histogram,
+                0,
+                binned,
+                offsets,
+                features,
+            );
         }
         return;
     }
@@ -246,7 +254,7 @@ fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [[
 }
 
 /// Adds `rows` (whose gradient pairs are `pairs`) into `histogram`, whose first slot is global
-/// slot `base`, for the features of `group` (at most [`FEATURES_PER_PASS`]), all in one pass.
+/// slot `base`, for the features of `group`, [`FEATURES_PER_PASS`] of them per pass.
 fn fill(
     rows: &[u32],
     pairs: &[[i32; 2]],
@@ -256,45 +264,38 @@ fn fill(
     offsets: &[usize],
     group: &[usize],
 ) {
-    let args = (rows, pairs, histogram, base, binned, offsets, group);
-    match group.len() {
-        4 => fill_n::<4>(args),
-        3 => fill_n::<3>(args),
-        2 => fill_n::<2>(args),
-        _ => {
-            let (rows, pairs, histogram, base, binned, offsets, group) = args;
-            for feature in group.chunks(1) {
-                fill_n::<1>((rows, pairs, histogram, base, binned, offsets, feature));
-            }
+    // Rows are ascending and distinct, so as many rows as the data has means all of them.
+    let all = rows.len() == binned.n_rows;
+    for pass in group.chunks(FEATURES_PER_PASS) {
+        let start = |k: usize| offsets[pass[k]] - base;
+        let column = |k: usize| binned.column(pass[k]);
+        let h = &mut *histogram;
+        match pass.len() {
+            4 => fill_n::<4>(rows, pairs, h, all, from_fn(start), from_fn(column)),
+            3 => fill_n::<3>(rows, pairs, h, all, from_fn(start), from_fn(column)),
+            2 => fill_n::<2>(rows, pairs, h, all, from_fn(start), from_fn(column)),
+            _ => fill_n::<1>(rows, pairs, h, all, from_fn(start), from_fn(column)),
         }
     }
 }
 
-/// [`fill`]'s arguments.
-type FillArgs<'a, 'h> = (
-    &'a [u32],
-    &'a [[i32; 2]],
-    &'h mut [Slot],
-    usize,
-    &'a BinnedColumns,
-    &'a [usize],
-    &'a [usize],
-);
-
-/// [`fill`] for exactly `N` features. Columns are read in ascending row order; when `rows` is
-/// every row (the root without sampling) they are read straight through, without indices.
+/// One pass of [`fill`] over `N` features, whose slots start at `starts` in `histogram` and
+/// whose codes are `columns`. Columns are read in ascending row order; when `all` rows are
+/// added (the root without sampling) they are read straight through, without indices.
 fn fill_n<const N: usize>(
-    (rows, pairs, histogram, base, binned, offsets, group): FillArgs<'_, '_>,
+    rows: &[u32],
+    pairs: &[[i32; 2]],
+    histogram: &mut [Slot],
+    all: bool,
+    starts: [usize; N],
+    columns: [&[u8]; N],
 ) {
-    let starts: [usize; N] = std::array::from_fn(|k| offsets[group[k]] - base);
-    let columns: [&[u8]; N] = std::array::from_fn(|k| binned.column(group[k]));
     let mut add = |k: usize, code: u8, grad: i32, hess: i32| {
         let slot = &mut histogram[starts[k] + usize::from(code)];
         slot.grad += i64::from(grad);
         slot.hess += i64::from(hess);
     };
-    // Rows are ascending and distinct, so as many rows as the data has means all of them.
-    if rows.len() == binned.n_rows {
+    if all {
         for (row, &[grad, hess]) in pairs.iter().enumerate() {
             for (k, column) in columns.iter().enumerate() {
                 add(k, column[row], grad, hess);
