@@ -4,6 +4,7 @@
 //! Models are always read and written through `lockstep_engine`: `compile` produces engine
 //! bytes, and `predict`/`inspect` load those bytes exactly as a device would.
 
+pub mod commands;
 pub mod compile;
 pub mod data;
 pub mod inspect;
@@ -13,5 +14,4 @@ pub mod predict;
 pub mod rng;
 pub mod synth;
 pub mod train;
-pub mod training;
 pub mod validate;

@@ -1,15 +1,34 @@
-//! The `lockstep` command: parses arguments, calls the library, and turns failures into one
-//! line naming the file, the step and what to do.
+//! The `lockstep` command: parses arguments, calls one command of the library
+//! (`lockstep_host::commands`), and turns its result into an exit code; a failure is printed as
+//! one line naming the file, the step and what to do.
 
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use lockstep_engine::Model;
-use lockstep_host::{compile, inspect, parity, predict, synth, training};
+use lockstep_host::commands::{self, parity::ParityArgs, train::TrainArgs};
+use lockstep_host::validate::ValidateInputs;
+
+/// The exit codes, part of the interface (the README lists them; scripts and CI branch on
+/// them). clap itself exits with 2 when the command line cannot be parsed.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+enum Exit {
+    /// Done; for `validate`, accepted (or no criteria declared).
+    Success = 0,
+    /// An error: unreadable or invalid input, a refused model, a failed write.
+    Error = 1,
+    /// `parity`: some device output differs from the host's.
+    ParityMismatch = 3,
+    /// `validate`: the plan's acceptance criteria reject the candidate.
+    Rejected = 4,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}
 
 /// Lockstep: compile tree-ensemble models into an exact, verifiable format for embedded devices,
 /// and score data with the same engine the device runs.
@@ -207,19 +226,20 @@ enum SynthCohortKind {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let succeeded = |()| Exit::Success;
     let result = match cli.command {
         Command::Compile {
             model,
             output,
             label,
-        } => run_compile(&model, &output, label),
+        } => commands::compile::run(&model, &output, label).map(succeeded),
         Command::Predict {
             model,
             input,
             output,
             bits,
-        } => run_predict(&model, &input, output.as_deref(), bits),
-        Command::Inspect { model, json } => run_inspect(&model, json),
+        } => commands::predict::run(&model, &input, output.as_deref(), bits).map(succeeded),
+        Command::Inspect { model, json } => commands::inspect::run(&model, json).map(succeeded),
         Command::Train {
             data,
             schema,
@@ -228,21 +248,22 @@ fn main() -> ExitCode {
             train_where,
             output,
             quiet,
-        } => run_train(
-            &data,
-            &schema,
-            config.as_deref(),
+        } => commands::train::run(TrainArgs {
+            data,
+            schema,
+            config,
             target,
             train_where,
-            &output,
+            output,
             quiet,
-        ),
+        })
+        .map(succeeded),
         Command::Synth {
             cohort: SynthCohortKind::Arthroplasty,
             rows,
             seed,
             output,
-        } => run_synth(rows, seed, &output),
+        } => commands::synth::run(rows, seed, &output).map(succeeded),
         Command::Validate {
             model,
             data,
@@ -255,7 +276,7 @@ fn main() -> ExitCode {
             quiet,
         } => {
             let schema = schema.unwrap_or_else(|| data.with_extension("schema.toml"));
-            let inputs = lockstep_host::validate::ValidateInputs {
+            let inputs = ValidateInputs {
                 model,
                 data,
                 schema,
@@ -264,11 +285,10 @@ fn main() -> ExitCode {
                 training_record,
                 threads,
             };
-            match run_validate(&inputs, &output, quiet) {
-                Ok(true) => Ok(()),
-                Ok(false) => return ExitCode::from(lockstep_host::validate::EXIT_REJECTED as u8),
-                Err(error) => Err(error),
-            }
+            commands::validate::run(&inputs, &output, quiet).map(|accepted| match accepted {
+                true => Exit::Success,
+                false => Exit::Rejected,
+            })
         }
         Command::Parity {
             model,
@@ -281,438 +301,28 @@ fn main() -> ExitCode {
             work_dir,
             firmware_dir,
             corrupt_device_output,
-        } => {
-            let options = ParityArgs {
-                vectors,
-                record,
-                cost,
-                random_rows,
-                seed,
-                work_dir,
-                firmware_dir,
-                corrupt_device_output,
-            };
-            match run_parity(&model, &targets, options) {
-                Ok(true) => Ok(()),
-                Ok(false) => return ExitCode::from(3),
-                Err(error) => Err(error),
-            }
-        }
+        } => commands::parity::run(ParityArgs {
+            model,
+            targets,
+            vectors,
+            record,
+            cost,
+            random_rows,
+            seed,
+            work_dir,
+            firmware_dir,
+            corrupt_device_output,
+        })
+        .map(|exact| match exact {
+            true => Exit::Success,
+            false => Exit::ParityMismatch,
+        }),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(exit) => exit.into(),
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            Exit::Error.into()
         }
     }
-}
-
-fn read_file(step: &str, path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path)
-        .with_context(|| format!("{step}: cannot read '{}'; check the path", path.display()))
-}
-
-fn load_model<'a>(step: &str, path: &Path, bytes: &'a [u8]) -> Result<Model<'a>> {
-    Model::from_bytes(bytes).with_context(|| {
-        format!(
-            "{step}: '{}' is not a valid lockstep model; compile it with `lockstep compile`",
-            path.display()
-        )
-    })
-}
-
-fn run_compile(model: &Path, output: &Path, label: Option<String>) -> Result<()> {
-    let source = read_file("compile", model)?;
-    let mut compiled = compile::compile(&source)
-        .with_context(|| format!("compile: cannot compile '{}'", model.display()))?;
-    if let Some(label) = label {
-        compiled.spec.label = label;
-        compiled.bytes = compiled
-            .spec
-            .to_bytes()
-            .context("compile: re-encoding with the new label")?;
-    }
-    std::fs::write(output, &compiled.bytes).with_context(|| {
-        format!(
-            "compile: cannot write '{}'; check the directory exists",
-            output.display()
-        )
-    })?;
-    let loaded = load_model("compile", output, &compiled.bytes)?;
-    let summary = inspect::summarize(&loaded, compiled.bytes.len());
-    eprintln!(
-        "compiled {} '{}' -> '{}': {} trees, {} nodes, {} features, {} outputs, {} bytes, sha256 {}",
-        compiled.format.name(),
-        model.display(),
-        output.display(),
-        summary.n_trees,
-        summary.n_nodes,
-        summary.n_features,
-        summary.n_outputs,
-        summary.file_bytes,
-        summary.sha256
-    );
-    Ok(())
-}
-
-fn run_predict(model_path: &Path, input: &Path, output: Option<&Path>, bits: bool) -> Result<()> {
-    let bytes = read_file("predict", model_path)?;
-    let model = load_model("predict", model_path, &bytes)?;
-    let reader =
-        BufReader::new(File::open(input).with_context(|| {
-            format!("predict: cannot open '{}'; check the path", input.display())
-        })?);
-    let options = predict::PredictOptions { bits };
-    let step = || format!("predict: scoring '{}'", input.display());
-    match output {
-        Some(path) => {
-            let file = File::create(path).with_context(|| {
-                format!(
-                    "predict: cannot create '{}'; check the directory exists",
-                    path.display()
-                )
-            })?;
-            let report = predict::predict_csv(&model, reader, BufWriter::new(file), options)
-                .with_context(step)?;
-            eprintln!("scored {} rows -> '{}'", report.rows, path.display());
-        }
-        None => {
-            let stdout = io::stdout();
-            predict::predict_csv(&model, reader, stdout.lock(), options).with_context(step)?;
-            io::stdout()
-                .flush()
-                .context("predict: writing standard output")?;
-        }
-    }
-    Ok(())
-}
-
-fn run_inspect(model_path: &Path, json: bool) -> Result<()> {
-    let bytes = read_file("inspect", model_path)?;
-    let model = load_model("inspect", model_path, &bytes)?;
-    let summary = inspect::summarize(&model, bytes.len());
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).context("inspect: encoding JSON")?
-        );
-    } else {
-        print!("{}", inspect::render_text(&summary));
-    }
-    Ok(())
-}
-
-struct ParityArgs {
-    vectors: Option<PathBuf>,
-    record: Option<PathBuf>,
-    cost: bool,
-    random_rows: usize,
-    seed: u64,
-    work_dir: Option<PathBuf>,
-    firmware_dir: Option<PathBuf>,
-    corrupt_device_output: bool,
-}
-
-/// Runs the parity suite; `Ok(false)` when some output differs.
-fn run_parity(model_path: &Path, target_names: &[String], args: ParityArgs) -> Result<bool> {
-    let bytes = read_file("parity", model_path)?;
-    let model = load_model("parity", model_path, &bytes)?;
-    let mut targets = Vec::new();
-    for name in target_names {
-        let names: Vec<&str> = parity::TARGETS.iter().map(|t| t.name).collect();
-        let target = parity::target(name).with_context(|| {
-            format!(
-                "parity: unknown target '{name}'; choose from {}",
-                names.join(", ")
-            )
-        })?;
-        targets.push(target);
-    }
-    let vectors = match &args.vectors {
-        Some(path) => parity::vectors::read_csv(&model, path)
-            .with_context(|| format!("parity: reading vectors '{}'", path.display()))?,
-        None => parity::vectors::generate(
-            &model,
-            parity::vectors::GenerateOptions {
-                random_rows: args.random_rows,
-                seed: args.seed,
-            },
-        ),
-    };
-    let created_temp = args.work_dir.is_none();
-    let work_dir = args.work_dir.unwrap_or_else(|| {
-        std::env::temp_dir().join(format!("lockstep-parity-{}", std::process::id()))
-    });
-    std::fs::create_dir_all(&work_dir).with_context(|| {
-        format!(
-            "parity: cannot create work directory '{}'",
-            work_dir.display()
-        )
-    })?;
-    let options = parity::ParityOptions {
-        firmware_dir: args
-            .firmware_dir
-            .unwrap_or_else(parity::default_firmware_dir),
-        work_dir: work_dir.clone(),
-        corrupt_device_output: args.corrupt_device_output,
-        keep_mismatches: 5,
-    };
-    eprintln!(
-        "parity: {} vectors, model sha256 {}",
-        vectors.n_rows(),
-        inspect::hex(&model.checksum())
-    );
-    let record = parity::run(&bytes, &vectors, &targets, &options, |message| {
-        eprintln!("parity: {message}")
-    })
-    .with_context(|| format!("parity: '{}'", model_path.display()))?;
-    for result in &record.targets {
-        println!(
-            "{}: {}/{} bit-exact",
-            result.target, result.rows_bit_exact, result.rows
-        );
-        for m in &result.first_mismatches {
-            println!(
-                "  row {} {}: host {} device {} (inputs {})",
-                m.row,
-                m.value,
-                m.host,
-                m.device,
-                m.inputs.join(",")
-            );
-        }
-    }
-    if args.cost {
-        println!(
-            "{:<12} {:>14} {:>12} {:>12} {:>15}",
-            "target", "instr/infer", "stack peak", "model flash", "firmware flash"
-        );
-        for result in &record.targets {
-            let c = &result.cost;
-            println!(
-                "{:<12} {:>14} {:>12} {:>12} {:>15}",
-                result.target,
-                c.instructions_per_inference
-                    .map_or("n/a".into(), |v| format!("{v:.0}")),
-                c.stack_peak_bytes
-                    .map_or("n/a".into(), |v| format!("{v} B")),
-                format!("{} B", c.model_flash_bytes),
-                c.firmware_flash_bytes
-                    .map_or("n/a".into(), |v| format!("{v} B")),
-            );
-        }
-    }
-    if let Some(path) = &args.record {
-        let json = serde_json::to_string_pretty(&record).context("parity: encoding the record")?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("parity: cannot write record '{}'", path.display()))?;
-    }
-    let exact = record.all_exact();
-    if created_temp && exact {
-        let _ = std::fs::remove_dir_all(&work_dir);
-    } else if !exact {
-        eprintln!("parity: work files kept in '{}'", work_dir.display());
-    }
-    Ok(exact)
-}
-
-fn run_synth(rows: usize, seed: u64, output: &Path) -> Result<()> {
-    let cohort = synth::arthroplasty(rows, seed);
-    let file = File::create(output).with_context(|| {
-        format!(
-            "synth: cannot create '{}'; check the directory exists",
-            output.display()
-        )
-    })?;
-    let mut writer = BufWriter::new(file);
-    synth::write_csv(&cohort, &mut writer)
-        .and_then(|()| writer.flush())
-        .with_context(|| format!("synth: writing '{}'", output.display()))?;
-    let schema = output.with_extension("schema.toml");
-    std::fs::write(&schema, synth::schema_toml())
-        .with_context(|| format!("synth: cannot write '{}'", schema.display()))?;
-    let rates = cohort.event_rates();
-    eprintln!(
-        "wrote {rows} patients (seed {seed}) to '{}' and its schema to '{}'; event rates: {}",
-        output.display(),
-        schema.display(),
-        synth::OUTCOMES
-            .iter()
-            .zip(rates)
-            .map(|(name, rate)| format!("{name} {:.2}%", 100.0 * rate))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    Ok(())
-}
-
-/// Runs validation and writes the report; returns whether the candidate is accepted (true
-/// when the plan declares no criteria).
-fn run_validate(
-    inputs: &lockstep_host::validate::ValidateInputs,
-    output: &Path,
-    quiet: bool,
-) -> Result<bool> {
-    let run = lockstep_host::validate::validate(inputs, |step| {
-        if !quiet {
-            eprintln!("validate: {step}");
-        }
-    })
-    .with_context(|| {
-        format!(
-            "validate: model '{}' on '{}'",
-            inputs.model.display(),
-            inputs.data.display()
-        )
-    })?;
-    std::fs::create_dir_all(output).with_context(|| {
-        format!(
-            "validate: cannot create the report directory '{}'",
-            output.display()
-        )
-    })?;
-    for (name, text) in [("report.json", &run.json), ("report.html", &run.html)] {
-        let path = output.join(name);
-        std::fs::write(&path, text)
-            .with_context(|| format!("validate: cannot write '{}'", path.display()))?;
-    }
-    let r = &run.report;
-    let auc = &r.candidate.metrics.auc;
-    eprintln!(
-        "validated {} on {} rows ({} events): AUC {:.4}{}, report in '{}'",
-        r.target,
-        r.counts.rows,
-        r.counts.events,
-        auc.auc,
-        auc.ci.map_or(String::new(), |ci| format!(
-            " ({:.4} to {:.4})",
-            ci.lower, ci.upper
-        )),
-        output.display()
-    );
-    if let Some(c) = &r.comparison {
-        eprintln!(
-            "versus baseline: delta AUC {:+.4}{}",
-            c.auc.difference,
-            c.auc.ci.map_or(String::new(), |ci| format!(
-                " ({:+.4} to {:+.4})",
-                ci.lower, ci.upper
-            ))
-        );
-    }
-    Ok(match &r.verdict {
-        Some(v) => {
-            for c in &v.criteria {
-                eprintln!(
-                    "  {} {} (value {:.4})",
-                    if c.passed { "pass" } else { "FAIL" },
-                    c.rule,
-                    c.value
-                );
-            }
-            eprintln!(
-                "verdict: {}",
-                if v.accepted {
-                    "ACCEPTED"
-                } else {
-                    "REJECTED (exit code 4)"
-                }
-            );
-            v.accepted
-        }
-        None => {
-            eprintln!("verdict: none (the plan declares no acceptance criteria)");
-            true
-        }
-    })
-}
-
-fn run_train(
-    data: &Path,
-    schema: &Path,
-    config_path: Option<&Path>,
-    target: Option<String>,
-    train_where: Option<String>,
-    output: &Path,
-    quiet: bool,
-) -> Result<()> {
-    let mut config = match config_path {
-        Some(path) => training::load_config(path).context("train: reading the config")?,
-        None => training::TrainConfig::default(),
-    };
-    if target.is_some() {
-        config.target = target;
-    }
-    if train_where.is_some() {
-        config.train_where = train_where;
-    }
-    let kind = config.kind;
-    let bar = if quiet {
-        indicatif::ProgressBar::hidden()
-    } else if kind == training::ModelKind::Gbdt {
-        indicatif::ProgressBar::new(config.gbdt.n_trees as u64)
-    } else {
-        // Forests and the logistic path report no rounds: a spinner shows the work is alive.
-        let spinner = indicatif::ProgressBar::new_spinner();
-        spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-        spinner.set_message(format!("training a {kind:?} model").to_lowercase());
-        spinner
-    };
-    if kind == training::ModelKind::Gbdt {
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "train {bar:30} {pos}/{len} rounds {msg} ({elapsed})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-    }
-    let outcome = training::train_model(data, schema, config, |round| {
-        bar.set_position(round.round as u64 + 1);
-        if let Some(auc) = round.valid_auc {
-            bar.set_message(format!("valid AUC {auc:.4}"));
-        }
-    })
-    .with_context(|| {
-        format!(
-            "train: '{}' with schema '{}'",
-            data.display(),
-            schema.display()
-        )
-    })?;
-    bar.finish_and_clear();
-    std::fs::write(output, &outcome.model).with_context(|| {
-        format!(
-            "train: cannot write '{}'; check the directory exists",
-            output.display()
-        )
-    })?;
-    let record_path = output.with_extension("training.json");
-    let json =
-        serde_json::to_string_pretty(&outcome.record).context("train: encoding the record")?;
-    std::fs::write(&record_path, json + "\n")
-        .with_context(|| format!("train: cannot write '{}'", record_path.display()))?;
-    let r = &outcome.record;
-    let shape = match (&r.logistic, r.best_round) {
-        (Some(path), _) => format!(
-            "elastic-net path of {} lambdas, {} of {} variables selected",
-            path.lambdas.len(),
-            r.selected_variables.len(),
-            path.coefficients.len()
-        ),
-        (None, Some(best)) => format!("{} trees (best round {best})", r.n_trees),
-        (None, None) => format!("{} trees", r.n_trees),
-    };
-    eprintln!(
-        "trained {} in {:.3} s on {} rows ({} events), {shape}, test AUC {} on {} rows -> '{}', record '{}'",
-        r.target,
-        outcome.train_seconds,
-        r.train.rows,
-        r.train.events,
-        r.test_auc.map_or("n/a".into(), |a| format!("{a:.4}")),
-        r.test.rows,
-        output.display(),
-        record_path.display()
-    );
-    Ok(())
 }

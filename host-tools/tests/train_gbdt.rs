@@ -6,7 +6,7 @@ use std::time::Instant;
 use lockstep_engine::builder::NodeSpec;
 use lockstep_engine::Model;
 use lockstep_host::train::{
-    auc, train, GbdtOptions, Objective, TrainData, TrainError, TrainedGbdt,
+    auc, train, GbdtObjective, GbdtOptions, TrainData, TrainError, TrainedGbdt,
 };
 
 /// The test data generator (SplitMix64), so the data is the same everywhere.
@@ -136,6 +136,30 @@ fn engine_outputs(model: &TrainedGbdt, data: &Generated) -> Vec<f32> {
     all
 }
 
+/// XGBoost's own defaults (100 rounds, `eta` 0.3, depth 6, no subsampling, seed 0, one
+/// thread), spelled out: the tests below were written against them, and `GbdtOptions::default`
+/// is what `lockstep train` uses.
+fn xgboost_defaults() -> GbdtOptions {
+    GbdtOptions {
+        n_trees: 100,
+        learning_rate: 0.3,
+        max_depth: 6,
+        min_child_weight: 1.0,
+        lambda: 1.0,
+        alpha: 0.0,
+        gamma: 0.0,
+        subsample: 1.0,
+        colsample_bytree: 1.0,
+        scale_pos_weight: 1.0,
+        monotone_constraints: Vec::new(),
+        max_bins: 256,
+        seed: 0,
+        objective: GbdtObjective::BinaryLogistic,
+        early_stopping_rounds: None,
+        threads: 1,
+    }
+}
+
 fn binary_options() -> GbdtOptions {
     GbdtOptions {
         n_trees: 30,
@@ -144,7 +168,7 @@ fn binary_options() -> GbdtOptions {
         subsample: 0.8,
         colsample_bytree: 0.8,
         seed: 42,
-        ..GbdtOptions::default()
+        ..xgboost_defaults()
     }
 }
 
@@ -389,7 +413,7 @@ fn missing_values_follow_the_learned_default_side() {
         let options = GbdtOptions {
             n_trees: 10,
             max_depth: 1,
-            ..GbdtOptions::default()
+            ..xgboost_defaults()
         };
         let model = train(&data, None, &options, |_| {}).expect("trains");
         let NodeSpec::Split { default_left, .. } = model.spec.trees[0].nodes[0] else {
@@ -413,7 +437,7 @@ fn softmax_and_squared_error_train_and_compile() {
     let options = GbdtOptions {
         n_trees: 20,
         max_depth: 4,
-        objective: Objective::Softmax { n_classes: 3 },
+        objective: GbdtObjective::Softmax { n_classes: 3 },
         ..binary_options()
     };
     let model = train(
@@ -443,7 +467,7 @@ fn softmax_and_squared_error_train_and_compile() {
     let options = GbdtOptions {
         n_trees: 40,
         max_depth: 4,
-        objective: Objective::SquaredError,
+        objective: GbdtObjective::SquaredError,
         alpha: 0.5,
         ..binary_options()
     };
@@ -514,18 +538,13 @@ fn rejects_bad_labels_and_options() {
     let binary = data.data(&data.binary);
     let with = |options: GbdtOptions| train(&binary, None, &options, |_| {}).err();
     assert!(matches!(
-        train(
-            &data.data(&data.target),
-            None,
-            &GbdtOptions::default(),
-            |_| {}
-        ),
+        train(&data.data(&data.target), None, &xgboost_defaults(), |_| {}),
         Err(TrainError::BadLabel { .. })
     ));
     assert!(matches!(
         with(GbdtOptions {
             max_depth: 16,
-            ..GbdtOptions::default()
+            ..xgboost_defaults()
         }),
         Some(TrainError::BadOption {
             option: "max_depth",
@@ -535,20 +554,20 @@ fn rejects_bad_labels_and_options() {
     assert!(matches!(
         with(GbdtOptions {
             monotone_constraints: vec![1],
-            ..GbdtOptions::default()
+            ..xgboost_defaults()
         }),
         Some(TrainError::BadOption { .. })
     ));
     assert_eq!(
         with(GbdtOptions {
             early_stopping_rounds: Some(3),
-            ..GbdtOptions::default()
+            ..xgboost_defaults()
         }),
         Some(TrainError::EarlyStoppingWithoutValidation)
     );
     let ones = vec![1.0; 100];
     assert_eq!(
-        train(&data.data(&ones), None, &GbdtOptions::default(), |_| {}).err(),
+        train(&data.data(&ones), None, &xgboost_defaults(), |_| {}).err(),
         Some(TrainError::SingleClass)
     );
 }
@@ -564,7 +583,7 @@ fn training_speed_45000_rows_20_features() {
             n_trees: 100,
             max_depth: 6,
             threads,
-            ..GbdtOptions::default()
+            ..xgboost_defaults()
         };
         let start = Instant::now();
         let model = train(&data.data(&data.binary), None, &options, |_| {}).expect("trains");

@@ -142,14 +142,17 @@ fn a_model_too_large_for_a_model_region_is_refused_before_running() {
 /// engine's linear form, whose f64 sums meet infinities and NaN fills) are bit-exact too.
 #[test]
 fn trained_models_of_every_kind_are_bit_exact_on_every_target() {
-    use lockstep_host::{synth, training};
+    use lockstep_host::synth;
+    use lockstep_host::train::pipeline;
     let dir = work_dir("trained");
     let cohort = synth::arthroplasty(3000, 11);
     let csv = dir.join("cohort.csv");
     let schema = dir.join("cohort.schema.toml");
     synth::write_csv(&cohort, std::fs::File::create(&csv).expect("csv")).expect("write csv");
     std::fs::write(&schema, synth::schema_toml()).expect("schema");
-    use training::{ForestConfig, GbdtConfig, LogisticConfig, ModelKind, TrainConfig};
+    use lockstep_host::train::config::{
+        ForestConfig, GbdtConfig, LogisticConfig, ModelKind, TrainConfig,
+    };
     let base = TrainConfig {
         target: Some("infection_1y".into()),
         ..TrainConfig::default()
@@ -185,7 +188,7 @@ fn trained_models_of_every_kind_are_bit_exact_on_every_target() {
     let mut failures = Vec::new();
     for config in configs {
         let kind = format!("{:?}", config.kind).to_lowercase();
-        let outcome = training::train_model(&csv, &schema, config, |_| {}).expect("train");
+        let outcome = pipeline::train_model(&csv, &schema, config, |_| {}).expect("train");
         let model = Model::from_bytes(&outcome.model).expect("load");
         let set = vectors::generate(
             &model,

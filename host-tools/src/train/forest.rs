@@ -83,18 +83,19 @@ pub struct ForestOptions {
 }
 
 impl Default for ForestOptions {
-    /// 100 trees of depth at most 10, leaves of at least 1 draw, sqrt features, bootstrap,
-    /// 256 bins, seed 0, one thread.
+    /// What `lockstep train` uses (its `[forest]` settings default to these): 200 trees of
+    /// depth at most 8, leaves of at least 20 draws, sqrt features, bootstrap, 256 bins, seed
+    /// 2024, one thread per core.
     fn default() -> Self {
         ForestOptions {
-            n_trees: 100,
-            max_depth: 10,
-            min_samples_leaf: 1,
+            n_trees: 200,
+            max_depth: 8,
+            min_samples_leaf: 20,
             max_features: MaxFeatures::Sqrt,
             bootstrap: true,
             max_bins: 256,
-            seed: 0,
-            threads: 1,
+            seed: 2024,
+            threads: 0,
         }
     }
 }
@@ -540,9 +541,13 @@ mod tests {
         };
         let options = ForestOptions {
             n_trees: 3,
+            max_depth: 10,
+            min_samples_leaf: 1,
             max_features: MaxFeatures::All,
             bootstrap: false,
-            ..ForestOptions::default()
+            max_bins: 256,
+            seed: 0,
+            threads: 1,
         };
         let forest = train_forest(&data, &options).unwrap();
         assert_eq!(forest.train_probabilities, labels);

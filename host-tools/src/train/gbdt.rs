@@ -40,7 +40,7 @@ pub const MAX_DEPTH: usize = 15;
 
 /// What the model learns (XGBoost's `objective`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Objective {
+pub enum GbdtObjective {
     /// `binary:logistic`: labels 0 or 1, one output, probability by XGBoost's sigmoid.
     BinaryLogistic,
     /// `multi:softprob`: labels are class indices, one output per class, probabilities by
@@ -53,28 +53,28 @@ pub enum Objective {
     SquaredError,
 }
 
-impl Objective {
+impl GbdtObjective {
     /// Outputs (and trees per round).
     pub fn n_outputs(&self) -> usize {
         match self {
-            Objective::Softmax { n_classes } => *n_classes,
+            GbdtObjective::Softmax { n_classes } => *n_classes,
             _ => 1,
         }
     }
 
     fn name(&self) -> &'static str {
         match self {
-            Objective::BinaryLogistic => "binary:logistic",
-            Objective::Softmax { .. } => "multi:softprob",
-            Objective::SquaredError => "reg:squarederror",
+            GbdtObjective::BinaryLogistic => "binary:logistic",
+            GbdtObjective::Softmax { .. } => "multi:softprob",
+            GbdtObjective::SquaredError => "reg:squarederror",
         }
     }
 
     fn model_objective(&self) -> format::Objective {
         match self {
-            Objective::BinaryLogistic => format::Objective::BinaryLogistic,
-            Objective::Softmax { .. } => format::Objective::MulticlassSoftmax,
-            Objective::SquaredError => format::Objective::Regression,
+            GbdtObjective::BinaryLogistic => format::Objective::BinaryLogistic,
+            GbdtObjective::Softmax { .. } => format::Objective::MulticlassSoftmax,
+            GbdtObjective::SquaredError => format::Objective::Regression,
         }
     }
 }
@@ -112,7 +112,7 @@ pub struct GbdtOptions {
     /// Seed of the row and feature sampling.
     pub seed: u64,
     /// What to learn.
-    pub objective: Objective,
+    pub objective: GbdtObjective,
     /// Stop when the validation loss has not improved for this many rounds, and keep the
     /// trees up to the best round. Needs a validation set.
     pub early_stopping_rounds: Option<usize>,
@@ -123,26 +123,29 @@ pub struct GbdtOptions {
 }
 
 impl Default for GbdtOptions {
-    /// XGBoost's defaults (100 rounds, `eta` 0.3, depth 6, `lambda` 1), 255 value bins plus the
-    /// missing bin (XGBoost's `max_bin` 255), one thread.
+    /// What `lockstep train` uses (its `[gbdt]` settings default to these): 300 rounds, `eta`
+    /// 0.05, depth 4, `lambda` 1, rows and features subsampled at 0.8, 255 value bins plus the
+    /// missing bin (XGBoost's `max_bin` 255), seed 2024, early stopping after 30 rounds
+    /// without improvement (set `None` to train without a validation set), one thread per
+    /// core.
     fn default() -> Self {
         GbdtOptions {
-            n_trees: 100,
-            learning_rate: 0.3,
-            max_depth: 6,
+            n_trees: 300,
+            learning_rate: 0.05,
+            max_depth: 4,
             min_child_weight: 1.0,
             lambda: 1.0,
             alpha: 0.0,
             gamma: 0.0,
-            subsample: 1.0,
-            colsample_bytree: 1.0,
+            subsample: 0.8,
+            colsample_bytree: 0.8,
             scale_pos_weight: 1.0,
             monotone_constraints: Vec::new(),
             max_bins: 256,
-            seed: 0,
-            objective: Objective::BinaryLogistic,
-            early_stopping_rounds: None,
-            threads: 1,
+            seed: 2024,
+            objective: GbdtObjective::BinaryLogistic,
+            early_stopping_rounds: Some(30),
+            threads: 0,
         }
     }
 }
@@ -416,7 +419,7 @@ pub fn train(
                 train_loss: loss(objective, &train_outputs, data.labels),
                 valid_loss: valid.map(|v| loss(objective, &valid_outputs, v.labels)),
                 valid_auc: match (valid, objective) {
-                    (Some(v), Objective::BinaryLogistic) => Some(auc(&valid_outputs, v.labels)),
+                    (Some(v), GbdtObjective::BinaryLogistic) => Some(auc(&valid_outputs, v.labels)),
                     _ => None,
                 },
             }
@@ -479,7 +482,11 @@ pub fn train(
     })
 }
 
-fn check_data(data: &TrainData, objective: Objective, set: &'static str) -> Result<(), TrainError> {
+fn check_data(
+    data: &TrainData,
+    objective: GbdtObjective,
+    set: &'static str,
+) -> Result<(), TrainError> {
     if data.feature_names.len() != data.columns.len() {
         return Err(TrainError::NamesColumnsMismatch {
             set,
@@ -499,11 +506,11 @@ fn check_data(data: &TrainData, objective: Objective, set: &'static str) -> Resu
     }
     for (row, &value) in data.labels.iter().enumerate() {
         let valid = match objective {
-            Objective::BinaryLogistic => value == 0.0 || value == 1.0,
-            Objective::Softmax { n_classes } => {
+            GbdtObjective::BinaryLogistic => value == 0.0 || value == 1.0,
+            GbdtObjective::Softmax { n_classes } => {
                 value >= 0.0 && value < n_classes as f32 && value.fract() == 0.0
             }
-            Objective::SquaredError => value.is_finite(),
+            GbdtObjective::SquaredError => value.is_finite(),
         };
         if !valid {
             return Err(TrainError::BadLabel {
@@ -573,7 +580,7 @@ fn check_options(options: &GbdtOptions, n_features: usize) -> Result<(), TrainEr
     if !(2..=256).contains(&options.max_bins) {
         return bad("max_bins", "must be in 2..=256");
     }
-    if let Objective::Softmax { n_classes } = options.objective {
+    if let GbdtObjective::Softmax { n_classes } = options.objective {
         if !(2..=limits::MAX_OUTPUTS).contains(&n_classes) {
             return bad(
                 "n_classes",
@@ -590,7 +597,7 @@ fn check_options(options: &GbdtOptions, n_features: usize) -> Result<(), TrainEr
 /// The f32 base margin of each output.
 fn base_margins(data: &TrainData, options: &GbdtOptions) -> Result<Vec<f32>, TrainError> {
     let margins = match options.objective {
-        Objective::BinaryLogistic => {
+        GbdtObjective::BinaryLogistic => {
             let n_pos = data.labels.iter().filter(|&&y| y == 1.0).count();
             let n_neg = data.labels.len() - n_pos;
             if n_pos == 0 || n_neg == 0 {
@@ -600,8 +607,8 @@ fn base_margins(data: &TrainData, options: &GbdtOptions) -> Result<Vec<f32>, Tra
             let p = (weighted_pos / (weighted_pos + n_neg as f64)) as f32;
             vec![-math::logf(1.0 / p - 1.0)]
         }
-        Objective::Softmax { n_classes } => vec![0.0; n_classes],
-        Objective::SquaredError => {
+        GbdtObjective::Softmax { n_classes } => vec![0.0; n_classes],
+        GbdtObjective::SquaredError => {
             let sum: f64 = data.labels.iter().map(|&y| f64::from(y)).sum();
             vec![(sum / data.labels.len() as f64) as f32]
         }
@@ -642,7 +649,7 @@ fn add_leaves(
 
 /// The engine's outputs (probabilities or values) of every row, row-major, from the margins,
 /// in parallel on the current pool (each row's outputs depend on its margins only).
-fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32]) {
+fn outputs(objective: GbdtObjective, margins: &[f32], outputs: &mut [f32]) {
     let n_outputs = objective.n_outputs();
     let block = ROWS_PER_TASK * n_outputs;
     let objective = objective.model_objective();
@@ -661,17 +668,17 @@ fn outputs(objective: Objective, margins: &[f32], outputs: &mut [f32]) {
 
 /// The trainer's outputs of every row, row-major, from the margins: probabilities by an f64
 /// sigmoid or softmax on [`exp_f64`], or the margin itself for regression.
-fn probabilities(objective: Objective, margins: &[f32], outputs: &mut [f64]) {
+fn probabilities(objective: GbdtObjective, margins: &[f32], outputs: &mut [f64]) {
     let n_outputs = objective.n_outputs();
     let block = ROWS_PER_TASK * n_outputs;
     let tasks = margins.par_chunks(block).zip(outputs.par_chunks_mut(block));
     match objective {
-        Objective::BinaryLogistic => tasks.for_each(|(margins, outputs)| {
+        GbdtObjective::BinaryLogistic => tasks.for_each(|(margins, outputs)| {
             for (out, &m) in outputs.iter_mut().zip(margins) {
                 *out = 1.0 / (1.0 + exp_f64(-f64::from(m)));
             }
         }),
-        Objective::Softmax { n_classes } => tasks.for_each(|(margins, outputs)| {
+        GbdtObjective::Softmax { n_classes } => tasks.for_each(|(margins, outputs)| {
             for (row_margins, row_outputs) in margins
                 .chunks_exact(n_classes)
                 .zip(outputs.chunks_exact_mut(n_classes))
@@ -687,7 +694,7 @@ fn probabilities(objective: Objective, margins: &[f32], outputs: &mut [f64]) {
                 }
             }
         }),
-        Objective::SquaredError => tasks.for_each(|(margins, outputs)| {
+        GbdtObjective::SquaredError => tasks.for_each(|(margins, outputs)| {
             for (out, &m) in outputs.iter_mut().zip(margins) {
                 *out = f64::from(m);
             }
@@ -762,7 +769,7 @@ pub(crate) fn exp_f64(z: f64) -> f64 {
 /// Gradients and hessians of every row for every output (output-major), from the outputs
 /// (row-major), in parallel on the current pool.
 fn gradients(
-    objective: Objective,
+    objective: GbdtObjective,
     scale_pos_weight: f64,
     outputs: &[f64],
     labels: &[f32],
@@ -784,18 +791,18 @@ fn gradients(
                     let y = labels[row];
                     let p = outputs[row * n_outputs + output];
                     (*g, *h) = match objective {
-                        Objective::BinaryLogistic => {
+                        GbdtObjective::BinaryLogistic => {
                             let weight = if y == 1.0 { scale_pos_weight } else { 1.0 };
                             (
                                 (p - f64::from(y)) * weight,
                                 (p * (1.0 - p)).max(MIN_HESSIAN) * weight,
                             )
                         }
-                        Objective::Softmax { .. } => {
+                        GbdtObjective::Softmax { .. } => {
                             let target = if y as usize == output { 1.0 } else { 0.0 };
                             (p - target, (2.0 * p * (1.0 - p)).max(MIN_HESSIAN))
                         }
-                        Objective::SquaredError => (p - f64::from(y), 1.0),
+                        GbdtObjective::SquaredError => (p - f64::from(y), 1.0),
                     };
                 }
             });
@@ -805,14 +812,18 @@ fn gradients(
 /// Mean loss from the outputs (row-major): log loss for classification, RMSE for regression.
 /// Summed per block of [`ROWS_PER_TASK`] rows in parallel on the current pool, then over the
 /// blocks in order.
-fn loss<S: Copy + Into<f64> + Sync>(objective: Objective, outputs: &[S], labels: &[f32]) -> f64 {
+fn loss<S: Copy + Into<f64> + Sync>(
+    objective: GbdtObjective,
+    outputs: &[S],
+    labels: &[f32],
+) -> f64 {
     let n = labels.len().max(1) as f64;
     let n_outputs = objective.n_outputs();
     let block_sums: Vec<f64> = outputs
         .par_chunks(ROWS_PER_TASK * n_outputs)
         .zip(labels.par_chunks(ROWS_PER_TASK))
         .map(|(outputs, labels)| match objective {
-            Objective::BinaryLogistic => {
+            GbdtObjective::BinaryLogistic => {
                 let label_probabilities = outputs.iter().zip(labels).map(|(&p, &y)| {
                     if y == 1.0 {
                         p.into()
@@ -822,14 +833,14 @@ fn loss<S: Copy + Into<f64> + Sync>(objective: Objective, outputs: &[S], labels:
                 });
                 -sum_of_logs(label_probabilities)
             }
-            Objective::Softmax { n_classes } => {
+            GbdtObjective::Softmax { n_classes } => {
                 let label_probabilities = outputs
                     .chunks_exact(n_classes)
                     .zip(labels)
                     .map(|(p, &y)| p[y as usize].into());
                 -sum_of_logs(label_probabilities)
             }
-            Objective::SquaredError => {
+            GbdtObjective::SquaredError => {
                 let mut sum = 0.0f64;
                 for (&m, &y) in outputs.iter().zip(labels) {
                     let error = m.into() - f64::from(y);
@@ -841,7 +852,7 @@ fn loss<S: Copy + Into<f64> + Sync>(objective: Objective, outputs: &[S], labels:
         .collect();
     let total: f64 = block_sums.iter().sum();
     match objective {
-        Objective::SquaredError => (total / n).sqrt(),
+        GbdtObjective::SquaredError => (total / n).sqrt(),
         _ => total / n,
     }
 }
@@ -980,7 +991,7 @@ mod tests {
     fn trainer_sigmoid_is_within_an_f32_rounding_of_the_engine() {
         let margins: Vec<f32> = (-2000..=2000).map(|i| i as f32 * 0.01).collect();
         let mut ours = vec![0.0f64; margins.len()];
-        probabilities(Objective::BinaryLogistic, &margins, &mut ours);
+        probabilities(GbdtObjective::BinaryLogistic, &margins, &mut ours);
         for (&m, &p) in margins.iter().zip(&ours) {
             let engine = f64::from(math::sigmoid_xgboost(m));
             assert!((p - engine).abs() <= engine * 2e-7, "{m}: {p} vs {engine}");

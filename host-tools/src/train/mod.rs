@@ -17,14 +17,17 @@
 //! threads.
 
 pub mod binning;
+pub mod config;
 pub mod forest;
 pub mod gbdt;
 pub mod grow;
 pub mod histogram;
 pub mod linear;
 pub mod linear_spec;
+pub mod pipeline;
+pub mod record;
 
-pub use gbdt::{train, GbdtOptions, Objective, RoundReport, TrainError, TrainedGbdt};
+pub use gbdt::{train, GbdtObjective, GbdtOptions, RoundReport, TrainError, TrainedGbdt};
 
 /// The threads a `threads` option means: 0 is one per available core.
 pub(crate) fn resolve_threads(threads: usize) -> usize {

@@ -28,10 +28,8 @@ use crate::metrics::report::{
 };
 use crate::metrics::subgroup::{subgroup_summary, SubgroupOptions, SubgroupReport};
 use crate::metrics::{calibration::SlopeFit, MetricsError, Sample};
+use crate::train::record::FeatureDistribution;
 use plan::{Acceptance, Plan};
-
-/// Exit code of `lockstep validate` when the plan's acceptance criteria reject the candidate.
-pub const EXIT_REJECTED: i32 = 4;
 
 /// Points of the calibration band's grid.
 const BAND_POINTS: usize = 41;
@@ -213,9 +211,9 @@ pub struct FeatureShift {
     /// Feature.
     pub feature: String,
     /// Training rows' summary (from the training record).
-    pub train: crate::training::FeatureSummary,
+    pub train: FeatureDistribution,
     /// Validated rows' summary.
-    pub test: crate::training::FeatureSummary,
+    pub test: FeatureDistribution,
     /// `(mean_test - mean_train) / sqrt((sd_train^2 + sd_test^2) / 2)`, if both sds are not 0.
     pub standardized_difference: Option<f64>,
 }
@@ -747,7 +745,7 @@ fn feature_shift(
     #[derive(serde::Deserialize)]
     struct RecordFeatures {
         #[serde(default)]
-        feature_summaries: Vec<crate::training::FeatureSummary>,
+        feature_summaries: Vec<FeatureDistribution>,
     }
     let record: RecordFeatures =
         serde_json::from_slice(bytes).map_err(|e| ValidateError::TrainingRecord {
@@ -766,7 +764,7 @@ fn feature_shift(
             continue;
         };
         let values: Vec<f32> = rows.iter().map(|&r| column[r]).collect();
-        let test = crate::training::FeatureSummary::of(&train.name, &values);
+        let test = FeatureDistribution::of(&train.name, &values);
         let pooled = ((train.sd * train.sd + test.sd * test.sd) / 2.0).sqrt();
         shifts.push(FeatureShift {
             feature: train.name.clone(),

@@ -8,186 +8,27 @@
 //! (penalised logistic regression path, lambda chosen by k-fold cross-validation on every
 //! training row; categorical features with more than two levels are left out, because a
 //! coefficient on a level's index means nothing).
+//!
+//! The settings are in [`super::config`] and the record written in [`super::record`]; writing
+//! the files and the progress bar are the command's (`crate::commands::train`).
 
 use std::path::{Path, PathBuf};
 
 use lockstep_engine::Model;
-use serde::{Deserialize, Serialize};
 
+use super::config::{ForestConfig, LogisticConfig, ModelKind, TrainConfig};
+use super::forest;
+use super::linear::{self, ElasticNetOptions};
+use super::linear_spec::logistic_spec;
+use super::record::{
+    CoefficientRecord, ExcludedVariable, FeatureDistribution, LogisticRecord, PartCounts,
+    TrainingRecord,
+};
+use super::{GbdtObjective, GbdtOptions, RoundReport, TrainData};
 use crate::data::{self, Dataset, FeatureKind};
 use crate::inspect::hex;
 use crate::rng;
-use crate::train::forest::{self, ForestOptions, MaxFeatures};
-use crate::train::linear::{self, ElasticNetOptions};
-use crate::train::linear_spec::logistic_spec;
-use crate::train::{self, GbdtOptions, Objective, RoundReport, TrainData};
-
-/// Which model `lockstep train` fits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum ModelKind {
-    /// Gradient-boosted trees (settings in `[gbdt]`).
-    #[default]
-    Gbdt,
-    /// Random forest (settings in `[forest]`).
-    Forest,
-    /// Penalised logistic regression path (settings in `[logistic]`).
-    Logistic,
-}
-
-/// Settings read from the `--config` TOML file; every field has a default.
-#[derive(Debug, Clone, Serialize, Deserialize, Default)]
-#[serde(deny_unknown_fields, default)]
-pub struct TrainConfig {
-    /// Which model to fit.
-    pub kind: ModelKind,
-    /// Which outcome column to predict (default: the schema's first target).
-    pub target: Option<String>,
-    /// Rows matching this expression train the model; the rest are the test set
-    /// (e.g. `surgery_year <= 2015`). Without it every row trains and there is no test set.
-    pub train_where: Option<String>,
-    /// Fraction of training rows held out for early stopping (0 disables it).
-    pub valid_fraction: Option<f64>,
-    /// Gradient-boosting settings.
-    pub gbdt: GbdtConfig,
-    /// Random-forest settings.
-    pub forest: ForestConfig,
-    /// Penalised logistic regression settings.
-    pub logistic: LogisticConfig,
-}
-
-/// Random-forest settings with scikit-learn's meanings.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct ForestConfig {
-    /// Trees (`n_estimators`).
-    pub n_trees: usize,
-    /// Maximum depth (1..=15).
-    pub max_depth: usize,
-    /// Least draws in each child of a split.
-    pub min_samples_leaf: usize,
-    /// Features tried per split (default: the square root of the feature count).
-    pub max_features: Option<usize>,
-    /// Bootstrap rows for each tree.
-    pub bootstrap: bool,
-    /// Histogram bins per feature (at most 256).
-    pub max_bins: usize,
-    /// Seed of every random choice.
-    pub seed: u64,
-    /// Threads (0: one per core). The model does not depend on it.
-    pub threads: usize,
-}
-
-impl Default for ForestConfig {
-    fn default() -> Self {
-        ForestConfig {
-            n_trees: 200,
-            max_depth: 8,
-            min_samples_leaf: 20,
-            max_features: None,
-            bootstrap: true,
-            max_bins: 256,
-            seed: 2024,
-            threads: 0,
-        }
-    }
-}
-
-/// Penalised logistic regression settings (glmnet's meanings).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LogisticConfig {
-    /// Penalty mix: 1 lasso, 0 ridge, in between elastic net.
-    pub alpha: f64,
-    /// Lambdas on the path.
-    pub n_lambdas: usize,
-    /// Smallest lambda as a fraction of the largest.
-    pub lambda_min_ratio: f64,
-    /// Cross-validation folds.
-    pub folds: usize,
-    /// Seed of the fold assignment.
-    pub seed: u64,
-    /// Pick the largest lambda within one standard error of the best CV deviance.
-    pub one_se_rule: bool,
-    /// Convergence threshold.
-    pub tolerance: f64,
-    /// Iteration cap per lambda.
-    pub max_iterations: usize,
-}
-
-impl Default for LogisticConfig {
-    fn default() -> Self {
-        let defaults = ElasticNetOptions::default();
-        LogisticConfig {
-            alpha: defaults.alpha,
-            n_lambdas: defaults.n_lambdas,
-            lambda_min_ratio: defaults.lambda_min_ratio,
-            folds: defaults.folds,
-            seed: 2024,
-            one_se_rule: defaults.one_se_rule,
-            tolerance: defaults.tolerance,
-            max_iterations: defaults.max_iterations,
-        }
-    }
-}
-
-/// Gradient-boosting settings with XGBoost's names.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct GbdtConfig {
-    /// Boosting rounds.
-    pub n_trees: usize,
-    /// Shrinkage (`eta`).
-    pub learning_rate: f64,
-    /// Maximum depth.
-    pub max_depth: usize,
-    /// Minimum hessian sum in a child.
-    pub min_child_weight: f64,
-    /// L2 regularisation.
-    pub lambda: f64,
-    /// L1 regularisation.
-    pub alpha: f64,
-    /// Minimum split gain.
-    pub gamma: f64,
-    /// Row subsampling per tree.
-    pub subsample: f64,
-    /// Column subsampling per tree.
-    pub colsample_bytree: f64,
-    /// Weight of positive rows.
-    pub scale_pos_weight: f64,
-    /// Per-feature monotone constraints (-1, 0, 1) by feature name.
-    pub monotone: Vec<(String, i8)>,
-    /// Histogram bins per feature counting the missing bin (at most 256; XGBoost's `max_bin` + 1).
-    pub max_bins: usize,
-    /// Seed of every random choice.
-    pub seed: u64,
-    /// Stop when validation loss has not improved for this many rounds.
-    pub early_stopping_rounds: Option<usize>,
-    /// Threads (0: one per core). The model does not depend on it.
-    pub threads: usize,
-}
-
-impl Default for GbdtConfig {
-    fn default() -> Self {
-        GbdtConfig {
-            n_trees: 300,
-            learning_rate: 0.05,
-            max_depth: 4,
-            min_child_weight: 1.0,
-            lambda: 1.0,
-            alpha: 0.0,
-            gamma: 0.0,
-            subsample: 0.8,
-            colsample_bytree: 0.8,
-            scale_pos_weight: 1.0,
-            monotone: Vec::new(),
-            max_bins: 256,
-            seed: 2024,
-            early_stopping_rounds: Some(30),
-            threads: 0,
-        }
-    }
-}
+use crate::train;
 
 /// Why training could not run.
 #[derive(Debug, thiserror::Error)]
@@ -223,163 +64,6 @@ pub enum TrainingError {
     /// The trained model could not be compiled.
     #[error("compiling the trained model: {0}")]
     Build(#[from] lockstep_engine::builder::BuildError),
-}
-
-/// Row and event counts of one part of the data.
-#[derive(Debug, Clone, Serialize)]
-pub struct PartCounts {
-    /// Rows.
-    pub rows: usize,
-    /// Rows with the outcome.
-    pub events: usize,
-}
-
-/// The training record written next to the model.
-#[derive(Debug, Clone, Serialize)]
-pub struct TrainingRecord {
-    /// Tool version.
-    pub lockstep_version: String,
-    /// SHA-256 of the compiled model.
-    pub model_sha256: String,
-    /// SHA-256 of the data CSV.
-    pub data_sha256: String,
-    /// SHA-256 of the schema file.
-    pub schema_sha256: String,
-    /// The outcome predicted.
-    pub target: String,
-    /// The model kind.
-    pub kind: ModelKind,
-    /// The settings used (after defaults and command-line overrides).
-    pub config: TrainConfig,
-    /// Training rows (after removing the validation subset).
-    pub train: PartCounts,
-    /// Validation rows used for early stopping (gbdt only).
-    pub valid: PartCounts,
-    /// Held-out test rows.
-    pub test: PartCounts,
-    /// Per-round losses and validation AUC (gbdt only).
-    pub rounds: Vec<RoundReport>,
-    /// The last round kept (gbdt only).
-    pub best_round: Option<usize>,
-    /// Trees in the compiled model.
-    pub n_trees: usize,
-    /// Test-set AUC of the compiled model (through the engine), if there is a test set.
-    pub test_auc: Option<f64>,
-    /// Features the model uses (in at least one split, or with a nonzero coefficient), in
-    /// schema order.
-    pub selected_variables: Vec<String>,
-    /// The regularisation path and its cross-validation (logistic only).
-    pub logistic: Option<LogisticRecord>,
-    /// Each feature's distribution over the training rows (training and validation subsets
-    /// together), for comparing later test or field data with.
-    pub feature_summaries: Vec<FeatureSummary>,
-}
-
-/// One feature's distribution: counts, mean, sd and quantiles of the present values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FeatureSummary {
-    /// The feature.
-    pub name: String,
-    /// Rows.
-    pub rows: usize,
-    /// Rows without a value.
-    pub missing: usize,
-    /// Mean of the present values (0 if none).
-    pub mean: f64,
-    /// Population sd of the present values (0 if none).
-    pub sd: f64,
-    /// 5th, 50th and 95th percentiles (nearest rank; 0 if no values).
-    pub p5: f64,
-    /// Median.
-    pub p50: f64,
-    /// 95th percentile.
-    pub p95: f64,
-}
-
-impl FeatureSummary {
-    /// Summarises `values` (NaN is missing); sums run in row order.
-    pub fn of(name: &str, values: &[f32]) -> Self {
-        let mut present: Vec<f64> = values
-            .iter()
-            .filter(|v| !v.is_nan())
-            .map(|&v| f64::from(v))
-            .collect();
-        let n = present.len();
-        let mean = if n == 0 {
-            0.0
-        } else {
-            present.iter().sum::<f64>() / n as f64
-        };
-        let sd = if n == 0 {
-            0.0
-        } else {
-            (present.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt()
-        };
-        present.sort_by(f64::total_cmp);
-        let rank = |q: f64| {
-            if n == 0 {
-                0.0
-            } else {
-                present[((q * n as f64).ceil() as usize).clamp(1, n) - 1]
-            }
-        };
-        FeatureSummary {
-            name: name.into(),
-            rows: values.len(),
-            missing: values.len() - n,
-            mean,
-            sd,
-            p5: rank(0.05),
-            p50: rank(0.5),
-            p95: rank(0.95),
-        }
-    }
-}
-
-/// The logistic path as recorded: enough to see why the variables were selected.
-#[derive(Debug, Clone, Serialize)]
-pub struct LogisticRecord {
-    /// Features left out of the fit, with the reason.
-    pub excluded_variables: Vec<ExcludedVariable>,
-    /// The lambdas, decreasing.
-    pub lambdas: Vec<f64>,
-    /// Nonzero coefficients at each lambda.
-    pub n_nonzero: Vec<usize>,
-    /// Mean held-out binomial deviance over the folds, per lambda.
-    pub cv_deviance_mean: Vec<f64>,
-    /// Its sd over the folds, per lambda.
-    pub cv_deviance_sd: Vec<f64>,
-    /// Index of the chosen lambda.
-    pub chosen_index: usize,
-    /// The chosen lambda.
-    pub chosen_lambda: f64,
-    /// Intercept at the chosen lambda (original units).
-    pub intercept: f64,
-    /// Coefficient per fitted feature at the chosen lambda (original units), with the value a
-    /// missing input is replaced by.
-    pub coefficients: Vec<CoefficientRecord>,
-    /// Whether every fit on the full training data converged.
-    pub all_converged: bool,
-}
-
-/// A feature the logistic fit did not use, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct ExcludedVariable {
-    /// The feature.
-    pub name: String,
-    /// Why.
-    pub reason: String,
-}
-
-/// One coefficient of the chosen model.
-#[derive(Debug, Clone, Serialize)]
-pub struct CoefficientRecord {
-    /// The feature.
-    pub name: String,
-    /// Its coefficient (per unit of the feature).
-    pub coefficient: f64,
-    /// The training mean, used for a missing value.
-    pub fill: f64,
 }
 
 /// Reads a config file.
@@ -444,7 +128,8 @@ fn subset(dataset: &Dataset, keep: &[bool], target: usize) -> (Vec<Vec<f32>>, Ve
     (columns, labels)
 }
 
-/// Trains a gradient-boosted model on `data_path` (described by `schema_path`).
+/// Trains the model `config.kind` names on `data_path` (described by `schema_path`), compiles
+/// it and scores the test rows through the compiled bytes.
 pub fn train_model(
     data_path: &Path,
     schema_path: &Path,
@@ -559,7 +244,7 @@ pub fn train_model(
                     .filter(|(_, &t)| t)
                     .map(|(&v, _)| v)
                     .collect();
-                FeatureSummary::of(name, &values)
+                FeatureDistribution::of(name, &values)
             })
             .collect(),
     };
@@ -621,7 +306,7 @@ fn fit_gbdt(
         monotone_constraints: monotone,
         max_bins: gbdt.max_bins,
         seed: gbdt.seed,
-        objective: Objective::BinaryLogistic,
+        objective: GbdtObjective::BinaryLogistic,
         early_stopping_rounds: if has_valid {
             gbdt.early_stopping_rounds
         } else {
@@ -665,18 +350,7 @@ fn fit_forest(
     config: &ForestConfig,
 ) -> Result<Fitted, TrainingError> {
     let (columns, labels) = subset(dataset, in_train, target);
-    let options = ForestOptions {
-        n_trees: config.n_trees,
-        max_depth: config.max_depth,
-        min_samples_leaf: config.min_samples_leaf,
-        max_features: config
-            .max_features
-            .map_or(MaxFeatures::Sqrt, MaxFeatures::Count),
-        bootstrap: config.bootstrap,
-        max_bins: config.max_bins,
-        seed: config.seed,
-        threads: config.threads,
-    };
+    let options = config.options();
     let data = TrainData {
         feature_names: &dataset.feature_names,
         columns: &columns,

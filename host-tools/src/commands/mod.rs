@@ -1,0 +1,36 @@
+//! The work of each `lockstep` subcommand, one file per command: read the files it names, call
+//! the library, write its outputs and print its summary. Every failure carries `anyhow` context
+//! naming the step and the file, and what to do about it.
+//!
+//! `main.rs` only parses the arguments, calls one `run` here and turns its result into an exit
+//! code. The algorithms live in the library modules these call (`compile`, `predict`,
+//! `inspect`, `parity`, `synth`, `train`, `validate`); nothing here computes a model or a score.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use lockstep_engine::Model;
+
+pub mod compile;
+pub mod inspect;
+pub mod parity;
+pub mod predict;
+pub mod synth;
+pub mod train;
+pub mod validate;
+
+/// Reads a whole input file; the error names the step and the path.
+fn read_file(step: &str, path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .with_context(|| format!("{step}: cannot read '{}'; check the path", path.display()))
+}
+
+/// Loads model bytes read from `path` through the engine, exactly as a device would.
+fn load_model<'a>(step: &str, path: &Path, bytes: &'a [u8]) -> Result<Model<'a>> {
+    Model::from_bytes(bytes).with_context(|| {
+        format!(
+            "{step}: '{}' is not a valid lockstep model; compile it with `lockstep compile`",
+            path.display()
+        )
+    })
+}

@@ -1,0 +1,169 @@
+//! The training record `lockstep train` writes next to each model (MODEL.training.json): where
+//! the model came from (hashes of model, data and schema), the settings used, the row counts,
+//! the rounds or the regularisation path, and each feature's training distribution, which
+//! `validate` compares later data with.
+//!
+//! Record types are only written (and `FeatureDistribution` read back by `validate`); field
+//! names are the JSON keys, so renaming a field changes the file format.
+
+use serde::{Deserialize, Serialize};
+
+use super::config::{ModelKind, TrainConfig};
+use super::RoundReport;
+
+/// Row and event counts of one part of the data.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartCounts {
+    /// Rows.
+    pub rows: usize,
+    /// Rows with the outcome.
+    pub events: usize,
+}
+
+/// The training record written next to the model.
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainingRecord {
+    /// Tool version.
+    pub lockstep_version: String,
+    /// SHA-256 of the compiled model.
+    pub model_sha256: String,
+    /// SHA-256 of the data CSV.
+    pub data_sha256: String,
+    /// SHA-256 of the schema file.
+    pub schema_sha256: String,
+    /// The outcome predicted.
+    pub target: String,
+    /// The model kind.
+    pub kind: ModelKind,
+    /// The settings used (after defaults and command-line overrides).
+    pub config: TrainConfig,
+    /// Training rows (after removing the validation subset).
+    pub train: PartCounts,
+    /// Validation rows used for early stopping (gbdt only).
+    pub valid: PartCounts,
+    /// Held-out test rows.
+    pub test: PartCounts,
+    /// Per-round losses and validation AUC (gbdt only).
+    pub rounds: Vec<RoundReport>,
+    /// The last round kept (gbdt only).
+    pub best_round: Option<usize>,
+    /// Trees in the compiled model.
+    pub n_trees: usize,
+    /// Test-set AUC of the compiled model (through the engine), if there is a test set.
+    pub test_auc: Option<f64>,
+    /// Features the model uses (in at least one split, or with a nonzero coefficient), in
+    /// schema order.
+    pub selected_variables: Vec<String>,
+    /// The regularisation path and its cross-validation (logistic only).
+    pub logistic: Option<LogisticRecord>,
+    /// Each feature's distribution over the training rows (training and validation subsets
+    /// together), for comparing later test or field data with.
+    pub feature_summaries: Vec<FeatureDistribution>,
+}
+
+/// One feature's distribution: counts, mean, sd and quantiles of the present values.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureDistribution {
+    /// The feature.
+    pub name: String,
+    /// Rows.
+    pub rows: usize,
+    /// Rows without a value.
+    pub missing: usize,
+    /// Mean of the present values (0 if none).
+    pub mean: f64,
+    /// Population sd of the present values (0 if none).
+    pub sd: f64,
+    /// 5th, 50th and 95th percentiles (nearest rank; 0 if no values).
+    pub p5: f64,
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+}
+
+impl FeatureDistribution {
+    /// Summarises `values` (NaN is missing); sums run in row order.
+    pub fn of(name: &str, values: &[f32]) -> Self {
+        let mut present: Vec<f64> = values
+            .iter()
+            .filter(|v| !v.is_nan())
+            .map(|&v| f64::from(v))
+            .collect();
+        let n = present.len();
+        let mean = if n == 0 {
+            0.0
+        } else {
+            present.iter().sum::<f64>() / n as f64
+        };
+        let sd = if n == 0 {
+            0.0
+        } else {
+            (present.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n as f64).sqrt()
+        };
+        present.sort_by(f64::total_cmp);
+        let rank = |q: f64| {
+            if n == 0 {
+                0.0
+            } else {
+                present[((q * n as f64).ceil() as usize).clamp(1, n) - 1]
+            }
+        };
+        FeatureDistribution {
+            name: name.into(),
+            rows: values.len(),
+            missing: values.len() - n,
+            mean,
+            sd,
+            p5: rank(0.05),
+            p50: rank(0.5),
+            p95: rank(0.95),
+        }
+    }
+}
+
+/// The logistic path as recorded: enough to see why the variables were selected.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogisticRecord {
+    /// Features left out of the fit, with the reason.
+    pub excluded_variables: Vec<ExcludedVariable>,
+    /// The lambdas, decreasing.
+    pub lambdas: Vec<f64>,
+    /// Nonzero coefficients at each lambda.
+    pub n_nonzero: Vec<usize>,
+    /// Mean held-out binomial deviance over the folds, per lambda.
+    pub cv_deviance_mean: Vec<f64>,
+    /// Its sd over the folds, per lambda.
+    pub cv_deviance_sd: Vec<f64>,
+    /// Index of the chosen lambda.
+    pub chosen_index: usize,
+    /// The chosen lambda.
+    pub chosen_lambda: f64,
+    /// Intercept at the chosen lambda (original units).
+    pub intercept: f64,
+    /// Coefficient per fitted feature at the chosen lambda (original units), with the value a
+    /// missing input is replaced by.
+    pub coefficients: Vec<CoefficientRecord>,
+    /// Whether every fit on the full training data converged.
+    pub all_converged: bool,
+}
+
+/// A feature the logistic fit did not use, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExcludedVariable {
+    /// The feature.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One coefficient of the chosen model.
+#[derive(Debug, Clone, Serialize)]
+pub struct CoefficientRecord {
+    /// The feature.
+    pub name: String,
+    /// Its coefficient (per unit of the feature).
+    pub coefficient: f64,
+    /// The training mean, used for a missing value.
+    pub fill: f64,
+}
