@@ -2,6 +2,7 @@
 //! file into a framework-neutral [`ModelSpec`]; [`ModelSpec::to_bytes`] writes and re-validates
 //! the bytes. Importers refuse anything they cannot reproduce exactly, saying what it is.
 
+mod json;
 pub mod lightgbm;
 pub mod ubjson;
 pub mod xgboost;

@@ -1,0 +1,348 @@
+//! XGBoost's JSON text, read into the same [`Value`] tree as UBJSON (`ubjson`), so one importer
+//! reads both. Standard JSON plus the non-finite tokens XGBoost's writer emits; numbers keep
+//! their decimal text, so the importer rounds each once, to f32, itself. Containers nest at most
+//! [`MAX_DEPTH`] deep, as in UBJSON.
+
+use super::ubjson::{DecodeError, Value, MAX_DEPTH};
+
+/// Parses XGBoost's JSON text: standard JSON plus the tokens `NaN`, `Infinity` and `-Infinity`
+/// that its writer emits for non-finite floats (which is why serde_json cannot read every
+/// XGBoost model). Numbers keep their decimal text; integers that fit an i64 become
+/// [`Value::Int`], as XGBoost's reader makes them integers.
+pub(super) fn parse(bytes: &[u8]) -> Result<Value, DecodeError> {
+    let mut reader = TextReader { bytes, pos: 0 };
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        reader.pos = 3;
+    }
+    let value = reader.value(0)?;
+    reader.skip_whitespace();
+    if reader.pos != bytes.len() {
+        return Err(reader.error("unexpected text after the top-level value"));
+    }
+    Ok(value)
+}
+
+struct TextReader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl TextReader<'_> {
+    fn error(&self, reason: impl Into<String>) -> DecodeError {
+        DecodeError {
+            offset: self.pos,
+            reason: reason.into(),
+        }
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.pos).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.pos += 1;
+        }
+    }
+
+    fn literal(&mut self, word: &str, value: Value) -> Result<Value, DecodeError> {
+        if self.bytes[self.pos..].starts_with(word.as_bytes()) {
+            self.pos += word.len();
+            Ok(value)
+        } else {
+            Err(self.error("unknown token"))
+        }
+    }
+
+    fn expect(&mut self, byte: u8, what: &str) -> Result<(), DecodeError> {
+        self.skip_whitespace();
+        if self.peek() == Some(byte) {
+            self.pos += 1;
+            Ok(())
+        } else if self.peek().is_none() {
+            Err(self.error(format!("input ends where {what} should be")))
+        } else {
+            Err(self.error(format!("expected {what}")))
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, DecodeError> {
+        self.skip_whitespace();
+        let Some(byte) = self.peek() else {
+            return Err(self.error("input ends where a value should start"));
+        };
+        match byte {
+            b'{' | b'[' => {
+                if depth >= MAX_DEPTH {
+                    return Err(self.error(format!("containers nest deeper than {MAX_DEPTH}")));
+                }
+                self.pos += 1;
+                if byte == b'{' {
+                    self.object(depth + 1)
+                } else {
+                    self.array(depth + 1)
+                }
+            }
+            b'"' => Ok(Value::Str(self.string()?)),
+            b't' => self.literal("true", Value::Bool(true)),
+            b'f' => self.literal("false", Value::Bool(false)),
+            b'n' => self.literal("null", Value::Null),
+            b'N' => self.literal("NaN", Value::Number("NaN".into())),
+            b'I' => self.literal("Infinity", Value::Number("Infinity".into())),
+            b'-' if self.bytes.get(self.pos + 1) == Some(&b'I') => {
+                self.literal("-Infinity", Value::Number("-Infinity".into()))
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            _ => Err(self.error("unknown token")),
+        }
+    }
+
+    fn array(&mut self, depth: usize) -> Result<Value, DecodeError> {
+        let mut items = Vec::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b']') {
+            self.pos += 1;
+            return Ok(Value::Array(items));
+        }
+        loop {
+            items.push(self.value(depth)?);
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b']') => {
+                    self.pos += 1;
+                    return Ok(Value::Array(items));
+                }
+                None => return Err(self.error("input ends inside an array")),
+                Some(_) => return Err(self.error("expected ',' or ']' in an array")),
+            }
+        }
+    }
+
+    fn object(&mut self, depth: usize) -> Result<Value, DecodeError> {
+        let mut members: Vec<(String, Value)> = Vec::new();
+        self.skip_whitespace();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            return Ok(Value::Object(members));
+        }
+        loop {
+            self.skip_whitespace();
+            if self.peek() != Some(b'"') {
+                return Err(if self.peek().is_none() {
+                    self.error("input ends inside an object")
+                } else {
+                    self.error("expected a string key")
+                });
+            }
+            let at = self.pos;
+            let key = self.string()?;
+            if members.iter().any(|(k, _)| *k == key) {
+                return Err(DecodeError {
+                    offset: at,
+                    reason: format!("duplicate key \"{key}\""),
+                });
+            }
+            self.expect(b':', "':'")?;
+            let value = self.value(depth)?;
+            members.push((key, value));
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => {
+                    self.pos += 1;
+                    return Ok(Value::Object(members));
+                }
+                None => return Err(self.error("input ends inside an object")),
+                Some(_) => return Err(self.error("expected ',' or '}' in an object")),
+            }
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, DecodeError> {
+        let start = self.pos;
+        let digits = |reader: &mut Self| -> usize {
+            let from = reader.pos;
+            while matches!(reader.peek(), Some(b'0'..=b'9')) {
+                reader.pos += 1;
+            }
+            reader.pos - from
+        };
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        let int_start = self.pos;
+        let n_int = digits(self);
+        if n_int == 0 || (n_int > 1 && self.bytes[int_start] == b'0') {
+            return Err(DecodeError {
+                offset: start,
+                reason: "malformed number".into(),
+            });
+        }
+        let mut integral = true;
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            integral = false;
+            if digits(self) == 0 {
+                return Err(DecodeError {
+                    offset: start,
+                    reason: "malformed number".into(),
+                });
+            }
+        }
+        if matches!(self.peek(), Some(b'e' | b'E')) {
+            self.pos += 1;
+            integral = false;
+            if matches!(self.peek(), Some(b'+' | b'-')) {
+                self.pos += 1;
+            }
+            if digits(self) == 0 {
+                return Err(DecodeError {
+                    offset: start,
+                    reason: "malformed number".into(),
+                });
+            }
+        }
+        // The slice holds only ASCII digits, signs, '.', 'e' and 'E'.
+        let text: String = self.bytes[start..self.pos]
+            .iter()
+            .map(|&b| b as char)
+            .collect();
+        if integral {
+            if let Ok(i) = text.parse::<i64>() {
+                return Ok(Value::Int(i));
+            }
+        }
+        Ok(Value::Number(text))
+    }
+
+    fn hex4(&mut self) -> Result<u32, DecodeError> {
+        let digits = self
+            .bytes
+            .get(self.pos..self.pos + 4)
+            .ok_or_else(|| self.error("truncated \\u escape"))?;
+        let text = std::str::from_utf8(digits).map_err(|_| self.error("malformed \\u escape"))?;
+        let code = u32::from_str_radix(text, 16).map_err(|_| self.error("malformed \\u escape"))?;
+        self.pos += 4;
+        Ok(code)
+    }
+
+    fn string(&mut self) -> Result<String, DecodeError> {
+        let start = self.pos;
+        self.pos += 1; // opening quote
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            let Some(byte) = self.peek() else {
+                return Err(DecodeError {
+                    offset: start,
+                    reason: "unterminated string".into(),
+                });
+            };
+            self.pos += 1;
+            match byte {
+                b'"' => break,
+                b'\\' => {
+                    let escape = self
+                        .peek()
+                        .ok_or_else(|| self.error("unterminated escape"))?;
+                    self.pos += 1;
+                    let simple = match escape {
+                        b'"' => Some(b'"'),
+                        b'\\' => Some(b'\\'),
+                        b'/' => Some(b'/'),
+                        b'b' => Some(0x08),
+                        b'f' => Some(0x0c),
+                        b'n' => Some(b'\n'),
+                        b'r' => Some(b'\r'),
+                        b't' => Some(b'\t'),
+                        b'u' => None,
+                        _ => return Err(self.error("unknown escape")),
+                    };
+                    let ch = match simple {
+                        Some(b) => char::from(b),
+                        None => {
+                            let mut code = self.hex4()?;
+                            if (0xd800..0xdc00).contains(&code) {
+                                if !self.bytes[self.pos..].starts_with(b"\\u") {
+                                    return Err(self.error("unpaired surrogate in \\u escape"));
+                                }
+                                self.pos += 2;
+                                let low = self.hex4()?;
+                                if !(0xdc00..0xe000).contains(&low) {
+                                    return Err(self.error("unpaired surrogate in \\u escape"));
+                                }
+                                code = 0x10000 + ((code - 0xd800) << 10) + (low - 0xdc00);
+                            }
+                            char::from_u32(code)
+                                .ok_or_else(|| self.error("unpaired surrogate in \\u escape"))?
+                        }
+                    };
+                    let mut buffer = [0u8; 4];
+                    out.extend_from_slice(ch.encode_utf8(&mut buffer).as_bytes());
+                }
+                0x00..=0x1f => return Err(self.error("control character in a string")),
+                _ => out.push(byte),
+            }
+        }
+        String::from_utf8(out).map_err(|_| DecodeError {
+            offset: start,
+            reason: "string is not valid UTF-8".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_xgboost_json_text() {
+        let value = parse(br#" {"a": [1, -0, 2.5E-1, NaN, -Infinity, Infinity, 1e400, 123456789012345678901],
+            "s": "q\"\\\/\b\f\n\r\t\u00e9\ud83d\ude00", "t": true, "f": false, "n": null, "o": {}} "#)
+        .unwrap();
+        assert_eq!(
+            value.get("a"),
+            Some(&Value::Array(vec![
+                Value::Int(1),
+                Value::Int(0),
+                Value::Number("2.5E-1".into()),
+                Value::Number("NaN".into()),
+                Value::Number("-Infinity".into()),
+                Value::Number("Infinity".into()),
+                Value::Number("1e400".into()),
+                Value::Number("123456789012345678901".into()),
+            ]))
+        );
+        assert_eq!(
+            value.get("s").and_then(Value::as_str),
+            Some("q\"\\/\u{8}\u{c}\n\r\té😀")
+        );
+        assert_eq!(value.get("o"), Some(&Value::Object(vec![])));
+        for (text, reason) in [
+            (&b"{\"a\": 01}"[..], "malformed number"),
+            (b"{\"a\": 1.}", "malformed number"),
+            (b"{\"a\" 1}", "expected ':'"),
+            (b"{\"a\": 1,}", "expected a string key"),
+            (b"[1 2]", "expected ',' or ']'"),
+            (b"[1", "input ends inside an array"),
+            (b"\"abc", "unterminated string"),
+            (b"\"\\ud800x\"", "unpaired surrogate"),
+            (b"{\"a\": 1, \"a\": 2}", "duplicate key"),
+            (b"nul", "unknown token"),
+            (b"{} x", "unexpected text"),
+            (b"\"\xff\"", "not valid UTF-8"),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert!(
+                error.reason.contains(reason),
+                "{}: {error}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        let deep = "[".repeat(MAX_DEPTH + 1);
+        assert!(parse(deep.as_bytes())
+            .unwrap_err()
+            .reason
+            .contains("nest deeper"));
+    }
+}
