@@ -196,19 +196,6 @@ impl Sample {
         })
     }
 
-    /// The engine's f32 probabilities and margins, widened to f64 (exactly).
-    pub fn from_engine(
-        probs: &[f32],
-        margins: &[f32],
-        labels: &[bool],
-    ) -> Result<Self, MetricsError> {
-        Self::new(
-            probs.iter().map(|&p| f64::from(p)).collect(),
-            margins.iter().map(|&z| f64::from(z)).collect(),
-            labels.to_vec(),
-        )
-    }
-
     /// The rows where `mask` is true, in row order.
     pub fn subset(&self, mask: &[bool]) -> Result<Self, MetricsError> {
         check_len("mask", self.len(), mask.len())?;
