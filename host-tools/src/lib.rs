@@ -1,5 +1,6 @@
 //! Lockstep host tools: everything the `lockstep` command does, as a library. The binary in
-//! `main.rs` only parses arguments and calls these functions.
+//! `main.rs` only parses arguments and calls one [`commands`] function, which does the
+//! command's file work and calls the modules below.
 //!
 //! Models are always read and written through `lockstep_engine`: `compile` produces engine
 //! bytes, and `predict`/`inspect` load those bytes exactly as a device would.

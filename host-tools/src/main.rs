@@ -2,6 +2,10 @@
 //! (`lockstep_host::commands`), and turns its result into an exit code; a failure is printed as
 //! one line naming the file, the step and what to do.
 
+// The doc comments below are clap's help text, printed as written: `[gbdt]` there is a TOML
+// table name, not a link, and `<stem>` a placeholder, not HTML.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -9,8 +13,8 @@ use clap::{Parser, Subcommand};
 use lockstep_host::commands::{self, parity::ParityArgs, train::TrainArgs};
 use lockstep_host::validate::ValidateInputs;
 
-/// The exit codes, part of the interface (the README lists them; scripts and CI branch on
-/// them). clap itself exits with 2 when the command line cannot be parsed.
+/// The exit codes: part of the interface (scripts and CI branch on them), listed here and
+/// nowhere else. clap itself exits with 2 when the command line cannot be parsed.
 #[derive(Clone, Copy)]
 #[repr(u8)]
 enum Exit {
