@@ -28,15 +28,23 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
-#[cfg(feature = "build")]
-pub mod builder;
 mod error;
-pub mod format;
-pub mod math;
 mod model;
 mod predict;
-pub mod view;
 
+// The whole public API. Everything else is private to the crate.
+
+// Loading and evaluating: the validated model view, its results, the one error type.
 pub use error::Error;
 pub use model::{FeatureNames, Model};
 pub use predict::{transform_xgboost, Scores, CANONICAL_NAN_F32, CANONICAL_NAN_F64};
+
+// The wire format: magic, version, the enums a model declares, limits, threshold helpers.
+pub mod format;
+// The portable transcendental functions every target evaluates with.
+pub mod math;
+// Read-only views of a loaded model's trees (`Model::tree`, `Model::trees`), for tools.
+pub mod view;
+// The one writer of the format (feature `build`, needs an allocator).
+#[cfg(feature = "build")]
+pub mod builder;
