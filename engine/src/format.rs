@@ -106,7 +106,7 @@ pub const SECTION_LINEAR: u32 = 3;
 pub const HEADER_LEN: usize = 8;
 /// Bytes of the trailing SHA-256 checksum.
 pub const CHECKSUM_LEN: usize = 32;
-/// Bytes of one node record ([`Node`] in the engine).
+/// Bytes of one node record (layout in the module docs).
 pub const NODE_BYTES: usize = 8;
 /// Bytes per feature in the linear-terms section: coefficient f64, fill f64.
 pub(crate) const LINEAR_TERM_BYTES: usize = 16;

@@ -1,9 +1,20 @@
 //! Lockstep's evaluator: a `no_std`, allocation-free tree-ensemble engine over a compact,
 //! versioned model format that is read in place from a byte slice (RAM or flash).
 //!
-//! ```text
-//! let model = Model::from_bytes(bytes)?;        // every invariant checked once, here
-//! model.predict(&features, &mut margins, &mut probs)?;  // cannot fail on indices after that
+//! ```
+//! use lockstep_engine::{Error, Model};
+//!
+//! // A two-tree XGBoost model over `age` and `asa` (the golden model of
+//! // tests/tests/golden_format.rs). On a device the bytes would sit in flash.
+//! static MODEL: &[u8] =
+//!     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
+//!
+//! let model = Model::from_bytes(MODEL)?; // every invariant checked once, here
+//! let (mut margins, mut probs) = ([0.0f32; 1], [0.0f32; 1]);
+//! model.predict(&[70.0, 2.0], &mut margins, &mut probs)?; // cannot fail on indices now
+//! assert_eq!(margins, [0.0625]);
+//! assert!(probs[0] > 0.5 && probs[0] < 0.52);
+//! # Ok::<(), Error>(())
 //! ```
 //!
 //! The same code runs on x86_64 hosts and Cortex-M devices and yields the same bits: sums run

@@ -34,6 +34,24 @@ pub struct Model<'a> {
 
 impl<'a> Model<'a> {
     /// Checks `bytes` completely and returns a view of the model, or the first problem found.
+    ///
+    /// ```
+    /// use lockstep_engine::{Error, Model};
+    ///
+    /// static MODEL: &[u8] =
+    ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
+    ///
+    /// let model = Model::from_bytes(MODEL)?;
+    /// assert_eq!((model.n_features(), model.n_outputs(), model.n_trees()), (2, 1, 2));
+    /// assert_eq!(model.feature_names().collect::<Vec<_>>(), ["age", "asa"]);
+    ///
+    /// // Any damage is refused with a typed error, never a panic.
+    /// let mut damaged = MODEL.to_vec();
+    /// damaged[20] ^= 0x01;
+    /// assert_eq!(Model::from_bytes(&damaged).err(), Some(Error::ChecksumMismatch));
+    /// assert_eq!(Model::from_bytes(&MODEL[..10]).err(), Some(Error::Truncated));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
         if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
             return Err(Error::Truncated);

@@ -47,6 +47,25 @@ impl Scores {
 impl Model<'_> {
     /// Scores one row. `features` must hold exactly [`Model::n_features`] values; NaN means
     /// missing.
+    ///
+    /// ```
+    /// use lockstep_engine::{math, Error, Model};
+    ///
+    /// static MODEL: &[u8] =
+    ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
+    /// let model = Model::from_bytes(MODEL)?;
+    ///
+    /// // age missing (NaN goes left at the first split), asa 4: -0.5 - 0.125 - 0.375.
+    /// let scores = model.score(&[f32::NAN, 4.0])?;
+    /// assert_eq!(scores.margins(), [-1.0]);
+    /// assert_eq!(scores.outputs(), [f64::from(math::sigmoid_xgboost(-1.0))]);
+    ///
+    /// assert_eq!(
+    ///     model.score(&[70.0]).err(),
+    ///     Some(Error::FeatureCountMismatch { expected: 2, found: 1 })
+    /// );
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn score(&self, features: &[f32]) -> Result<Scores, Error> {
         if features.len() != self.n_features() {
             return Err(Error::FeatureCountMismatch {
@@ -93,6 +112,27 @@ impl Model<'_> {
 
     /// Scores one row into f32 slices of length [`Model::n_outputs`]: raw margins and
     /// transformed outputs. f64 models round their results to the nearest f32.
+    ///
+    /// ```
+    /// use lockstep_engine::{math, Error, Model};
+    ///
+    /// static MODEL: &[u8] =
+    ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
+    /// let model = Model::from_bytes(MODEL)?;
+    ///
+    /// // age 40, asa missing: -0.5 (base) - 0.125 + 0.0625, summed in f32.
+    /// let (mut margins, mut probs) = ([0.0f32; 1], [0.0f32; 1]);
+    /// model.predict(&[40.0, f32::NAN], &mut margins, &mut probs)?;
+    /// assert_eq!(margins, [-0.5625]);
+    /// assert_eq!(probs[0].to_bits(), math::sigmoid_xgboost(-0.5625).to_bits());
+    ///
+    /// let mut too_long = [0.0f32; 2];
+    /// assert!(matches!(
+    ///     model.predict(&[40.0, 1.0], &mut too_long, &mut probs),
+    ///     Err(Error::OutputLengthMismatch { expected: 1, found: 2 })
+    /// ));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn predict(
         &self,
         features: &[f32],
