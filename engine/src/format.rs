@@ -488,11 +488,11 @@ impl CategorySetRecord {
     }
 }
 
-/// The `index`-th `N`-byte record of `table`, or `None` past the end. No arithmetic on the
-/// index, so no size can overflow.
+/// The `index`-th `N`-byte record of `table`, or `None` past the end (or if the offset would
+/// overflow).
 #[inline(always)]
 pub(crate) fn record<const N: usize>(table: &[u8], index: usize) -> Option<&[u8; N]> {
-    table.as_chunks::<N>().0.get(index)
+    table.get(index.checked_mul(N)?..)?.first_chunk::<N>()
 }
 
 /// The `index`-th little-endian f64 of `table`, or `None` past the end.
