@@ -425,9 +425,13 @@ fn validate_feature_names(bytes: &[u8], n_features: usize) -> Result<(), Error> 
 }
 
 fn validate_feature_ranges(bytes: &[u8]) -> Result<(), Error> {
-    for (feature, record) in bytes.chunks_exact(FEATURE_RANGE_BYTES).enumerate() {
-        let low = f32::from_bits(le_u32(record, 0));
-        let high = f32::from_bits(le_u32(record, 4));
+    for (feature, record) in bytes
+        .as_chunks::<FEATURE_RANGE_BYTES>()
+        .0
+        .iter()
+        .enumerate()
+    {
+        let (low, high) = decode_range(record);
         if !(low <= high) {
             return Err(Error::BadFeatureRange {
                 feature: feature as u32,
