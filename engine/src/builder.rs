@@ -12,9 +12,9 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::format::{
-    limits, Aggregation, BaseOrder, Framework, MissingMode, ModelBody, Numerics, Objective, Source,
-    FORMAT_VERSION, LINEAR_TERM_BYTES, MAGIC, META_CATEGORICAL, META_DEFAULT_LEFT,
-    META_MISSING_SHIFT,
+    limits, Aggregation, BaseOrder, CategorySetRecord, Framework, MissingMode, ModelBody, Node,
+    Numerics, Objective, Source, TreeRecord, CATEGORY_SET_BYTES, FORMAT_VERSION, LINEAR_TERM_BYTES,
+    MAGIC,
 };
 use crate::{Error, Model};
 
@@ -188,7 +188,7 @@ impl ModelSpec {
                     .nodes
                     .get(spec_index)
                     .ok_or(BuildError::NotATree { tree: tree_index })?;
-                let (value, meta, left): (u32, u16, u16) = match node {
+                let record = match node {
                     NodeSpec::Leaf { value } => {
                         let exact =
                             value.is_finite() && (f64_leaves || f64::from(*value as f32) == *value);
@@ -204,7 +204,7 @@ impl ModelSpec {
                         } else {
                             (*value as f32).to_bits()
                         };
-                        (field, 0, 0)
+                        Node::leaf(field)
                     }
                     NodeSpec::Split {
                         feature,
@@ -215,40 +215,33 @@ impl ModelSpec {
                     } => {
                         let left = (2 * n_splits + 1) as u16;
                         n_splits += 1;
-                        let mut meta =
-                            (*feature as u16 & 0x0fff) | ((*missing as u16) << META_MISSING_SHIFT);
-                        if *feature > 0x0fff {
-                            // Let the loader report the feature index rather than wrap it.
-                            meta = 0x0fff | ((*missing as u16) << META_MISSING_SHIFT);
-                        }
-                        if *default_left {
-                            meta |= META_DEFAULT_LEFT;
-                        }
-                        let value = match condition {
-                            Condition::Less(threshold) => threshold.to_bits(),
+                        let (value, categorical) = match condition {
+                            Condition::Less(threshold) => (threshold.to_bits(), false),
                             Condition::Categories(categories) => {
-                                meta |= META_CATEGORICAL;
-                                let set_index = (set_table.len() / 8) as u32;
+                                let set_index = (set_table.len() / CATEGORY_SET_BYTES) as u32;
                                 let bitset = category_bitset(categories)?;
-                                set_table
-                                    .extend_from_slice(&((words.len() / 4) as u32).to_le_bytes());
-                                set_table.extend_from_slice(&(bitset.len() as u32).to_le_bytes());
+                                let set = CategorySetRecord {
+                                    word_start: (words.len() / 4) as u32,
+                                    n_words: bitset.len() as u32,
+                                };
+                                set_table.extend_from_slice(&set.encode());
                                 for word in bitset {
                                     words.extend_from_slice(&word.to_le_bytes());
                                 }
-                                set_index
+                                (set_index, true)
                             }
                         };
-                        (value, meta, left)
+                        Node::split(value, *feature, *missing, *default_left, categorical, left)
                     }
                 };
-                node_table.extend_from_slice(&value.to_le_bytes());
-                node_table.extend_from_slice(&meta.to_le_bytes());
-                node_table.extend_from_slice(&left.to_le_bytes());
+                node_table.extend_from_slice(&record.encode());
             }
-            tree_table.extend_from_slice(&node_start.to_le_bytes());
-            tree_table.extend_from_slice(&(order.len() as u16).to_le_bytes());
-            tree_table.extend_from_slice(&(tree.output as u16).to_le_bytes());
+            let record = TreeRecord {
+                node_start,
+                n_nodes: order.len() as u16,
+                output: tree.output as u16,
+            };
+            tree_table.extend_from_slice(&record.encode());
             node_start += order.len() as u32;
         }
         let base_margins: Vec<u8> = self

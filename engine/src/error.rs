@@ -9,6 +9,7 @@ use core::fmt;
 /// the caller-supplied slices can be wrong (`FeatureCountMismatch`, `OutputLengthMismatch`).
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Error {
     /// The blob is shorter than the fixed header plus checksum.
     Truncated,
@@ -201,15 +202,6 @@ impl fmt::Display for Error {
                 write!(f, "feature {feature} is outside its valid range")
             }
         }
-    }
-}
-
-#[cfg(feature = "defmt")]
-impl defmt::Format for Error {
-    fn format(&self, f: defmt::Formatter<'_>) {
-        // The Display text is short and allocation-free; defmt's `Display2Format` adapter
-        // prints it without copying the strings into the firmware's interned table.
-        defmt::write!(f, "{}", defmt::Display2Format(self));
     }
 }
 

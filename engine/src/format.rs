@@ -16,6 +16,31 @@
 //! blob, which may live in flash. All multi-byte values inside them are little-endian and read a
 //! byte at a time, so the blob needs no alignment.
 //!
+//! The body's fields, in order (postcard: integers as varints, f64 as 8 little-endian bytes,
+//! enums as a varint variant index then their fields, `bytes` and `str` as a varint length then
+//! the bytes):
+//!
+//! ```text
+//! n_features      u16
+//! n_outputs       u16
+//! max_depth       u16    edges from root to deepest leaf, declared
+//! objective       enum   Objective
+//! numerics        enum   Numerics (Lightgbm carries its sigmoid f64)
+//! base_order      enum   BaseOrder
+//! aggregation     enum   Aggregation
+//! base_margins    bytes  one f64 per output (exactly an f32 in f32 models)
+//! trees           bytes  tree records
+//! nodes           bytes  node records
+//! leaf_values     bytes  f64 leaves referenced by f64 models' leaves; empty otherwise
+//! category_sets   bytes  category set records
+//! category_words  bytes  u32 bitset words; bit c % 32 of word c / 32 is category c
+//! feature_names   bytes  n_features postcard strings, back to back
+//! feature_ranges  bytes  empty, or one range record (low f32, high f32) per feature
+//! source          enum   Framework, then str, the framework's version
+//! label           str
+//! sections        bytes  optional sections (below)
+//! ```
+//!
 //! # Node layout (8 bytes, the `nodes` table)
 //!
 //! ```text
@@ -45,6 +70,10 @@
 //!
 //! `node_start u32`, `n_nodes u16`, `output u16`. Trees tile the node table in order.
 //!
+//! # Category set table (8 bytes per set)
+//!
+//! `word_start u32`, `n_words u32`: the set's run of `category_words`.
+//!
 //! # Optional sections
 //!
 //! `sections` is a concatenation of postcard `(u32 tag, bytes payload)` records. A tag with bit 0
@@ -73,20 +102,20 @@ pub const FORMAT_VERSION: u16 = 1;
 
 /// Tag of the linear-terms section (required: bit 0 set). Layout in the module docs.
 pub const SECTION_LINEAR: u32 = 3;
-/// Bytes per feature in the linear-terms section: coefficient f64, fill f64.
-pub const LINEAR_TERM_BYTES: usize = 16;
 /// Bytes before the postcard body: magic, version, flags.
 pub const HEADER_LEN: usize = 8;
 /// Bytes of the trailing SHA-256 checksum.
 pub const CHECKSUM_LEN: usize = 32;
-/// Bytes of one node record.
+/// Bytes of one node record (layout in the module docs).
 pub const NODE_BYTES: usize = 8;
+/// Bytes per feature in the linear-terms section: coefficient f64, fill f64.
+pub(crate) const LINEAR_TERM_BYTES: usize = 16;
 /// Bytes of one tree record.
-pub const TREE_BYTES: usize = 8;
+pub(crate) const TREE_BYTES: usize = 8;
 /// Bytes of one category set record (`word_start u32`, `n_words u32`).
-pub const CATEGORY_SET_BYTES: usize = 8;
+pub(crate) const CATEGORY_SET_BYTES: usize = 8;
 /// Bytes of one feature range record (`low f32`, `high f32`).
-pub const FEATURE_RANGE_BYTES: usize = 8;
+pub(crate) const FEATURE_RANGE_BYTES: usize = 8;
 
 /// Fixed capacities of the engine. A model that exceeds one fails to load with
 /// [`crate::Error::LimitExceeded`]; nothing is sized at run time.
@@ -101,17 +130,6 @@ pub mod limits {
     /// Largest depth a model may declare.
     pub const MAX_DEPTH: u16 = 256;
 }
-
-/// Meta bits: feature index.
-pub const META_FEATURE_MASK: u16 = 0x0fff;
-/// Meta bit: missing values go left (when the missing mode sends them to a default side).
-pub const META_DEFAULT_LEFT: u16 = 1 << 12;
-/// Meta bits: missing mode, shifted by [`META_MISSING_SHIFT`].
-pub const META_MISSING_MASK: u16 = 0b11 << 13;
-/// Shift of the missing mode in the meta field.
-pub const META_MISSING_SHIFT: u16 = 13;
-/// Meta bit: the split is categorical.
-pub const META_CATEGORICAL: u16 = 1 << 15;
 
 /// Magnitude at or below which LightGBM's `zero_as_missing` treats a value as zero:
 /// `(double)1e-35f`, exactly an f32.
@@ -132,13 +150,19 @@ pub enum MissingMode {
 
 impl MissingMode {
     /// Decodes the two meta bits; `None` for the reserved value 3.
-    pub const fn from_bits(bits: u16) -> Option<Self> {
+    const fn from_bits(bits: u16) -> Option<Self> {
         match bits {
             0 => Some(MissingMode::NanDefault),
             1 => Some(MissingMode::ZeroOrNanDefault),
             2 => Some(MissingMode::NanAsZero),
             _ => None,
         }
+    }
+
+    /// The two meta bits of this mode.
+    #[cfg(any(feature = "build", test))]
+    const fn bits(self) -> u16 {
+        self as u16
     }
 }
 
@@ -229,55 +253,252 @@ pub struct Source<'a> {
 }
 
 /// The postcard-encoded body of a version 1 model. Byte-string fields are tables read in place;
-/// their record layouts are documented at the top of this module.
+/// their record layouts are documented at the top of this module. Read through [`crate::Model`],
+/// written through the builder.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct ModelBody<'a> {
+pub(crate) struct ModelBody<'a> {
     /// Number of input features.
-    pub n_features: u16,
+    pub(crate) n_features: u16,
     /// Number of outputs (1 for binary and regression, K for K classes).
-    pub n_outputs: u16,
+    pub(crate) n_outputs: u16,
     /// Declared maximum tree depth (edges from root to deepest leaf); checked at load.
-    pub max_depth: u16,
+    pub(crate) max_depth: u16,
     /// What the outputs mean.
-    pub objective: Objective,
+    pub(crate) objective: Objective,
     /// Which arithmetic evaluates the model.
-    pub numerics: Numerics,
+    pub(crate) numerics: Numerics,
     /// When the base margin is added.
-    pub base_order: BaseOrder,
+    pub(crate) base_order: BaseOrder,
     /// How tree outputs combine.
-    pub aggregation: Aggregation,
+    pub(crate) aggregation: Aggregation,
     /// One f64 per output (little-endian); exactly an f32 in f32 models.
     #[serde(borrow)]
-    pub base_margins: &'a [u8],
+    pub(crate) base_margins: &'a [u8],
     /// Tree records.
     #[serde(borrow)]
-    pub trees: &'a [u8],
+    pub(crate) trees: &'a [u8],
     /// Node records.
     #[serde(borrow)]
-    pub nodes: &'a [u8],
+    pub(crate) nodes: &'a [u8],
     /// f64 leaf values (little-endian) referenced by leaves of f64 models; empty otherwise.
     #[serde(borrow)]
-    pub leaf_values: &'a [u8],
+    pub(crate) leaf_values: &'a [u8],
     /// Category set records.
     #[serde(borrow)]
-    pub category_sets: &'a [u8],
+    pub(crate) category_sets: &'a [u8],
     /// u32 bitset words (little-endian); bit `c % 32` of word `c / 32` is category `c`.
     #[serde(borrow)]
-    pub category_words: &'a [u8],
+    pub(crate) category_words: &'a [u8],
     /// `n_features` postcard strings, back to back.
     #[serde(borrow)]
-    pub feature_names: &'a [u8],
+    pub(crate) feature_names: &'a [u8],
     /// Empty, or one range record per feature.
     #[serde(borrow)]
-    pub feature_ranges: &'a [u8],
+    pub(crate) feature_ranges: &'a [u8],
     /// Where the model came from.
     #[serde(borrow)]
-    pub source: Source<'a>,
+    pub(crate) source: Source<'a>,
     /// A free-text label (for example the outcome the model predicts).
-    pub label: &'a str,
+    pub(crate) label: &'a str,
     /// Optional sections.
     #[serde(borrow)]
-    pub sections: &'a [u8],
+    pub(crate) sections: &'a [u8],
+}
+
+/// Meta bits 0..=11: feature index.
+const META_FEATURE_MASK: u16 = 0x0fff;
+/// Meta bit 12: missing values go left (when the missing mode sends them to a default side).
+const META_DEFAULT_LEFT: u16 = 1 << 12;
+/// Meta bits 13..=14: missing mode ([`MissingMode`]), shifted by [`META_MISSING_SHIFT`].
+const META_MISSING_MASK: u16 = 0b11 << META_MISSING_SHIFT;
+/// Shift of the missing mode in the meta field.
+const META_MISSING_SHIFT: u16 = 13;
+/// Meta bit 15: the split is categorical.
+const META_CATEGORICAL: u16 = 1 << 15;
+
+/// One node record (8 bytes, layout in the module docs): the one encoder and decoder of the
+/// node layout. Decoding never fails and gives raw fields; only the loader's checks make them
+/// meaningful (a feature below `n_features`, children inside the tree, a known missing mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Node {
+    /// Split: f32 bits of the threshold, or a category set index. Leaf: f32 bits of the leaf,
+    /// or an index into the f64 leaf table.
+    pub(crate) value: u32,
+    /// Feature index, default-left, missing mode and categorical bits; 0 for leaves.
+    pub(crate) meta: u16,
+    /// Index of the left child within the tree (the right is `left + 1`); 0 for leaves.
+    left: u16,
+}
+
+impl Node {
+    /// A leaf with the given value field.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) const fn leaf(value: u32) -> Node {
+        Node {
+            value,
+            meta: 0,
+            left: 0,
+        }
+    }
+
+    /// A split node. A feature index too large for its 12 bits is stored as the largest one,
+    /// so that the loader reports it rather than a wrapped index being read.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) fn split(
+        value: u32,
+        feature: usize,
+        missing: MissingMode,
+        default_left: bool,
+        categorical: bool,
+        left: u16,
+    ) -> Node {
+        let feature = feature.min(usize::from(META_FEATURE_MASK)) as u16;
+        let mut meta = feature | (missing.bits() << META_MISSING_SHIFT);
+        if default_left {
+            meta |= META_DEFAULT_LEFT;
+        }
+        if categorical {
+            meta |= META_CATEGORICAL;
+        }
+        Node { value, meta, left }
+    }
+
+    /// Decodes a record.
+    #[inline(always)]
+    pub(crate) const fn decode(record: &[u8; NODE_BYTES]) -> Node {
+        // One load per node: value in bits 0..32, meta in 32..48, left child in 48..64.
+        let raw = u64::from_le_bytes(*record);
+        Node {
+            value: raw as u32,
+            meta: (raw >> 32) as u16,
+            left: (raw >> 48) as u16,
+        }
+    }
+
+    /// Encodes the record.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) const fn encode(self) -> [u8; NODE_BYTES] {
+        let raw = self.value as u64 | (self.meta as u64) << 32 | (self.left as u64) << 48;
+        raw.to_le_bytes()
+    }
+
+    /// Whether the node is a leaf.
+    #[inline(always)]
+    pub(crate) const fn is_leaf(self) -> bool {
+        self.left == 0
+    }
+
+    /// Index of the left child within the tree (0 for a leaf).
+    #[inline(always)]
+    pub(crate) const fn left(self) -> usize {
+        self.left as usize
+    }
+
+    /// The feature a split reads.
+    #[inline(always)]
+    pub(crate) const fn feature(self) -> usize {
+        (self.meta & META_FEATURE_MASK) as usize
+    }
+
+    /// Whether missing values go left (for modes with a default side).
+    #[inline(always)]
+    pub(crate) const fn default_left(self) -> bool {
+        self.meta & META_DEFAULT_LEFT != 0
+    }
+
+    /// Whether the split is categorical.
+    #[inline(always)]
+    pub(crate) const fn is_categorical(self) -> bool {
+        self.meta & META_CATEGORICAL != 0
+    }
+
+    /// The split's missing mode; `None` for the reserved bits value.
+    #[inline(always)]
+    pub(crate) const fn missing_mode(self) -> Option<MissingMode> {
+        MissingMode::from_bits((self.meta & META_MISSING_MASK) >> META_MISSING_SHIFT)
+    }
+
+    /// Whether the split is the common kind: numeric, NaN to the default side.
+    #[inline(always)]
+    pub(crate) const fn is_plain_numeric(self) -> bool {
+        self.meta & (META_CATEGORICAL | META_MISSING_MASK) == 0
+    }
+}
+
+/// One tree record (8 bytes): `node_start u32`, `n_nodes u16`, `output u16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct TreeRecord {
+    /// Index of the tree's first node in the node table.
+    pub(crate) node_start: u32,
+    /// Number of nodes.
+    pub(crate) n_nodes: u16,
+    /// The output the tree adds to.
+    pub(crate) output: u16,
+}
+
+impl TreeRecord {
+    /// Decodes a record.
+    #[inline(always)]
+    pub(crate) const fn decode(record: &[u8; TREE_BYTES]) -> TreeRecord {
+        let [a, b, c, d, e, f, g, h] = *record;
+        TreeRecord {
+            node_start: u32::from_le_bytes([a, b, c, d]),
+            n_nodes: u16::from_le_bytes([e, f]),
+            output: u16::from_le_bytes([g, h]),
+        }
+    }
+
+    /// Encodes the record.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) const fn encode(self) -> [u8; TREE_BYTES] {
+        let [a, b, c, d] = self.node_start.to_le_bytes();
+        let [e, f] = self.n_nodes.to_le_bytes();
+        let [g, h] = self.output.to_le_bytes();
+        [a, b, c, d, e, f, g, h]
+    }
+}
+
+/// One category set record (8 bytes): `word_start u32`, `n_words u32`, a run of the word
+/// table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CategorySetRecord {
+    /// Index of the set's first word in the word table.
+    pub(crate) word_start: u32,
+    /// Number of words.
+    pub(crate) n_words: u32,
+}
+
+impl CategorySetRecord {
+    /// Decodes a record.
+    #[inline(always)]
+    pub(crate) const fn decode(record: &[u8; CATEGORY_SET_BYTES]) -> CategorySetRecord {
+        let [a, b, c, d, e, f, g, h] = *record;
+        CategorySetRecord {
+            word_start: u32::from_le_bytes([a, b, c, d]),
+            n_words: u32::from_le_bytes([e, f, g, h]),
+        }
+    }
+
+    /// Encodes the record.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) const fn encode(self) -> [u8; CATEGORY_SET_BYTES] {
+        let [a, b, c, d] = self.word_start.to_le_bytes();
+        let [e, f, g, h] = self.n_words.to_le_bytes();
+        [a, b, c, d, e, f, g, h]
+    }
+}
+
+/// The `index`-th `N`-byte record of `table`, or `None` past the end (or if the offset would
+/// overflow).
+#[inline(always)]
+pub(crate) fn record<const N: usize>(table: &[u8], index: usize) -> Option<&[u8; N]> {
+    table.get(index.checked_mul(N)?..)?.first_chunk::<N>()
+}
+
+/// The `index`-th little-endian f64 of `table`, or `None` past the end.
+#[inline(always)]
+pub(crate) fn f64_at(table: &[u8], index: usize) -> Option<f64> {
+    record::<8>(table, index).map(|bytes| f64::from_le_bytes(*bytes))
 }
 
 /// The f32 threshold `t` such that, for every f32 `x` that is not NaN,
@@ -405,6 +626,90 @@ mod tests {
                 assert!(agrees_on(threshold, x), "threshold {threshold:e} x {x:e}");
             }
         }
+    }
+
+    #[test]
+    fn node_fields_sit_where_the_layout_says() {
+        let node = Node::split(
+            0.5f32.to_bits(),
+            0x0abc,
+            MissingMode::NanAsZero,
+            true,
+            true,
+            7,
+        );
+        // value LE, then meta = feature | default-left (bit 12) | mode 2 (bits 13..=14) |
+        // categorical (bit 15), then left LE.
+        let meta: u16 = 0x0abc | 1 << 12 | 2 << 13 | 1 << 15;
+        let [m0, m1] = meta.to_le_bytes();
+        assert_eq!(node.encode(), [0x00, 0x00, 0x00, 0x3f, m0, m1, 7, 0]);
+        let decoded = Node::decode(&node.encode());
+        assert_eq!(decoded, node);
+        assert_eq!(decoded.feature(), 0x0abc);
+        assert!(decoded.default_left() && decoded.is_categorical() && !decoded.is_leaf());
+        assert!(!decoded.is_plain_numeric());
+        assert_eq!(decoded.missing_mode(), Some(MissingMode::NanAsZero));
+        assert_eq!(decoded.left(), 7);
+    }
+
+    #[test]
+    fn node_codec_round_trips_every_mode_and_flag() {
+        for mode in [
+            MissingMode::NanDefault,
+            MissingMode::ZeroOrNanDefault,
+            MissingMode::NanAsZero,
+        ] {
+            for (default_left, categorical) in [(false, false), (true, false), (false, true)] {
+                let node = Node::split(u32::MAX, 4095, mode, default_left, categorical, 65535);
+                let decoded = Node::decode(&node.encode());
+                assert_eq!(decoded, node);
+                assert_eq!(decoded.missing_mode(), Some(mode));
+                assert_eq!(decoded.default_left(), default_left);
+                assert_eq!(decoded.is_categorical(), categorical);
+                assert_eq!(
+                    decoded.is_plain_numeric(),
+                    mode == MissingMode::NanDefault && !categorical
+                );
+            }
+        }
+        let leaf = Node::leaf(0xdead_beef);
+        assert_eq!(leaf.encode(), [0xef, 0xbe, 0xad, 0xde, 0, 0, 0, 0]);
+        assert!(Node::decode(&leaf.encode()).is_leaf());
+    }
+
+    #[test]
+    fn oversized_feature_index_saturates_and_reserved_mode_decodes_as_none() {
+        let node = Node::split(0, 70_000, MissingMode::NanDefault, false, false, 1);
+        assert_eq!(node.feature(), 4095);
+        let mut bytes = node.encode();
+        bytes[5] |= 0b0110_0000; // missing mode 3
+        assert_eq!(Node::decode(&bytes).missing_mode(), None);
+    }
+
+    #[test]
+    fn tree_and_category_set_records_round_trip() {
+        let tree = TreeRecord {
+            node_start: 0x0102_0304,
+            n_nodes: 0x0506,
+            output: 0x0708,
+        };
+        assert_eq!(tree.encode(), [4, 3, 2, 1, 6, 5, 8, 7]);
+        assert_eq!(TreeRecord::decode(&tree.encode()), tree);
+        let set = CategorySetRecord {
+            word_start: 9,
+            n_words: 0x0a0b_0c0d,
+        };
+        assert_eq!(set.encode(), [9, 0, 0, 0, 0x0d, 0x0c, 0x0b, 0x0a]);
+        assert_eq!(CategorySetRecord::decode(&set.encode()), set);
+    }
+
+    #[test]
+    fn records_past_the_end_are_none() {
+        let table = [0u8; 20];
+        assert!(record::<8>(&table, 1).is_some());
+        assert!(record::<8>(&table, 2).is_none());
+        assert!(record::<8>(&table, usize::MAX).is_none());
+        assert_eq!(f64_at(&table, usize::MAX), None);
     }
 
     #[test]

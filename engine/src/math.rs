@@ -6,7 +6,7 @@
 //! selects there, and it does so on every target through one code path. That holds because the
 //! code only uses IEEE-754 `+ - * /`, conversions and bit moves, which are correctly rounded
 //! everywhere (soft-float included) and which Rust never contracts or reassociates; the fused
-//! multiply-adds that the reference build emits are reproduced by [`fma`], an exact emulation
+//! multiply-adds that the reference build emits are reproduced by `fma`, an exact emulation
 //! built from those same operations. NaN results are "a NaN": the payload is not pinned.
 //!
 //! The algorithms (table-driven reduction plus a short polynomial, evaluated in `f64`) are the

@@ -2,10 +2,10 @@
 //! relies on. Nothing is copied; the view borrows the blob (which may sit in flash).
 
 use crate::format::{
-    le_f64, le_u16, le_u32, limits, Aggregation, BaseOrder, MissingMode, ModelBody, Numerics,
-    Objective, Source, CATEGORY_SET_BYTES, CHECKSUM_LEN, FEATURE_RANGE_BYTES, FORMAT_VERSION,
-    HEADER_LEN, LINEAR_TERM_BYTES, MAGIC, META_CATEGORICAL, META_FEATURE_MASK, META_MISSING_MASK,
-    META_MISSING_SHIFT, NODE_BYTES, SECTION_LINEAR, TREE_BYTES,
+    f64_at, le_f64, le_u16, le_u32, limits, record, Aggregation, BaseOrder, CategorySetRecord,
+    ModelBody, Node, Numerics, Objective, Source, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN,
+    FEATURE_RANGE_BYTES, FORMAT_VERSION, HEADER_LEN, LINEAR_TERM_BYTES, MAGIC, NODE_BYTES,
+    SECTION_LINEAR, TREE_BYTES,
 };
 use crate::Error;
 use sha2::{Digest, Sha256};
@@ -34,6 +34,24 @@ pub struct Model<'a> {
 
 impl<'a> Model<'a> {
     /// Checks `bytes` completely and returns a view of the model, or the first problem found.
+    ///
+    /// ```
+    /// use lockstep_engine::{Error, Model};
+    ///
+    /// static MODEL: &[u8] =
+    ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
+    ///
+    /// let model = Model::from_bytes(MODEL)?;
+    /// assert_eq!((model.n_features(), model.n_outputs(), model.n_trees()), (2, 1, 2));
+    /// assert_eq!(model.feature_names().collect::<Vec<_>>(), ["age", "asa"]);
+    ///
+    /// // Any damage is refused with a typed error, never a panic.
+    /// let mut damaged = MODEL.to_vec();
+    /// damaged[20] ^= 0x01;
+    /// assert_eq!(Model::from_bytes(&damaged).err(), Some(Error::ChecksumMismatch));
+    /// assert_eq!(Model::from_bytes(&MODEL[..10]).err(), Some(Error::Truncated));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
         if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
             return Err(Error::Truncated);
@@ -91,10 +109,9 @@ impl<'a> Model<'a> {
 
     /// Number of leaves in all trees.
     pub fn n_leaves(&self) -> usize {
-        self.body
-            .nodes
-            .chunks_exact(NODE_BYTES)
-            .filter(|node| le_u16(node, 6) == 0)
+        node_records(self.body.nodes)
+            .iter()
+            .filter(|record| Node::decode(record).is_leaf())
             .count()
     }
 
@@ -106,7 +123,7 @@ impl<'a> Model<'a> {
     /// The deepest tree's depth, measured.
     pub fn measured_depth(&self) -> u16 {
         (0..self.n_trees())
-            .map(|tree| tree_depth(self.tree_nodes(tree)).unwrap_or(u16::MAX))
+            .map(|tree| tree_depth(self.tree_nodes(self.tree_record(tree))).unwrap_or(u16::MAX))
             .max()
             .unwrap_or(0)
     }
@@ -133,12 +150,8 @@ impl<'a> Model<'a> {
 
     /// The base margin of `output` (0.0 past the end).
     pub fn base_margin(&self, output: usize) -> f64 {
-        let value = le_f64(self.body.base_margins, output.wrapping_mul(8));
-        if value.is_nan() {
-            0.0
-        } else {
-            value
-        }
+        // The loader checked every base margin is finite.
+        f64_at(self.body.base_margins, output).unwrap_or(0.0)
     }
 
     /// Where the model came from.
@@ -160,15 +173,7 @@ impl<'a> Model<'a> {
 
     /// The declared valid range `(low, high)` of `feature`, if the model declares ranges.
     pub fn feature_range(&self, feature: usize) -> Option<(f32, f32)> {
-        let offset = feature.checked_mul(FEATURE_RANGE_BYTES)?;
-        let record = self
-            .body
-            .feature_ranges
-            .get(offset..offset + FEATURE_RANGE_BYTES)?;
-        Some((
-            f32::from_bits(le_u32(record, 0)),
-            f32::from_bits(le_u32(record, 4)),
-        ))
+        record::<FEATURE_RANGE_BYTES>(self.body.feature_ranges, feature).map(decode_range)
     }
 
     /// Checks every non-NaN feature against its declared range; `Ok` when no ranges are declared.
@@ -201,9 +206,8 @@ impl<'a> Model<'a> {
 
     /// The linear term of `feature` as `(coefficient, fill)`, if the model has linear terms.
     pub fn linear_term(&self, feature: usize) -> Option<(f64, f64)> {
-        let offset = feature.checked_mul(LINEAR_TERM_BYTES)?;
-        let record = self.linear.get(offset..offset + LINEAR_TERM_BYTES)?;
-        Some((le_f64(record, 0), le_f64(record, 8)))
+        record::<LINEAR_TERM_BYTES>(self.linear, feature)
+            .map(|term| (le_f64(term, 0), le_f64(term, 8)))
     }
 
     /// The payload of the first optional section with `tag`, if present.
@@ -215,18 +219,52 @@ impl<'a> Model<'a> {
         .map(|(_, payload)| payload)
     }
 
-    /// The body as decoded, for tools that describe the model.
-    pub fn body(&self) -> &ModelBody<'a> {
-        &self.body
+    /// Bytes of the f64 leaf table (0 in f32 models, whose leaves sit in the nodes).
+    pub fn leaf_table_bytes(&self) -> usize {
+        self.body.leaf_values.len()
     }
 
-    /// The node records of tree `tree` (empty past the end).
-    pub(crate) fn tree_nodes(&self, tree: usize) -> &'a [u8] {
-        let record = tree_record(self.body.trees, tree);
-        let start = record.node_start as usize * NODE_BYTES;
-        let end = start + usize::from(record.n_nodes) * NODE_BYTES;
-        self.body.nodes.get(start..end).unwrap_or(&[])
+    /// Bytes of the categorical splits' sets: set records plus bitset words.
+    pub fn category_bytes(&self) -> usize {
+        self.body.category_sets.len() + self.body.category_words.len()
     }
+
+    /// The record of tree `tree` (all zero past the end).
+    #[inline(always)]
+    pub(crate) fn tree_record(&self, tree: usize) -> TreeRecord {
+        record(self.body.trees, tree)
+            .map(TreeRecord::decode)
+            .unwrap_or_default()
+    }
+
+    /// The node records of the tree `record` describes (empty if outside the node table).
+    #[inline(always)]
+    pub(crate) fn tree_nodes(&self, record: TreeRecord) -> &'a [[u8; NODE_BYTES]] {
+        tree_nodes(self.body.nodes, record).unwrap_or(&[])
+    }
+}
+
+/// The node table as records.
+#[inline(always)]
+pub(crate) fn node_records(nodes: &[u8]) -> &[[u8; NODE_BYTES]] {
+    nodes.as_chunks::<NODE_BYTES>().0
+}
+
+/// The node records of the tree `record` describes, or `None` if they are not all inside the
+/// node table.
+#[inline(always)]
+fn tree_nodes(nodes: &[u8], record: TreeRecord) -> Option<&[[u8; NODE_BYTES]]> {
+    let start = record.node_start as usize;
+    let end = start.checked_add(usize::from(record.n_nodes))?;
+    node_records(nodes).get(start..end)
+}
+
+/// A feature range record as `(low, high)`.
+fn decode_range(record: &[u8; FEATURE_RANGE_BYTES]) -> (f32, f32) {
+    (
+        f32::from_bits(le_u32(record, 0)),
+        f32::from_bits(le_u32(record, 4)),
+    )
 }
 
 /// Iterator over feature names; yields nothing more after a decoding error (impossible once the
@@ -281,23 +319,6 @@ impl<'a> Iterator for Sections<'a> {
     }
 }
 
-#[derive(Clone, Copy)]
-pub(crate) struct TreeRecord {
-    pub(crate) node_start: u32,
-    pub(crate) n_nodes: u16,
-    pub(crate) output: u16,
-}
-
-#[inline(always)]
-pub(crate) fn tree_record(trees: &[u8], tree: usize) -> TreeRecord {
-    let offset = tree.wrapping_mul(TREE_BYTES);
-    TreeRecord {
-        node_start: le_u32(trees, offset),
-        n_nodes: le_u16(trees, offset.wrapping_add(4)),
-        output: le_u16(trees, offset.wrapping_add(6)),
-    }
-}
-
 /// Checks every invariant documented on [`Model`]; returns the number of trees per output and
 /// the linear-terms payload (empty if none).
 fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8]), Error> {
@@ -342,28 +363,22 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8]), Error> {
         validate_linear_terms(body, payload)?;
     }
 
-    let n_trees = body.trees.len() / TREE_BYTES;
     let n_nodes = body.nodes.len() / NODE_BYTES;
     let mut next_start: usize = 0;
     let mut per_output = [0u32; limits::MAX_OUTPUTS];
-    for tree in 0..n_trees {
-        let record = tree_record(body.trees, tree);
+    for (tree, record) in body.trees.as_chunks::<TREE_BYTES>().0.iter().enumerate() {
+        let record = TreeRecord::decode(record);
         let tree_id = tree as u32;
-        let start = record.node_start as usize;
-        let count = usize::from(record.n_nodes);
-        if start != next_start || count == 0 || start + count > n_nodes {
-            return Err(Error::TreeRange { tree: tree_id });
-        }
-        next_start = start + count;
+        let nodes = match tree_nodes(body.nodes, record) {
+            Some(nodes) if record.node_start as usize == next_start && !nodes.is_empty() => nodes,
+            _ => return Err(Error::TreeRange { tree: tree_id }),
+        };
+        next_start += nodes.len();
         let output = usize::from(record.output);
         match per_output.get_mut(output) {
             Some(slot) if output < n_outputs => *slot += 1,
             _ => return Err(Error::TreeOutputOutOfRange { tree: tree_id }),
         }
-        let nodes = body
-            .nodes
-            .get(start * NODE_BYTES..next_start * NODE_BYTES)
-            .unwrap_or(&[]);
         validate_tree(body, nodes, tree_id)?;
         match tree_depth(nodes) {
             Some(depth) if depth <= body.max_depth => {}
@@ -410,9 +425,13 @@ fn validate_feature_names(bytes: &[u8], n_features: usize) -> Result<(), Error> 
 }
 
 fn validate_feature_ranges(bytes: &[u8]) -> Result<(), Error> {
-    for (feature, record) in bytes.chunks_exact(FEATURE_RANGE_BYTES).enumerate() {
-        let low = f32::from_bits(le_u32(record, 0));
-        let high = f32::from_bits(le_u32(record, 4));
+    for (feature, record) in bytes
+        .as_chunks::<FEATURE_RANGE_BYTES>()
+        .0
+        .iter()
+        .enumerate()
+    {
+        let (low, high) = decode_range(record);
         if !(low <= high) {
             return Err(Error::BadFeatureRange {
                 feature: feature as u32,
@@ -424,10 +443,9 @@ fn validate_feature_ranges(bytes: &[u8]) -> Result<(), Error> {
 
 fn validate_category_sets(body: &ModelBody<'_>) -> Result<(), Error> {
     let n_words = body.category_words.len() / 4;
-    for record in body.category_sets.chunks_exact(CATEGORY_SET_BYTES) {
-        let start = le_u32(record, 0) as usize;
-        let count = le_u32(record, 4) as usize;
-        match start.checked_add(count) {
+    for record in body.category_sets.as_chunks::<CATEGORY_SET_BYTES>().0 {
+        let set = CategorySetRecord::decode(record);
+        match (set.word_start as usize).checked_add(set.n_words as usize) {
             Some(end) if end <= n_words => {}
             _ => return Err(Error::BadCategorySet),
         }
@@ -467,8 +485,8 @@ fn validate_linear_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Err
             body.objective,
             Objective::BinaryLogistic | Objective::Regression
         );
-    let expected = usize::from(body.n_features) * LINEAR_TERM_BYTES;
-    if !fits_model || payload.len() != expected {
+    let expected = usize::from(body.n_features).checked_mul(LINEAR_TERM_BYTES);
+    if !fits_model || Some(payload.len()) != expected {
         return Err(Error::BadLinearTerms);
     }
     for record in payload.chunks_exact(8) {
@@ -479,49 +497,67 @@ fn validate_linear_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Err
     Ok(())
 }
 
-fn validate_tree(body: &ModelBody<'_>, nodes: &[u8], tree: u32) -> Result<(), Error> {
-    let n_nodes = nodes.len() / NODE_BYTES;
+fn validate_tree(body: &ModelBody<'_>, nodes: &[[u8; NODE_BYTES]], tree: u32) -> Result<(), Error> {
+    let n_nodes = nodes.len();
     let n_sets = body.category_sets.len() / CATEGORY_SET_BYTES;
-    let n_leaf_values = body.leaf_values.len() / 8;
     let f64_leaves = body.numerics.is_f64();
     let mut n_splits: usize = 0;
-    for (index, record) in nodes.chunks_exact(NODE_BYTES).enumerate() {
-        let node = index as u32;
-        let value = le_u32(record, 0);
-        let meta = le_u16(record, 4);
-        let left = usize::from(le_u16(record, 6));
-        if left == 0 {
-            if meta != 0 {
-                return Err(Error::BadNodeFlags { tree, node });
+    for (index, record) in nodes.iter().enumerate() {
+        let node_id = index as u32;
+        let node = Node::decode(record);
+        if node.is_leaf() {
+            if node.meta != 0 {
+                return Err(Error::BadNodeFlags {
+                    tree,
+                    node: node_id,
+                });
             }
             let leaf_ok = if f64_leaves {
-                (value as usize) < n_leaf_values
-                    && le_f64(body.leaf_values, value as usize * 8).is_finite()
+                f64_at(body.leaf_values, node.value as usize).is_some_and(f64::is_finite)
             } else {
-                f32::from_bits(value).is_finite()
+                f32::from_bits(node.value).is_finite()
             };
             if !leaf_ok {
-                return Err(Error::BadLeaf { tree, node });
+                return Err(Error::BadLeaf {
+                    tree,
+                    node: node_id,
+                });
             }
             continue;
         }
         // Breadth-first layout: the k-th split's children sit at 2k+1 and 2k+2.
+        let left = node.left();
         if left != 2 * n_splits + 1 || left + 1 >= n_nodes {
-            return Err(Error::BadChildIndex { tree, node });
+            return Err(Error::BadChildIndex {
+                tree,
+                node: node_id,
+            });
         }
         n_splits += 1;
-        if usize::from(meta & META_FEATURE_MASK) >= usize::from(body.n_features) {
-            return Err(Error::FeatureIndexOutOfRange { tree, node });
+        if node.feature() >= usize::from(body.n_features) {
+            return Err(Error::FeatureIndexOutOfRange {
+                tree,
+                node: node_id,
+            });
         }
-        if MissingMode::from_bits((meta & META_MISSING_MASK) >> META_MISSING_SHIFT).is_none() {
-            return Err(Error::BadNodeFlags { tree, node });
+        if node.missing_mode().is_none() {
+            return Err(Error::BadNodeFlags {
+                tree,
+                node: node_id,
+            });
         }
-        if meta & META_CATEGORICAL != 0 {
-            if value as usize >= n_sets {
-                return Err(Error::CategorySetOutOfRange { tree, node });
+        if node.is_categorical() {
+            if node.value as usize >= n_sets {
+                return Err(Error::CategorySetOutOfRange {
+                    tree,
+                    node: node_id,
+                });
             }
-        } else if f32::from_bits(value).is_nan() {
-            return Err(Error::NanThreshold { tree, node });
+        } else if f32::from_bits(node.value).is_nan() {
+            return Err(Error::NanThreshold {
+                tree,
+                node: node_id,
+            });
         }
     }
     // A proper binary tree has one more leaf than splits.
@@ -536,15 +572,15 @@ fn validate_tree(body: &ModelBody<'_>, nodes: &[u8], tree: u32) -> Result<(), Er
 
 /// Depth of a breadth-first tree, level by level: the children of a level's splits form the
 /// next level, a contiguous run. `None` if the layout is broken.
-fn tree_depth(nodes: &[u8]) -> Option<u16> {
-    let n_nodes = nodes.len() / NODE_BYTES;
+fn tree_depth(nodes: &[[u8; NODE_BYTES]]) -> Option<u16> {
+    let n_nodes = nodes.len();
     let (mut level_start, mut level_end) = (0usize, 1usize);
     let mut depth: u16 = 0;
     loop {
-        let level = nodes.get(level_start * NODE_BYTES..level_end * NODE_BYTES)?;
+        let level = nodes.get(level_start..level_end)?;
         let splits = level
-            .chunks_exact(NODE_BYTES)
-            .filter(|node| le_u16(node, 6) != 0)
+            .iter()
+            .filter(|record| !Node::decode(record).is_leaf())
             .count();
         if splits == 0 {
             return if level_end == n_nodes {
@@ -554,7 +590,7 @@ fn tree_depth(nodes: &[u8]) -> Option<u16> {
             };
         }
         level_start = level_end;
-        level_end += 2 * splits;
+        level_end = level_end.checked_add(2 * splits)?;
         if level_end > n_nodes {
             return None;
         }

@@ -4,17 +4,13 @@
 //! target.
 
 use crate::format::{
-    le_f64, le_u32, limits::MAX_OUTPUTS, Aggregation, BaseOrder, Numerics, Objective,
-    CATEGORY_SET_BYTES, LINEAR_TERM_BYTES, META_CATEGORICAL, META_DEFAULT_LEFT, META_FEATURE_MASK,
-    META_MISSING_MASK, META_MISSING_SHIFT, NODE_BYTES, TREE_BYTES, ZERO_MISSING_BOUND,
+    f64_at, le_f64, limits::MAX_OUTPUTS, record, Aggregation, BaseOrder, CategorySetRecord,
+    MissingMode, Node, Numerics, Objective, TreeRecord, LINEAR_TERM_BYTES, NODE_BYTES, TREE_BYTES,
+    ZERO_MISSING_BOUND,
 };
 use crate::math;
-use crate::model::{tree_record, Model};
+use crate::model::Model;
 use crate::Error;
-
-/// Missing mode values as stored in meta bits 13..=14 (see [`crate::format::MissingMode`]).
-const MISSING_ZERO_OR_NAN: u16 = 1;
-const MISSING_NAN_AS_ZERO: u16 = 2;
 
 /// XGBoost treats a category as valid when `0 <= x < 2^24` (its `InvalidCat`).
 const XGBOOST_CATEGORY_END: f32 = 16_777_216.0;
@@ -51,6 +47,25 @@ impl Scores {
 impl Model<'_> {
     /// Scores one row. `features` must hold exactly [`Model::n_features`] values; NaN means
     /// missing.
+    ///
+    /// ```
+    /// use lockstep_engine::{math, Error, Model};
+    ///
+    /// static MODEL: &[u8] =
+    ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
+    /// let model = Model::from_bytes(MODEL)?;
+    ///
+    /// // age missing (NaN goes left at the first split), asa 4: -0.5 - 0.125 - 0.375.
+    /// let scores = model.score(&[f32::NAN, 4.0])?;
+    /// assert_eq!(scores.margins(), [-1.0]);
+    /// assert_eq!(scores.outputs(), [f64::from(math::sigmoid_xgboost(-1.0))]);
+    ///
+    /// assert_eq!(
+    ///     model.score(&[70.0]).err(),
+    ///     Some(Error::FeatureCountMismatch { expected: 2, found: 1 })
+    /// );
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn score(&self, features: &[f32]) -> Result<Scores, Error> {
         if features.len() != self.n_features() {
             return Err(Error::FeatureCountMismatch {
@@ -97,6 +112,27 @@ impl Model<'_> {
 
     /// Scores one row into f32 slices of length [`Model::n_outputs`]: raw margins and
     /// transformed outputs. f64 models round their results to the nearest f32.
+    ///
+    /// ```
+    /// use lockstep_engine::{math, Error, Model};
+    ///
+    /// static MODEL: &[u8] =
+    ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
+    /// let model = Model::from_bytes(MODEL)?;
+    ///
+    /// // age 40, asa missing: -0.5 (base) - 0.125 + 0.0625, summed in f32.
+    /// let (mut margins, mut probs) = ([0.0f32; 1], [0.0f32; 1]);
+    /// model.predict(&[40.0, f32::NAN], &mut margins, &mut probs)?;
+    /// assert_eq!(margins, [-0.5625]);
+    /// assert_eq!(probs[0].to_bits(), math::sigmoid_xgboost(-0.5625).to_bits());
+    ///
+    /// let mut too_long = [0.0f32; 2];
+    /// assert!(matches!(
+    ///     model.predict(&[40.0, 1.0], &mut too_long, &mut probs),
+    ///     Err(Error::OutputLengthMismatch { expected: 1, found: 2 })
+    /// ));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn predict(
         &self,
         features: &[f32],
@@ -186,9 +222,9 @@ impl Model<'_> {
                 0.0
             };
         }
-        for tree in 0..self.body.trees.len() / TREE_BYTES {
-            let record = tree_record(self.body.trees, tree);
-            let leaf = f32::from_bits(self.leaf_of(tree, features));
+        for record in self.body.trees.as_chunks::<TREE_BYTES>().0 {
+            let record = TreeRecord::decode(record);
+            let leaf = f32::from_bits(self.leaf_of(self.tree_nodes(record), features));
             if let Some(margin) = margins.get_mut(usize::from(record.output)) {
                 *margin += leaf;
             }
@@ -209,10 +245,10 @@ impl Model<'_> {
                 0.0
             };
         }
-        for tree in 0..self.body.trees.len() / TREE_BYTES {
-            let record = tree_record(self.body.trees, tree);
-            let leaf_index = self.leaf_of(tree, features) as usize;
-            let leaf = le_f64(self.body.leaf_values, leaf_index.wrapping_mul(8));
+        for record in self.body.trees.as_chunks::<TREE_BYTES>().0 {
+            let record = TreeRecord::decode(record);
+            let leaf_index = self.leaf_of(self.tree_nodes(record), features) as usize;
+            let leaf = f64_at(self.body.leaf_values, leaf_index).unwrap_or(f64::NAN);
             if let Some(margin) = margins.get_mut(usize::from(record.output)) {
                 *margin += leaf;
             }
@@ -241,60 +277,53 @@ impl Model<'_> {
         }
     }
 
-    /// Walks tree `tree` for `features` and returns the reached leaf's value field.
+    /// Walks the tree of `nodes` for `features` and returns the reached leaf's value field.
     ///
     /// The loader guarantees children lie after their parent inside the tree, so the walk ends
     /// at a leaf; the bound on the loop only keeps this function total without that guarantee.
     #[inline]
-    fn leaf_of(&self, tree: usize, features: &[f32]) -> u32 {
-        let (nodes, _) = self.tree_nodes(tree).as_chunks::<NODE_BYTES>();
+    fn leaf_of(&self, nodes: &[[u8; NODE_BYTES]], features: &[f32]) -> u32 {
         let mut index = 0usize;
         for _ in 0..=nodes.len() {
-            let Some(node) = nodes.get(index) else { break };
-            // One load per node: value in bits 0..32, meta in 32..48, left child in 48..64.
-            let raw = u64::from_le_bytes(*node);
-            let value = raw as u32;
-            let meta = (raw >> 32) as u16;
-            let left = (raw >> 48) as usize;
-            if left == 0 {
-                return value;
+            let Some(record) = nodes.get(index) else {
+                break;
+            };
+            let node = Node::decode(record);
+            if node.is_leaf() {
+                return node.value;
             }
-            let x = features
-                .get(usize::from(meta & META_FEATURE_MASK))
-                .copied()
-                .unwrap_or(f32::NAN);
-            let go_left = if meta & (META_CATEGORICAL | META_MISSING_MASK) == 0 {
+            let x = features.get(node.feature()).copied().unwrap_or(f32::NAN);
+            let go_left = if node.is_plain_numeric() {
                 // The common split: numeric, NaN takes the default side.
                 if x.is_nan() {
-                    meta & META_DEFAULT_LEFT != 0
+                    node.default_left()
                 } else {
-                    x < f32::from_bits(value)
+                    x < f32::from_bits(node.value)
                 }
             } else {
-                self.other_split_goes_left(value, meta, x)
+                self.other_split_goes_left(node, x)
             };
-            index = left + usize::from(!go_left);
+            index = node.left() + usize::from(!go_left);
         }
         0
     }
 
     /// The side `x` takes at a categorical split or one with a LightGBM missing mode.
-    fn other_split_goes_left(&self, value: u32, meta: u16, mut x: f32) -> bool {
-        let default_left = meta & META_DEFAULT_LEFT != 0;
-        let mode = (meta & META_MISSING_MASK) >> META_MISSING_SHIFT;
-        let missing = (x.is_nan() && mode != MISSING_NAN_AS_ZERO)
-            || (mode == MISSING_ZERO_OR_NAN
+    fn other_split_goes_left(&self, node: Node, mut x: f32) -> bool {
+        let mode = node.missing_mode();
+        let missing = (x.is_nan() && mode != Some(MissingMode::NanAsZero))
+            || (mode == Some(MissingMode::ZeroOrNanDefault)
                 && (-ZERO_MISSING_BOUND..=ZERO_MISSING_BOUND).contains(&x));
         if missing {
-            return default_left;
+            return node.default_left();
         }
         if x.is_nan() {
             x = 0.0;
         }
-        if meta & META_CATEGORICAL != 0 {
-            self.category_goes_left(value, x)
+        if node.is_categorical() {
+            self.category_goes_left(node.value, x)
         } else {
-            x < f32::from_bits(value)
+            x < f32::from_bits(node.value)
         }
     }
 
@@ -310,14 +339,15 @@ impl Model<'_> {
         };
         let member = valid && {
             let category = x as u32; // truncation toward zero, as both frameworks cast
-            let record = (set as usize).wrapping_mul(CATEGORY_SET_BYTES);
-            let word_start = le_u32(self.body.category_sets, record) as usize;
-            let n_words = le_u32(self.body.category_sets, record + 4) as usize;
-            let word = (category / 32) as usize;
-            word < n_words
-                && (le_u32(self.body.category_words, (word_start + word) * 4) >> (category % 32))
-                    & 1
-                    == 1
+            let set = record(self.body.category_sets, set as usize)
+                .map(CategorySetRecord::decode)
+                .unwrap_or_default();
+            let word = category / 32;
+            word < set.n_words
+                && (set.word_start as usize)
+                    .checked_add(word as usize)
+                    .and_then(|index| record::<4>(self.body.category_words, index))
+                    .is_some_and(|bits| (u32::from_le_bytes(*bits) >> (category % 32)) & 1 == 1)
         };
         // LightGBM sends members left; XGBoost sends members right (and everything else left).
         member == lightgbm

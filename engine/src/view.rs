@@ -1,11 +1,8 @@
 //! Read-only views of a loaded model's trees, for tools that describe or probe a model
 //! (inspection, boundary-vector generation, explanations). Evaluation does not use them.
 
-use crate::format::{
-    le_f64, le_u16, le_u32, MissingMode, CATEGORY_SET_BYTES, META_CATEGORICAL, META_DEFAULT_LEFT,
-    META_FEATURE_MASK, META_MISSING_MASK, META_MISSING_SHIFT, NODE_BYTES,
-};
-use crate::model::{tree_record, Model};
+use crate::format::{f64_at, le_u32, record, CategorySetRecord, MissingMode, Node, NODE_BYTES};
+use crate::model::Model;
 
 /// One node of a tree, decoded.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -62,7 +59,7 @@ impl CategorySet<'_> {
 #[derive(Debug, Clone, Copy)]
 pub struct TreeView<'a> {
     model: Model<'a>,
-    nodes: &'a [u8],
+    nodes: &'a [[u8; NODE_BYTES]],
     output: usize,
 }
 
@@ -74,45 +71,36 @@ impl<'a> TreeView<'a> {
 
     /// Number of nodes.
     pub fn n_nodes(&self) -> usize {
-        self.nodes.len() / NODE_BYTES
+        self.nodes.len()
     }
 
     /// Node `index` (breadth-first order; the root is 0), or `None` past the end.
     pub fn node(&self, index: usize) -> Option<NodeView<'a>> {
-        let offset = index.checked_mul(NODE_BYTES)?;
-        let record = self.nodes.get(offset..offset + NODE_BYTES)?;
-        let value = le_u32(record, 0);
-        let meta = le_u16(record, 4);
-        let left = usize::from(le_u16(record, 6));
-        if left == 0 {
-            let value = if self.model.body.numerics.is_f64() {
-                le_f64(self.model.body.leaf_values, value as usize * 8)
+        let node = Node::decode(self.nodes.get(index)?);
+        let body = &self.model.body;
+        if node.is_leaf() {
+            let value = if body.numerics.is_f64() {
+                f64_at(body.leaf_values, node.value as usize).unwrap_or(f64::NAN)
             } else {
-                f64::from(f32::from_bits(value))
+                f64::from(f32::from_bits(node.value))
             };
             return Some(NodeView::Leaf { value });
         }
-        let test = if meta & META_CATEGORICAL != 0 {
-            let record = value as usize * CATEGORY_SET_BYTES;
-            let start = le_u32(self.model.body.category_sets, record) as usize * 4;
-            let len = le_u32(self.model.body.category_sets, record + 4) as usize * 4;
-            let words = self
-                .model
-                .body
-                .category_words
-                .get(start..start + len)
-                .unwrap_or(&[]);
+        let test = if node.is_categorical() {
+            let set = record(body.category_sets, node.value as usize)
+                .map(CategorySetRecord::decode)
+                .unwrap_or_default();
+            let words = category_words(body.category_words, set).unwrap_or(&[]);
             SplitTest::Categories(CategorySet { words })
         } else {
-            SplitTest::Less(f32::from_bits(value))
+            SplitTest::Less(f32::from_bits(node.value))
         };
         Some(NodeView::Split {
-            feature: usize::from(meta & META_FEATURE_MASK),
+            feature: node.feature(),
             test,
-            missing: MissingMode::from_bits((meta & META_MISSING_MASK) >> META_MISSING_SHIFT)
-                .unwrap_or(MissingMode::NanDefault),
-            default_left: meta & META_DEFAULT_LEFT != 0,
-            left,
+            missing: node.missing_mode().unwrap_or(MissingMode::NanDefault),
+            default_left: node.default_left(),
+            left: node.left(),
         })
     }
 
@@ -128,10 +116,10 @@ impl<'a> Model<'a> {
         if index >= self.n_trees() {
             return None;
         }
-        let record = tree_record(self.body.trees, index);
+        let record = self.tree_record(index);
         Some(TreeView {
             model: *self,
-            nodes: self.tree_nodes(index),
+            nodes: self.tree_nodes(record),
             output: usize::from(record.output),
         })
     }
@@ -140,4 +128,11 @@ impl<'a> Model<'a> {
     pub fn trees(&self) -> impl Iterator<Item = TreeView<'a>> + '_ {
         (0..self.n_trees()).filter_map(move |i| self.tree(i))
     }
+}
+
+/// The bitset words of category set `set`, or `None` if they lie outside the word table.
+fn category_words(words: &[u8], set: CategorySetRecord) -> Option<&[u8]> {
+    let start = (set.word_start as usize).checked_mul(4)?;
+    let len = (set.n_words as usize).checked_mul(4)?;
+    words.get(start..start.checked_add(len)?)
 }

@@ -73,7 +73,6 @@ pub struct FeatureSummary {
 
 /// Summarises a loaded model; `file_bytes` is the size of the blob it was loaded from.
 pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
-    let body = model.body();
     let numerics = match model.numerics() {
         Numerics::XgboostLegacy => "xgboost-legacy (f32, sigmoid 1/(1+expf(-m)))".to_string(),
         Numerics::Xgboost => "xgboost (f32, clamped sigmoid)".to_string(),
@@ -101,9 +100,9 @@ pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
         max_depth: model.max_depth(),
         measured_depth: model.measured_depth(),
         bytes_per_node: NODE_BYTES,
-        node_table_bytes: body.nodes.len(),
-        leaf_table_bytes: body.leaf_values.len(),
-        category_bytes: body.category_sets.len() + body.category_words.len(),
+        node_table_bytes: model.n_nodes() * NODE_BYTES,
+        leaf_table_bytes: model.leaf_table_bytes(),
+        category_bytes: model.category_bytes(),
         features: model
             .feature_names()
             .enumerate()

@@ -25,7 +25,7 @@ pub fn reseal(bytes: &mut [u8]) {
     bytes[split..].copy_from_slice(&digest);
 }
 
-/// A numeric split node.
+/// A numeric split node, NaN to the default side.
 pub fn split(
     feature: usize,
     threshold: f32,
@@ -33,10 +33,29 @@ pub fn split(
     left: usize,
     right: usize,
 ) -> NodeSpec {
+    split_on(
+        feature,
+        Condition::Less(threshold),
+        MissingMode::NanDefault,
+        default_left,
+        left,
+        right,
+    )
+}
+
+/// Any split node.
+pub fn split_on(
+    feature: usize,
+    condition: Condition,
+    missing: MissingMode,
+    default_left: bool,
+    left: usize,
+    right: usize,
+) -> NodeSpec {
     NodeSpec::Split {
         feature,
-        condition: Condition::Less(threshold),
-        missing: MissingMode::NanDefault,
+        condition,
+        missing,
         default_left,
         left,
         right,

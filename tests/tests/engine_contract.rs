@@ -271,11 +271,13 @@ fn exposes_metadata_and_sections() {
     assert_eq!(model.feature_range(1), Some((10.0, 80.0)));
 }
 
-/// Byte offset of node `index` of the model's node table, found by locating the table's bytes.
+/// Byte offset of node `index` of `small_spec`'s node table. The table opens with tree 0's
+/// root, `x0 < 0.5` with NaN going left, whose 8 bytes occur once in the blob.
 fn node_offset(bytes: &[u8], index: usize) -> usize {
-    let model = Model::from_bytes(bytes).expect("load");
-    let nodes = model.body().nodes;
-    let start = nodes.as_ptr() as usize - bytes.as_ptr() as usize;
+    let root = [0x00, 0x00, 0x00, 0x3f, 0x00, 0x10, 0x01, 0x00];
+    let mut found = (0..bytes.len().saturating_sub(7)).filter(|&at| bytes[at..at + 8] == root);
+    let start = found.next().expect("root node bytes");
+    assert_eq!(found.next(), None, "root node bytes are not unique");
     start + index * 8
 }
 
