@@ -7,11 +7,13 @@
 pub mod compile;
 pub mod data;
 pub mod inspect;
+pub mod math;
 pub mod metrics;
 pub mod parity;
 pub mod predict;
 pub mod rng;
 pub mod synth;
+pub mod threads;
 pub mod train;
 pub mod training;
 pub mod validate;
