@@ -99,8 +99,8 @@ pub fn ln(x: f64) -> f64 {
     ln_m + (exponent + i64::from(halved)) as f64 * LN_2
 }
 
-/// `ln(m)` for `m` in [1, 2), relative error below 1e-15: `ln` of the reduced mantissa (see
-/// [`ln_reduced`]) plus ln 2 when it was halved.
+/// `ln(m)` for `m` in [1, 2), relative error below 1e-15: `m` above sqrt(2) is halved, the log
+/// of the result comes from the series of [`ln`], and ln 2 is added back.
 ///
 /// For a caller that assembles `ln(m 2^e)` itself as `ln_1_to_2(m) + e ln2` (the GBDT
 /// trainer's loss, which takes one log of a product of probabilities): that adds ln 2 and
