@@ -4,8 +4,8 @@
 //! Each patient is drawn from its own random stream (SplitMix64 keyed by the seed and the row
 //! index), so a cohort of n rows is the first n rows of any larger cohort with the same seed.
 //! The generator uses only IEEE-754 basic operations (`+ - * / sqrt`, rounding) and the
-//! portable `exp`/`ln` of [`crate::math`], never the platform's libm, and formats with Rust's own float
-//! formatting: the same rows and seed give a byte-identical CSV on every machine.
+//! portable `exp`/`ln` of [`crate::math`], never the platform's libm, and formats with Rust's
+//! own float formatting: the same rows and seed give a byte-identical CSV on every machine.
 //!
 //! The outcomes are drawn from non-linear risk models with thresholds and interactions (BMI
 //! above 35, diabetes with HbA1c above 64 mmol/mol, steroids with rheumatoid arthritis,

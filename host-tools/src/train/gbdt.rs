@@ -8,10 +8,10 @@
 //! for rows left out by sampling), which decide exactly as the engine's `x < t` on the
 //! thresholds the trees are compiled with. Validation probabilities come from the engine's own
 //! transform (`transform_xgboost`), so the validation loss and AUC that drive early stopping
-//! are what ships. Gradients and the training loss use the trainer's own f64 sigmoid and
-//! softmax ([`crate::math::exp`]: IEEE basic operations only, no FMA, a fixed order, so the same bits on
-//! every machine), which is several times cheaper than the engine's exact `expf` and at least
-//! as accurate; the model bytes depend on it only through the gradients.
+//! are what ships. Gradients and the training loss use the trainer's f64 sigmoid and softmax
+//! (on [`crate::math::exp`]: IEEE basic operations only, no FMA, a fixed order, so the same
+//! bits on every machine), which is several times cheaper than the engine's exact `expf` and
+//! at least as accurate; the model bytes depend on it only through the gradients.
 //!
 //! Randomness is counter-based (SplitMix64 of seed, stream, round and row or feature), so no
 //! state depends on threads or on what was drawn before. Losses are summed in fixed blocks of
@@ -670,6 +670,7 @@ fn probabilities(objective: Objective, margins: &[f32], outputs: &mut [f64]) {
     match objective {
         Objective::BinaryLogistic => tasks.for_each(|(margins, outputs)| {
             for (out, &m) in outputs.iter_mut().zip(margins) {
+                // The exponent `-m` is what is clamped, so a NaN margin gives 1.
                 *out = sigmoid(-clamp_exponent(-f64::from(m)));
             }
         }),
@@ -697,9 +698,9 @@ fn probabilities(objective: Objective, margins: &[f32], outputs: &mut [f64]) {
     }
 }
 
-/// `z` clamped to [-700, 700], NaN to -700, before [`crate::math::exp`]: the trainer's probabilities
-/// stay finite and positive whatever the margins (a margin that large already makes a
-/// probability 0 or 1 to within 1e-304).
+/// `z` clamped to [-700, 700], NaN to -700, before [`crate::math::exp`]: the trainer's
+/// probabilities stay finite and positive whatever the margins (a margin that large already
+/// makes a probability 0 or 1 to within 1e-304).
 fn clamp_exponent(z: f64) -> f64 {
     // Not `clamp`, which keeps NaN.
     #[allow(clippy::manual_clamp)]
@@ -795,8 +796,8 @@ fn loss<S: Copy + Into<f64> + Sync>(objective: Objective, outputs: &[S], labels:
 
 /// `sum(ln(max(p, MIN_PROBABILITY)))` over probabilities, the same on every machine: groups of
 /// 16 are multiplied in f64 (no underflow: each factor is at least 1e-16), and each product
-/// `m * 2^e` (m in [1, 2)) contributes `ln(m) + e ln 2` with [`crate::math::ln_1_to_2`]. One log per 16
-/// rows keeps this cheap.
+/// `m * 2^e` (m in [1, 2)) contributes `ln(m) + e ln 2` with [`crate::math::ln_1_to_2`] (whose
+/// bits the recorded losses depend on). One log per 16 rows keeps this cheap.
 fn sum_of_logs(probabilities: impl Iterator<Item = f64>) -> f64 {
     const GROUP: usize = 16;
     let mut sum = 0.0f64;
