@@ -140,7 +140,7 @@ mod tests {
     }
 
     #[test]
-    fn exp_is_within_two_ulps_of_std_and_saturates() {
+    fn exp_is_within_three_ulps_of_std_and_saturates() {
         let mut worst = 0.0f64;
         for i in 0..=400_000 {
             let x = -708.0 + 1417.0 * f64::from(i) / 400_000.0;
