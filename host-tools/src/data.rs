@@ -11,7 +11,7 @@
 //!
 //! Encoding (column-major `f32`): numeric values are parsed directly from the decimal text to
 //! `f32` (one rounding); booleans are 0/1; a categorical value is the index of its level in the
-//! schema's `levels` list; a missing cell (empty, `NA` or `NaN`) is `NaN`.
+//! schema's `levels` list; a missing cell (see [`is_missing`]: empty, `NA` or `NaN`) is `NaN`.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -723,8 +723,16 @@ pub fn parse_split(expr: &str) -> Result<Split, DataError> {
     })
 }
 
-/// Whether a cell's text means "missing": empty, `NA` or `NaN` (any case).
-fn is_missing(text: &str) -> bool {
+/// The one missing-cell rule of every CSV reader in the host tools (`train` and `validate`
+/// through [`parse_csv`], `predict` and `parity --vectors` through
+/// [`crate::predict::parse_cell`]): a cell is missing when, with leading and trailing
+/// whitespace removed (Unicode whitespace, as [`str::trim`]), it is empty, `NA` or `NaN`, in
+/// any letter case (`na`, `nan`, `NAN`, ...).
+///
+/// Only these spellings: a signed `-nan` or `+nan` is not a missing cell (`predict` reads it
+/// as a number that happens to be NaN, the data loader refuses it as not finite).
+pub fn is_missing(text: &str) -> bool {
+    let text = text.trim();
     text.is_empty() || text.eq_ignore_ascii_case("na") || text.eq_ignore_ascii_case("nan")
 }
 

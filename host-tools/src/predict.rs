@@ -42,7 +42,7 @@ pub enum PredictError {
         name: String,
     },
     /// A cell is not a number.
-    #[error("line {line}, column '{column}': '{value}' is not a number (use an empty cell or NaN for missing)")]
+    #[error("line {line}, column '{column}': '{value}' is not a number (use an empty cell, NA or NaN for missing)")]
     BadCell {
         /// 1-based line number.
         line: u64,
@@ -92,14 +92,13 @@ pub fn output_columns(model: &Model<'_>) -> Vec<String> {
     columns
 }
 
-/// Parses one cell: empty or NaN (any case) is missing, anything else must parse as an f32
-/// (rounded once, directly from the decimal text).
+/// Parses one cell: a missing cell ([`crate::data::is_missing`]: empty, `NA` or `NaN`) is NaN;
+/// anything else, trimmed, must parse as an f32 (rounded once, directly from the decimal text).
 pub fn parse_cell(text: &str) -> Option<f32> {
-    let text = text.trim();
-    if text.is_empty() || text.eq_ignore_ascii_case("nan") {
+    if crate::data::is_missing(text) {
         return Some(f32::NAN);
     }
-    text.parse::<f32>().ok()
+    text.trim().parse::<f32>().ok()
 }
 
 /// Formats one value for output.

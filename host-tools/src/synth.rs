@@ -3,9 +3,9 @@
 //!
 //! Each patient is drawn from its own random stream (SplitMix64 keyed by the seed and the row
 //! index), so a cohort of n rows is the first n rows of any larger cohort with the same seed.
-//! The generator uses only IEEE-754 basic operations (`+ - * / sqrt`, rounding) and its own
-//! `exp`/`ln` polynomials, never the platform's libm, and formats with Rust's own float
-//! formatting: the same rows and seed give a byte-identical CSV on every machine.
+//! The generator uses only IEEE-754 basic operations (`+ - * / sqrt`, rounding) and the
+//! portable `exp`/`ln` of [`crate::math`], never the platform's libm, and formats with Rust's
+//! own float formatting: the same rows and seed give a byte-identical CSV on every machine.
 //!
 //! The outcomes are drawn from non-linear risk models with thresholds and interactions (BMI
 //! above 35, diabetes with HbA1c above 64 mmol/mol, steroids with rheumatoid arthritis,
@@ -16,6 +16,9 @@
 //! never be used to draw clinical conclusions.
 
 use std::io::{self, Write};
+
+use crate::math::{exp, ln, sigmoid};
+use crate::rng::{self, SplitMix64};
 
 /// The schema of the generated CSV (also shipped as `examples/arthroplasty/cohort.schema.toml`).
 pub fn schema_toml() -> &'static str {
@@ -617,86 +620,25 @@ fn quantize_tenths(value: f64) -> f32 {
     (value * 10.0).round() as f32 / 10.0
 }
 
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + exp(-x))
-}
-
 /// `base^exponent` for a positive base.
 fn pow(base: f64, exponent: f64) -> f64 {
     exp(exponent * ln(base))
 }
 
-/// e^x from basic operations only (range reduction by ln 2, degree-14 Taylor polynomial),
-/// so the result is the same on every platform. Relative error below 1e-14; |x| is clamped
-/// to 700.
-fn exp(x: f64) -> f64 {
-    let x = x.clamp(-700.0, 700.0);
-    let k = (x * std::f64::consts::LOG2_E).round();
-    // ln 2 in two parts (fdlibm's ln2_hi, ln2_lo): k * LN2_HI is exact for |k| < 2^11.
-    const LN2_HI: f64 = f64::from_bits(0x3fe6_2e42_fee0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3dea_39ef_3579_3c76);
-    let r = (x - k * LN2_HI) - k * LN2_LO;
-    let mut sum = 1.0;
-    for n in (1..=14).rev() {
-        sum = 1.0 + sum * r / f64::from(n);
-    }
-    // 2^k with |k| <= 1010 is a normal f64.
-    sum * f64::from_bits(((k as i64 + 1023) as u64) << 52)
-}
-
-/// ln(x) for positive, finite x from basic operations only: x = m 2^e with m in
-/// [sqrt(1/2), sqrt(2)), and ln m = 2 atanh((m - 1) / (m + 1)) by its series.
-fn ln(x: f64) -> f64 {
-    debug_assert!(x > 0.0 && x.is_finite());
-    let (x, bias) = if x < f64::MIN_POSITIVE {
-        (x * (1u64 << 54) as f64, -54.0)
-    } else {
-        (x, 0.0)
-    };
-    let bits = x.to_bits();
-    let mut e = ((bits >> 52) & 0x7ff) as f64 - 1023.0 + bias;
-    let mut m = f64::from_bits((bits & ((1u64 << 52) - 1)) | (1023u64 << 52));
-    if m > std::f64::consts::SQRT_2 {
-        m /= 2.0;
-        e += 1.0;
-    }
-    let s = (m - 1.0) / (m + 1.0);
-    let s2 = s * s;
-    let mut series = 0.0;
-    for k in (0..12).rev() {
-        series = series * s2 + 1.0 / f64::from(2 * k + 1);
-    }
-    2.0 * s * series + e * std::f64::consts::LN_2
-}
-
-/// SplitMix64 (Steele, Lea and Flood 2014): one 64-bit state, passes BigCrush, trivially
-/// reproducible.
-struct Rng(u64);
-
-const GOLDEN_GAMMA: u64 = 0x9e37_79b9_7f4a_7c15;
-
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+/// The generator of one row: SplitMix64 with its own distributions on top.
+struct Rng(SplitMix64);
 
 impl Rng {
     /// The stream of row `index` of the cohort with `seed`: independent of the other rows.
     fn for_row(seed: u64, index: u64) -> Rng {
-        Rng(mix64(
-            seed ^ mix64(index.wrapping_add(1).wrapping_mul(GOLDEN_GAMMA)),
-        ))
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(GOLDEN_GAMMA);
-        mix64(self.0)
+        Rng(SplitMix64(rng::finalize(
+            seed ^ rng::finalize(index.wrapping_add(1).wrapping_mul(rng::GAMMA)),
+        )))
     }
 
     /// Uniform in [0, 1) with 53 random bits.
     fn uniform(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        rng::unit_f64(self.0.next_u64())
     }
 
     fn bernoulli(&mut self, p: f64) -> bool {
@@ -756,25 +698,6 @@ impl Rng {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn exp_and_ln_match_std_closely() {
-        for i in -2000..=2000 {
-            let x = f64::from(i) / 40.0;
-            let relative = (exp(x) - x.exp()).abs() / x.exp();
-            assert!(relative < 1e-14, "exp({x}): {relative}");
-        }
-        for i in 1..=4000 {
-            let x = f64::from(i) / 97.0;
-            assert!(
-                (ln(x) - x.ln()).abs() < 1e-14 * x.ln().abs().max(1.0),
-                "ln({x})"
-            );
-        }
-        assert!((ln(1e-310) - 1e-310f64.ln()).abs() < 1e-12);
-        assert_eq!(ln(1.0), 0.0);
-        assert_eq!(exp(0.0), 1.0);
-    }
 
     #[test]
     fn ckd_epi_gives_textbook_values() {

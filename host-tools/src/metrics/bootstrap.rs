@@ -46,7 +46,7 @@ impl Default for BootstrapOptions {
         Self {
             seed: 0x5eed_1e55_0c0f_fee5,
             n_resamples: 1000,
-            n_threads: thread::available_parallelism().map_or(1, |n| n.get()),
+            n_threads: crate::threads::available(),
         }
     }
 }

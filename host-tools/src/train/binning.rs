@@ -9,7 +9,7 @@
 //! always share a bin.
 //!
 //! Cut values are chosen from row ranks as XGBoost's `hist` method chooses them (see
-//! [`fit_feature`]), so that on the same data both frameworks have the same candidate cuts
+//! `fit_feature`), so that on the same data both frameworks have the same candidate cuts
 //! (exactly so when a feature's distinct values fit XGBoost's quantile sketch).
 //!
 //! Never: floating-point arithmetic on the values (only on ranks), or a threshold that is not

@@ -120,7 +120,7 @@ pub fn train_forest(
     check_data(data)?;
     check_options(options, data.n_features())?;
     let n_rows = data.n_rows();
-    let threads = super::resolve_threads(options.threads);
+    let threads = crate::threads::resolve(options.threads);
     // Binning runs its features in parallel on a pool of `threads`.
     let (binning, binned) =
         super::thread_pool(threads)?.install(|| Binning::fit_apply(data, options.max_bins));

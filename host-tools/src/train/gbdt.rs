@@ -8,14 +8,14 @@
 //! for rows left out by sampling), which decide exactly as the engine's `x < t` on the
 //! thresholds the trees are compiled with. Validation probabilities come from the engine's own
 //! transform (`transform_xgboost`), so the validation loss and AUC that drive early stopping
-//! are what ships. Gradients and the training loss use the trainer's own f64 sigmoid and
-//! softmax ([`exp_f64`]: IEEE basic operations only, no FMA, a fixed order, so the same bits on
-//! every machine), which is several times cheaper than the engine's exact `expf` and at least
-//! as accurate; the model bytes depend on it only through the gradients.
+//! are what ships. Gradients and the training loss use the trainer's f64 sigmoid and softmax
+//! (on [`crate::math::exp`]: IEEE basic operations only, no FMA, a fixed order, so the same
+//! bits on every machine), which is several times cheaper than the engine's exact `expf` and
+//! at least as accurate; the model bytes depend on it only through the gradients.
 //!
 //! Randomness is counter-based (SplitMix64 of seed, stream, round and row or feature), so no
 //! state depends on threads or on what was drawn before. Losses are summed in fixed blocks of
-//! rows, in a fixed order, with the trainer's own `ln_1_to_2` (see `sum_of_logs`); early
+//! rows, in a fixed order, with the portable `ln_1_to_2` (see `sum_of_logs`); early
 //! stopping reads only the validation loss, computed from the engine's outputs, so it decides
 //! the same on every machine and thread count.
 
@@ -28,6 +28,7 @@ use super::binning::Binning;
 use super::grow::{grow, GrowData, GrowOptions};
 use super::histogram::Quantised;
 use super::{auc, TrainData};
+use crate::math::{exp, ln_1_to_2, sigmoid};
 use crate::rng;
 
 /// XGBoost's floor on hessians (`kEps` in its objectives), which keeps saturated rows from
@@ -667,7 +668,8 @@ fn outputs(objective: GbdtObjective, margins: &[f32], outputs: &mut [f32]) {
 }
 
 /// The trainer's outputs of every row, row-major, from the margins: probabilities by an f64
-/// sigmoid or softmax on [`exp_f64`], or the margin itself for regression.
+/// sigmoid or softmax on the portable [`crate::math::exp`] (its argument clamped by
+/// [`clamp_exponent`]), or the margin itself for regression.
 fn probabilities(objective: GbdtObjective, margins: &[f32], outputs: &mut [f64]) {
     let n_outputs = objective.n_outputs();
     let block = ROWS_PER_TASK * n_outputs;
@@ -675,7 +677,8 @@ fn probabilities(objective: GbdtObjective, margins: &[f32], outputs: &mut [f64])
     match objective {
         GbdtObjective::BinaryLogistic => tasks.for_each(|(margins, outputs)| {
             for (out, &m) in outputs.iter_mut().zip(margins) {
-                *out = 1.0 / (1.0 + exp_f64(-f64::from(m)));
+                // The exponent `-m` is what is clamped, so a NaN margin gives 1.
+                *out = sigmoid(-clamp_exponent(-f64::from(m)));
             }
         }),
         GbdtObjective::Softmax { n_classes } => tasks.for_each(|(margins, outputs)| {
@@ -686,7 +689,7 @@ fn probabilities(objective: GbdtObjective, margins: &[f32], outputs: &mut [f64])
                 let max = row_margins.iter().fold(f32::MIN, |max, &m| max.max(m));
                 let mut sum = 0.0f64;
                 for (out, &m) in row_outputs.iter_mut().zip(row_margins) {
-                    *out = exp_f64(f64::from(m) - f64::from(max));
+                    *out = exp(clamp_exponent(f64::from(m) - f64::from(max)));
                     sum += *out;
                 }
                 for out in row_outputs.iter_mut() {
@@ -702,68 +705,13 @@ fn probabilities(objective: GbdtObjective, margins: &[f32], outputs: &mut [f64])
     }
 }
 
-/// `ln(m)` for m in [1, 2), from IEEE basic operations only (the same bits on every machine),
-/// relative error below 1e-15: m above sqrt(2) is halved (adding ln 2), then
-/// `ln m = 2 atanh(s)` with `s = (m - 1)/(m + 1)`, |s| <= 0.172, by its series to s^23.
-fn ln_1_to_2(m: f64) -> f64 {
-    let halve = m > core::f64::consts::SQRT_2;
-    let (m, offset) = if halve {
-        (m * 0.5, core::f64::consts::LN_2)
-    } else {
-        (m, 0.0)
-    };
-    let s = (m - 1.0) / (m + 1.0);
-    let s2 = s * s;
-    // 1/(2k + 1) for k = 11 down to 1.
-    let mut series = 1.0 / 23.0;
-    for k in (1..11).rev() {
-        series = series * s2 + 1.0 / f64::from(2 * k + 1);
-    }
-    let series = series * s2 + 1.0;
-    2.0 * s * series + offset
-}
-
-/// `e^z` in f64 from IEEE basic operations only (no FMA, no libm), in a fixed order, so every
-/// machine gives the same bits; relative error below 1e-14 for z in [-700, 700]. Arguments
-/// outside are clamped there (a margin that large already makes a probability 0 or 1 to
-/// within 1e-304), and NaN becomes -700. Branch-free, so loops over it vectorise.
-///
-/// z = k ln2 + r with k = round(z / ln2) and |r| <= ln2/2 (k ln2 split in two parts, the first
-/// exact), e^r by its Taylor polynomial of degree 12, and 2^k put into the exponent field.
-pub(crate) fn exp_f64(z: f64) -> f64 {
-    /// 1.5 * 2^52: adding it rounds to an integer and leaves the integer in the low bits.
-    const SHIFT: f64 = 6_755_399_441_055_744.0;
-    /// ln 2 to 32 significant bits (so k * LN2_HI is exact for |k| < 2^21), and the rest.
-    const LN2_HI: f64 = f64::from_bits(0x3FE6_2E42_FEE0_0000);
-    const LN2_LO: f64 = f64::from_bits(0x3DEA_39EF_3579_3C76);
-    /// 1/k! for k = 2..=12.
-    const INVERSE_FACTORIALS: [f64; 11] = [
-        1.0 / 2.0,
-        1.0 / 6.0,
-        1.0 / 24.0,
-        1.0 / 120.0,
-        1.0 / 720.0,
-        1.0 / 5_040.0,
-        1.0 / 40_320.0,
-        1.0 / 362_880.0,
-        1.0 / 3_628_800.0,
-        1.0 / 39_916_800.0,
-        1.0 / 479_001_600.0,
-    ];
+/// `z` clamped to [-700, 700], NaN to -700, before [`crate::math::exp`]: the trainer's
+/// probabilities stay finite and positive whatever the margins (a margin that large already
+/// makes a probability 0 or 1 to within 1e-304).
+fn clamp_exponent(z: f64) -> f64 {
     // Not `clamp`, which keeps NaN.
     #[allow(clippy::manual_clamp)]
-    let z = z.max(-700.0).min(700.0);
-    let shifted = z * core::f64::consts::LOG2_E + SHIFT;
-    let k = shifted - SHIFT;
-    let r = (z - k * LN2_HI) - k * LN2_LO;
-    let mut poly = INVERSE_FACTORIALS[10];
-    for &c in INVERSE_FACTORIALS[..10].iter().rev() {
-        poly = poly * r + c;
-    }
-    let poly = (poly * r + 1.0) * r + 1.0;
-    // The low 12 bits of `shifted`'s bits are k mod 2^12; k + 1023 is in 13..=2033.
-    let scale = f64::from_bits(shifted.to_bits().wrapping_add(1023) << 52);
-    poly * scale
+    z.max(-700.0).min(700.0)
 }
 
 /// Gradients and hessians of every row for every output (output-major), from the outputs
@@ -859,8 +807,8 @@ fn loss<S: Copy + Into<f64> + Sync>(
 
 /// `sum(ln(max(p, MIN_PROBABILITY)))` over probabilities, the same on every machine: groups of
 /// 16 are multiplied in f64 (no underflow: each factor is at least 1e-16), and each product
-/// `m * 2^e` (m in [1, 2)) contributes `ln(m) + e ln 2` with [`ln_1_to_2`]. One log per 16
-/// rows keeps this cheap.
+/// `m * 2^e` (m in [1, 2)) contributes `ln(m) + e ln 2` with [`crate::math::ln_1_to_2`] (whose
+/// bits the recorded losses depend on). One log per 16 rows keeps this cheap.
 fn sum_of_logs(probabilities: impl Iterator<Item = f64>) -> f64 {
     const GROUP: usize = 16;
     let mut sum = 0.0f64;
@@ -947,36 +895,30 @@ mod tests {
     }
 
     #[test]
-    fn exp_f64_is_accurate_and_clamped() {
-        let mut worst = 0.0f64;
-        let mut z = -700.0f64;
-        while z <= 700.0 {
-            for dz in [0.0, 1e-9, 0.346_573_590_279_972_6, 0.5] {
-                let x = (z + dz).min(700.0);
-                let exact = x.exp();
-                worst = worst.max(((exp_f64(x) - exact) / exact).abs());
-            }
-            z += 0.0137;
-        }
-        assert!(worst < 1e-14, "relative error {worst:e}");
-        assert_eq!(exp_f64(0.0), 1.0);
-        assert_eq!(exp_f64(1e6), exp_f64(700.0));
-        assert_eq!(exp_f64(f64::NEG_INFINITY), exp_f64(-700.0));
-        assert_eq!(exp_f64(f64::NAN), exp_f64(-700.0));
-        assert!(exp_f64(-700.0) > 0.0 && exp_f64(700.0).is_finite());
+    fn probabilities_stay_finite_for_any_margin() {
+        assert_eq!(clamp_exponent(1e6), 700.0);
+        assert_eq!(clamp_exponent(f64::NEG_INFINITY), -700.0);
+        assert_eq!(clamp_exponent(f64::NAN), -700.0);
+        let margins = [f32::MAX, f32::MIN, f32::NAN, 0.0];
+        let mut ours = [0.0f64; 4];
+        probabilities(GbdtObjective::BinaryLogistic, &margins, &mut ours);
+        // Huge margins saturate, the lowest stays above 0, and a NaN margin counts as huge.
+        assert_eq!([ours[0], ours[2], ours[3]], [1.0, 1.0, 0.5]);
+        assert!(ours[1] > 0.0 && ours[1] < 1e-300, "{ours:?}");
+        let mut softmax = [0.0f64; 3];
+        probabilities(
+            GbdtObjective::Softmax { n_classes: 3 },
+            &[f32::MAX, f32::MIN, 0.0],
+            &mut softmax,
+        );
+        assert!(
+            softmax.iter().all(|p| p.is_finite() && *p > 0.0),
+            "{softmax:?}"
+        );
     }
 
     #[test]
-    fn ln_1_to_2_is_accurate_and_losses_sum_logs() {
-        let mut worst = 0.0f64;
-        for i in 0..100_000 {
-            let m = 1.0 + i as f64 / 100_000.0;
-            let exact = m.ln();
-            let error = (ln_1_to_2(m) - exact).abs();
-            worst = worst.max(if exact == 0.0 { error } else { error / exact });
-        }
-        assert!(worst < 1e-15, "relative error {worst:e}");
-        assert_eq!(ln_1_to_2(1.0), 0.0);
+    fn sum_of_logs_matches_std_above_the_probability_floor() {
         let probabilities = [0.5, 0.25, 1e-20, 0.9, 1.0];
         let floor = f64::from(MIN_PROBABILITY);
         let expected: f64 = probabilities.iter().map(|&p: &f64| p.max(floor).ln()).sum();

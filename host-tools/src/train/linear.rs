@@ -31,6 +31,7 @@ use lockstep_engine::math::sigmoid_lightgbm;
 use thiserror::Error;
 
 use super::TrainData;
+use crate::math::sigmoid;
 use crate::rng::SplitMix64;
 
 /// Inputs of [`fit_path`].
@@ -264,12 +265,10 @@ pub fn fit_path_with_threads(
     // thread runs a job depends on timing; what a job computes does not, and results are
     // placed by job index.
     let n_jobs = 1 + options.folds;
-    let available = thread::available_parallelism().map_or(1, |n| n.get());
-    let n_threads = match threads {
-        0 => available,
-        t => t.min(available),
-    }
-    .clamp(1, n_jobs);
+    // More threads than cores would only contend.
+    let n_threads = crate::threads::resolve(threads)
+        .min(crate::threads::available())
+        .clamp(1, n_jobs);
     let next_job = AtomicUsize::new(0);
     let run_jobs = || {
         let mut done = Vec::new();
@@ -727,61 +726,6 @@ fn log1p_exp(eta: f64) -> f64 {
         eta + (-eta).exp().ln_1p()
     } else {
         eta.exp().ln_1p()
-    }
-}
-
-/// The training-side logistic function `1 / (1 + e^-eta)`. Branch-free and free of library
-/// calls, so the loop over rows in [`State::update`] vectorises: the sign of a margin is random
-/// from row to row, and a call per row would cost more than the rest of the pass. Accurate for
-/// either sign: for a very negative `eta`, `e^-eta` is infinite and the result is 0.
-fn sigmoid(eta: f64) -> f64 {
-    1.0 / (1.0 + exp_saturating(-eta))
-}
-
-/// `e^x` within a few ulps for `x` in [-708, 709], 0 below (where `1 + e^x` is 1 anyway) and
-/// infinity above. Training only: the inference path uses the engine's `exp`.
-///
-/// Method: `x = k ln2 + r` with `k` the nearest integer to `x / ln2`, found by adding
-/// `1.5 * 2^52` (the sum's last mantissa bits then hold `k`), and `ln2` split in two
-/// (Cody-Waite) so `r` is exact to a few ulps; `e^r` for `|r| <= ln2 / 2` from its Taylor
-/// series up to `r^12` (truncation below 2e-16 relative); `2^k` assembled from its bits.
-fn exp_saturating(x: f64) -> f64 {
-    const SHIFT: f64 = 6_755_399_441_055_744.0;
-    // ln 2 = LN2_HI + LN2_LO, LN2_HI with 21 trailing zero bits, so `k * LN2_HI` is exact.
-    const LN2_HI: f64 = 0.693_147_180_369_123_8;
-    const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
-    // 1 / i! for i = 12 down to 2 (each quotient correctly rounded).
-    const TAYLOR: [f64; 11] = [
-        1.0 / 479_001_600.0,
-        1.0 / 39_916_800.0,
-        1.0 / 3_628_800.0,
-        1.0 / 362_880.0,
-        1.0 / 40_320.0,
-        1.0 / 5_040.0,
-        1.0 / 720.0,
-        1.0 / 120.0,
-        1.0 / 24.0,
-        1.0 / 6.0,
-        0.5,
-    ];
-    let clamped = x.clamp(-708.0, 709.0);
-    let t = clamped * std::f64::consts::LOG2_E + SHIFT;
-    let k = t - SHIFT;
-    let r = (clamped - k * LN2_HI) - k * LN2_LO;
-    let mut poly = 0.0;
-    for c in TAYLOR {
-        poly = poly * r + c;
-    }
-    let e_r = (poly * r + 1.0) * r + 1.0;
-    // `k` is in [-1021, 1023] after the clamp, so `k + 1023` is a normal exponent field.
-    let k_bits = (t.to_bits() as i64 - SHIFT.to_bits() as i64 + 1023) as u64;
-    let e = e_r * f64::from_bits(k_bits << 52);
-    if x > 709.0 {
-        f64::INFINITY
-    } else if x < -708.0 {
-        0.0
-    } else {
-        e
     }
 }
 
@@ -1296,20 +1240,6 @@ mod tests {
         assert!((binomial_deviance(0.0, 800.0) - 1600.0).abs() < 1e-9);
         assert_eq!(sigmoid(-800.0), 0.0);
         assert_eq!(sigmoid(800.0), 1.0);
-    }
-
-    #[test]
-    fn training_exp_is_within_a_few_ulps_of_std() {
-        let mut worst = 0.0f64;
-        for i in 0..=200_000 {
-            let x = -708.0 + 1417.0 * f64::from(i) / 200_000.0;
-            let (ours, exact) = (exp_saturating(x), x.exp());
-            worst = worst.max(((ours - exact) / exact).abs());
-        }
-        assert!(worst < 1e-15, "worst relative error {worst:e}");
-        assert_eq!(exp_saturating(0.0), 1.0);
-        assert_eq!(exp_saturating(-750.0), 0.0);
-        assert_eq!(exp_saturating(750.0), f64::INFINITY);
     }
 
     #[test]

@@ -10,9 +10,9 @@
 //! (histogram sums are integers, exact however the work is split; randomness is counter-based;
 //! ties break by feature then bin; floating-point per-row work is cut into fixed blocks of rows
 //! and merged in a fixed order); and every running margin is computed with the engine's own f32 arithmetic, so the
-//! trainer's predictions are the compiled model's outputs. Gradients use the trainer's own f64
-//! sigmoid ([`gbdt`]), made of IEEE basic operations only, so they too are the same on every
-//! machine.
+//! trainer's predictions are the compiled model's outputs. Gradients use the portable f64
+//! sigmoid of [`crate::math`], made of IEEE basic operations only, so they too are the same on
+//! every machine.
 //! Never: training types in engine signatures, floating-point reductions whose order depends on
 //! threads.
 
@@ -29,18 +29,10 @@ pub mod record;
 
 pub use gbdt::{train, GbdtObjective, GbdtOptions, RoundReport, TrainError, TrainedGbdt};
 
-/// The threads a `threads` option means: 0 is one per available core.
-pub(crate) fn resolve_threads(threads: usize) -> usize {
-    match threads {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    }
-}
-
 /// A rayon pool of `threads` workers (0: one per core) for one training run.
 pub(crate) fn thread_pool(threads: usize) -> Result<rayon::ThreadPool, TrainError> {
     rayon::ThreadPoolBuilder::new()
-        .num_threads(resolve_threads(threads))
+        .num_threads(crate::threads::resolve(threads))
         .thread_name(|i| format!("lockstep-train-{i}"))
         .build()
         .map_err(|e| TrainError::Threads(e.to_string()))
@@ -70,39 +62,16 @@ impl TrainData<'_> {
     }
 }
 
-/// Area under the ROC curve of `scores` for binary `labels` (a label of at least 0.5 is a
-/// positive), with tied scores counted half (the Mann-Whitney statistic). Returns NaN when
-/// either class is absent. Scores must not be NaN; `-0.0` and `0.0` tie.
+/// [`crate::metrics::auc::auc`] (Mann-Whitney, ties counted half, the exact fraction correctly
+/// rounded) for training's types: f32 or f64 `scores`, and f32 `labels` of which at least 0.5
+/// is a positive. Returns NaN where that AUC is undefined: a class absent, or a score that is
+/// not finite (the trainers' probabilities always are). Reads the first
+/// `min(scores.len(), labels.len())` rows.
 pub fn auc<S: Copy + Into<f64>>(scores: &[S], labels: &[f32]) -> f64 {
     let n = scores.len().min(labels.len());
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| scores[a].into().total_cmp(&scores[b].into()));
-    let mut n_pos = 0u64;
-    // Twice the rank sum of the positives (ranks 1-based, tied groups share their mean rank),
-    // kept as an integer so the result does not depend on summation order.
-    let mut twice_rank_sum = 0u128;
-    let mut start = 0;
-    while start < n {
-        let value = scores[order[start]].into();
-        let mut end = start + 1;
-        while end < n && scores[order[end]].into() == value {
-            end += 1;
-        }
-        let positives = order[start..end]
-            .iter()
-            .filter(|&&row| labels[row] >= 0.5)
-            .count() as u64;
-        // The mean rank of positions start+1..=end is (start + 1 + end) / 2.
-        twice_rank_sum += u128::from(positives) * (start + 1 + end) as u128;
-        n_pos += positives;
-        start = end;
-    }
-    let n_neg = n as u64 - n_pos;
-    if n_pos == 0 || n_neg == 0 {
-        return f64::NAN;
-    }
-    let twice_min = u128::from(n_pos) * u128::from(n_pos + 1);
-    (twice_rank_sum - twice_min) as f64 / (2.0 * n_pos as f64 * n_neg as f64)
+    let scores: Vec<f64> = scores[..n].iter().map(|&s| s.into()).collect();
+    let labels: Vec<bool> = labels[..n].iter().map(|&y| y >= 0.5).collect();
+    crate::metrics::auc::auc(&scores, &labels).unwrap_or(f64::NAN)
 }
 
 #[cfg(test)]
@@ -123,5 +92,6 @@ mod tests {
     fn auc_is_nan_without_both_classes() {
         assert!(auc(&[0.1f32, 0.2], &[1.0, 1.0]).is_nan());
         assert!(auc::<f32>(&[], &[]).is_nan());
+        assert!(auc(&[0.1f32, f32::NAN], &[1.0, 0.0]).is_nan());
     }
 }

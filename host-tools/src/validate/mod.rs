@@ -839,11 +839,7 @@ pub fn validate(
     let bootstrap = BootstrapOptions {
         seed: plan.metrics.bootstrap_seed,
         n_resamples: plan.metrics.bootstrap_resamples,
-        n_threads: if inputs.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            inputs.threads
-        },
+        n_threads: crate::threads::resolve(inputs.threads),
     };
     let options = ValidationOptions {
         lowess: LowessOptions {
