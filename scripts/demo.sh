@@ -48,15 +48,7 @@ echo "== inspect"
 
 echo "== predict (decimal rows -> $out/scores.csv)"
 # The bundled rows are stored as f32 bit patterns; turn them into the decimal CSV a user has.
-python3 - "$fixtures/$case_name.inputs.csv" "$out/rows.csv" <<'PY'
-import struct, sys
-src, dst = sys.argv[1], sys.argv[2]
-with open(src) as f, open(dst, "w") as g:
-    g.write(f.readline())
-    for line in f:
-        vals = [struct.unpack("<f", struct.pack("<I", int(c, 16)))[0] for c in line.strip().split(",")]
-        g.write(",".join("" if v != v else repr(v) for v in vals) + "\n")
-PY
+scripts/bits-to-decimal.py "$fixtures/$case_name.inputs.csv" "$out/rows.csv"
 "$lockstep" predict -m "$out/model.lsm" -i "$out/rows.csv" -o "$out/scores.csv"
 head -4 "$out/scores.csv"
 

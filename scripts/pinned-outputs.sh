@@ -26,15 +26,7 @@ for model in tests/fixtures/cases/*.json tests/fixtures/cases/*.ubj tests/fixtur
   inputs="tests/fixtures/cases/$name.inputs.csv"
   if [ -f "$inputs" ]; then
     # The fixture rows are f32 bit patterns; predict reads decimals, so score a decimal copy.
-    python3 - "$inputs" "$out/cases/$name.rows.csv" <<'PY'
-import struct, sys
-src, dst = sys.argv[1], sys.argv[2]
-with open(src) as f, open(dst, "w") as g:
-    g.write(f.readline())
-    for line in f:
-        vals = [struct.unpack("<f", struct.pack("<I", int(c, 16)))[0] for c in line.strip().split(",")]
-        g.write(",".join("" if v != v else repr(v) for v in vals) + "\n")
-PY
+    scripts/bits-to-decimal.py "$inputs" "$out/cases/$name.rows.csv"
     "$lockstep" predict -m "$out/cases/$name.lsm" -i "$out/cases/$name.rows.csv" --bits \
       -o "$out/cases/$name.bits.csv"
   fi
