@@ -191,21 +191,23 @@ pub fn decode_bits(body: &[u8]) -> impl Iterator<Item = u32> + '_ {
 /// Writes `values` into the front of `out`; returns the bytes written (all of them when `out`
 /// holds at least `values.len() * VALUE_BYTES`, else as many whole values as fit).
 pub fn encode_values(values: &[f32], out: &mut [u8]) -> usize {
-    let mut written = 0;
+    let mut n_values = 0;
     for (value, raw) in values.iter().zip(out.chunks_exact_mut(VALUE_BYTES)) {
         raw.copy_from_slice(&encode_value(*value));
-        written += VALUE_BYTES;
+        n_values += 1;
     }
-    written
+    n_values * VALUE_BYTES
 }
 
 /// Fills the front of `values` from `bytes`; returns how many values were read (all of them
 /// when `bytes` holds at least `values.len() * VALUE_BYTES`).
 pub fn decode_values(bytes: &[u8], values: &mut [f32]) -> usize {
     let mut read = 0;
-    for (value, bits) in values.iter_mut().zip(decode_bits(bytes)) {
-        *value = f32::from_bits(bits);
-        read += 1;
+    for (value, raw) in values.iter_mut().zip(bytes.chunks_exact(VALUE_BYTES)) {
+        if let Some(&[b0, b1, b2, b3]) = raw.first_chunk::<VALUE_BYTES>() {
+            *value = f32::from_bits(u32::from_le_bytes([b0, b1, b2, b3]));
+            read += 1;
+        }
     }
     read
 }

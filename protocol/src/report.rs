@@ -12,16 +12,43 @@
 //! done
 //! ```
 
+/// A result line's key (or the closing line) as a string literal, for `concat!` into a format
+/// string: the firmware's `hprintln!` takes a literal, and a key spliced in as an argument
+/// would cost flash and instructions on every print. The constants below are the same text.
+///
+/// ```
+/// use lockstep_protocol::report_key;
+/// assert_eq!(concat!(report_key!(rows), " {}"), "rows {}");
+/// ```
+#[macro_export]
+macro_rules! report_key {
+    (model_sha256) => {
+        "model-sha256"
+    };
+    (rows) => {
+        "rows"
+    };
+    (instructions_per_inference) => {
+        "instructions-per-inference"
+    };
+    (stack_peak_bytes) => {
+        "stack-peak-bytes"
+    };
+    (done) => {
+        "done"
+    };
+}
+
 /// Key of the model checksum line.
-pub const MODEL_SHA256: &str = "model-sha256";
+pub const MODEL_SHA256: &str = report_key!(model_sha256);
 /// Key of the scored-rows line.
-pub const ROWS: &str = "rows";
+pub const ROWS: &str = report_key!(rows);
 /// Key of the instructions-per-inference line.
-pub const INSTRUCTIONS_PER_INFERENCE: &str = "instructions-per-inference";
+pub const INSTRUCTIONS_PER_INFERENCE: &str = report_key!(instructions_per_inference);
 /// Key of the stack-peak line.
-pub const STACK_PEAK_BYTES: &str = "stack-peak-bytes";
+pub const STACK_PEAK_BYTES: &str = report_key!(stack_peak_bytes);
 /// The last line of a successful run.
-pub const DONE: &str = "done";
+pub const DONE: &str = report_key!(done);
 /// How every failure line starts.
 pub const ERROR_PREFIX: &str = "error: ";
 

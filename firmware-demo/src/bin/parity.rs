@@ -20,10 +20,10 @@ use lockstep_firmware_demo::cost::{self, StackPaint, StackPeak, Ticker};
 use lockstep_firmware_demo::host::{self, HostFile, Mode};
 use lockstep_firmware_demo::{board, exit_failure, exit_success, fpenv, hex::Hex, region};
 use lockstep_protocol::exchange::{
-    self, FileKind, Header, ProtocolError, CORRUPT_OUTPUT_ARG, HEADER_BYTES, OUTPUTS_FILE_C,
-    VALUE_BYTES, VECTORS_FILE_C,
+    self, FileKind, Header, CORRUPT_OUTPUT_ARG, HEADER_BYTES, OUTPUTS_FILE_C, VALUE_BYTES,
+    VECTORS_FILE_C,
 };
-use lockstep_protocol::report;
+use lockstep_protocol::report_key;
 /// Most rows scored between two timer reads (fewer when rows are wide).
 const MAX_CHUNK_ROWS: usize = 32;
 /// Bytes moved per semihosting call.
@@ -74,7 +74,10 @@ fn main() -> ! {
         },
     };
     // from_bytes verified the SHA-256 stored at the end of the blob against its contents.
-    hprintln!("{} {}", report::MODEL_SHA256, Hex(&model.checksum()));
+    hprintln!(
+        concat!(report_key!(model_sha256), " {}"),
+        Hex(&model.checksum())
+    );
     hprintln!(
         "model {} trees, {} features, {} outputs, label {}",
         model.n_trees(),
@@ -105,10 +108,9 @@ fn main() -> ! {
     if let Err(e) = vectors.read_exact(&mut header) {
         fail!("error: vectors.bin header: {}", e);
     }
-    let header = match Header::from_bytes(FileKind::Vectors, &header) {
-        Ok(header) => header,
-        Err(ProtocolError::BadMagic) => fail!("error: vectors.bin does not start with LSVC"),
-        Err(e) => fail!("error: vectors.bin header: {}", e),
+    // The header is whole (read_exact), so only its magic can be wrong.
+    let Ok(header) = Header::from_bytes(FileKind::Vectors, &header) else {
+        fail!("error: vectors.bin does not start with LSVC");
     };
     let (file_features, n_rows) = (header.width as usize, header.n_rows as usize);
     if file_features != n_features {
@@ -185,7 +187,7 @@ fn main() -> ! {
     }
     let overhead_calls = OVERHEAD_PASSES as u64 * last_chunk_rows as u64;
 
-    hprintln!("{} {}", report::ROWS, n_rows);
+    hprintln!(concat!(report_key!(rows), " {}"), n_rows);
     // Each timed interval may be off by under one tick, so the average is off by under
     // (intervals × instructions per tick) / rows, plus the same bound for the overhead estimate.
     let per_tick = rate.per_tick_hundredths();
@@ -207,27 +209,30 @@ fn main() -> ! {
         let overhead = rate.instructions(overhead_ticks) * n_rows as u64;
         let denominator = n_rows as u64 * overhead_calls;
         let per_inference = (measured.saturating_sub(overhead) + denominator / 2) / denominator;
-        hprintln!("{} {}", report::INSTRUCTIONS_PER_INFERENCE, per_inference);
+        hprintln!(
+            concat!(report_key!(instructions_per_inference), " {}"),
+            per_inference
+        );
     }
     match peak {
         _ if n_rows == 0 => {}
-        StackPeak::Exact(bytes) => hprintln!("{} {}", report::STACK_PEAK_BYTES, bytes),
+        StackPeak::Exact(bytes) => hprintln!(concat!(report_key!(stack_peak_bytes), " {}"), bytes),
         StackPeak::AtLeast(bytes) => {
             hprintln!(
                 "warning: the stack paint was exhausted; the peak is at least {} bytes",
                 bytes
             );
-            hprintln!("{} {}", report::STACK_PEAK_BYTES, bytes);
+            hprintln!(concat!(report_key!(stack_peak_bytes), " {}"), bytes);
         }
         StackPeak::AtMost(bytes) => {
             hprintln!(
                 "warning: scoring stayed above the stack paint; the peak is at most {} bytes",
                 bytes
             );
-            hprintln!("{} {}", report::STACK_PEAK_BYTES, bytes);
+            hprintln!(concat!(report_key!(stack_peak_bytes), " {}"), bytes);
         }
     }
-    hprintln!("{}", report::DONE);
+    hprintln!(report_key!(done));
     exit_success()
 }
 
