@@ -24,6 +24,7 @@ use lockstep_protocol::exchange::{
     VECTORS_FILE_C,
 };
 use lockstep_protocol::report_key;
+
 /// Most rows scored between two timer reads (fewer when rows are wide).
 const MAX_CHUNK_ROWS: usize = 32;
 /// Bytes moved per semihosting call.
