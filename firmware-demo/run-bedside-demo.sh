@@ -18,6 +18,9 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$here"
 # shellcheck source=../ci/embedded-env.sh
 source ../ci/embedded-env.sh
+# The firmware has its own target directory (the ELF path below); a host-side setting must not
+# redirect it (lockstep parity drops it the same way).
+unset CARGO_TARGET_DIR
 
 target=thumbv7em-none-eabihf
 echo "== building bedside ($target)"

@@ -5,14 +5,16 @@
 
 use core::fmt;
 
+use lockstep_protocol::exchange;
+
 extern "C" {
     // Defined by memory/model-region.x: first byte of the region and one past its last byte.
     static __lockstep_model_start: u8;
     static __lockstep_model_end: u8;
 }
 
-/// Bytes of the length prefix before the model.
-pub const LENGTH_PREFIX_BYTES: usize = 4;
+/// Bytes of the length prefix before the model (the blob's framing is lockstep-protocol's).
+pub use lockstep_protocol::exchange::LENGTH_PREFIX_BYTES;
 
 /// Why the region holds no usable blob (the engine reports everything about the blob itself).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,7 +61,7 @@ pub fn model_bytes() -> Result<&'static [u8], RegionError> {
     // linker script), which is mapped memory on every supported board (flash on the micro:bit,
     // SSRAM on the MPS2 boards) and at least 4 bytes long.
     let prefix = unsafe { core::ptr::read_volatile(start as *const [u8; LENGTH_PREFIX_BYTES]) };
-    let declared = u32::from_le_bytes(prefix);
+    let declared = exchange::declared_length(prefix);
     if declared == 0 {
         return Err(RegionError::Empty);
     }

@@ -1,13 +1,14 @@
 //! Parity runner: scores the vectors the host hands over and writes back the exact bits, so
 //! the host can compare them with its own engine. Also reports what one inference costs here.
 //!
-//! Protocol (cwd of QEMU holds the files; see firmware-demo/README.md):
+//! The protocol is lockstep-protocol's, shared with the host (see firmware-demo/README.md):
 //! - model: in the flash model region (u32 LE length + `.lsm` bytes), loaded by QEMU;
-//! - `vectors.bin`: `LSVC`, u32 n_features, u32 n_rows, then n_rows × n_features f32 (LE);
-//! - `outputs.bin` (written): `LSVO`, u32 n_outputs, u32 n_rows, then per row n_outputs
-//!   margins and n_outputs outputs as f32 (LE), exactly as `Model::predict` wrote them;
-//! - stdout lines: `model-sha256 <hex>`, `rows <n>`, `instructions-per-inference <n>`,
-//!   `stack-peak-bytes <n>`, `done`; failures print `error: ...` and exit with failure.
+//! - `vectors.bin` (read) and `outputs.bin` (written) in QEMU's working directory, framed by
+//!   `lockstep_protocol::exchange`: margins then outputs per row, exactly as `Model::predict`
+//!   wrote them;
+//! - stdout lines of `lockstep_protocol::report`: `model-sha256 <hex>`, `rows <n>`,
+//!   `instructions-per-inference <n>`, `stack-peak-bytes <n>`, `done`; failures print
+//!   `error: ...` and exit with failure.
 //! - `-append corrupt-output` (test only) flips the lowest bit of row 0's first margin.
 #![no_std]
 #![no_main]
@@ -18,9 +19,12 @@ use lockstep_engine::{Error, Model};
 use lockstep_firmware_demo::cost::{self, StackPaint, StackPeak, Ticker};
 use lockstep_firmware_demo::host::{self, HostFile, Mode};
 use lockstep_firmware_demo::{board, exit_failure, exit_success, fpenv, hex::Hex, region};
+use lockstep_protocol::exchange::{
+    self, FileKind, Header, CORRUPT_OUTPUT_ARG, HEADER_BYTES, OUTPUTS_FILE_C, VALUE_BYTES,
+    VECTORS_FILE_C,
+};
+use lockstep_protocol::report_key;
 
-const VECTORS_MAGIC: &[u8; 4] = b"LSVC";
-const OUTPUTS_MAGIC: &[u8; 4] = b"LSVO";
 /// Most rows scored between two timer reads (fewer when rows are wide).
 const MAX_CHUNK_ROWS: usize = 32;
 /// Bytes moved per semihosting call.
@@ -71,7 +75,10 @@ fn main() -> ! {
         },
     };
     // from_bytes verified the SHA-256 stored at the end of the blob against its contents.
-    hprintln!("model-sha256 {}", Hex(&model.checksum()));
+    hprintln!(
+        concat!(report_key!(model_sha256), " {}"),
+        Hex(&model.checksum())
+    );
     hprintln!(
         "model {} trees, {} features, {} outputs, label {}",
         model.n_trees(),
@@ -81,7 +88,7 @@ fn main() -> ! {
     );
 
     let mut cmdline = [0u8; 128];
-    let corrupt = host::command_line(&mut cmdline).is_some_and(|c| c.contains("corrupt-output"));
+    let corrupt = host::command_line(&mut cmdline).is_some_and(|c| c.contains(CORRUPT_OUTPUT_ARG));
     if corrupt {
         hprintln!("warning: corrupt-output: flipping the lowest bit of row 0's first margin");
     }
@@ -95,19 +102,18 @@ fn main() -> ! {
             board::FEATURE_SLOTS
         );
     }
-    let Ok(mut vectors) = HostFile::open(c"vectors.bin", Mode::ReadBinary) else {
+    let Ok(mut vectors) = HostFile::open(VECTORS_FILE_C, Mode::ReadBinary) else {
         fail!("error: cannot open vectors.bin on the host");
     };
-    let mut header = [0u8; 12];
+    let mut header = [0u8; HEADER_BYTES];
     if let Err(e) = vectors.read_exact(&mut header) {
         fail!("error: vectors.bin header: {}", e);
     }
-    let word =
-        |i: usize| u32::from_le_bytes([header[i], header[i + 1], header[i + 2], header[i + 3]]);
-    if &header[..4] != VECTORS_MAGIC {
+    // The header is whole (read_exact), so only its magic can be wrong.
+    let Ok(header) = Header::from_bytes(FileKind::Vectors, &header) else {
         fail!("error: vectors.bin does not start with LSVC");
-    }
-    let (file_features, n_rows) = (word(4) as usize, word(8) as usize);
+    };
+    let (file_features, n_rows) = (header.width as usize, header.n_rows as usize);
     if file_features != n_features {
         fail!(
             "error: vectors.bin rows have {} features, the model needs {}",
@@ -115,14 +121,11 @@ fn main() -> ! {
             n_features
         );
     }
-    let Ok(mut outputs_file) = HostFile::open(c"outputs.bin", Mode::WriteBinary) else {
+    let Ok(mut outputs_file) = HostFile::open(OUTPUTS_FILE_C, Mode::WriteBinary) else {
         fail!("error: cannot create outputs.bin on the host");
     };
-    let mut out_header = [0u8; 12];
-    out_header[..4].copy_from_slice(OUTPUTS_MAGIC);
-    out_header[4..8].copy_from_slice(&(n_outputs as u32).to_le_bytes());
-    out_header[8..].copy_from_slice(&(n_rows as u32).to_le_bytes());
-    if outputs_file.write_all(&out_header).is_err() {
+    let out_header = Header::outputs(n_outputs as u32, n_rows as u32);
+    if outputs_file.write_all(&out_header.to_bytes()).is_err() {
         fail!("error: writing outputs.bin failed");
     }
 
@@ -185,7 +188,7 @@ fn main() -> ! {
     }
     let overhead_calls = OVERHEAD_PASSES as u64 * last_chunk_rows as u64;
 
-    hprintln!("rows {}", n_rows);
+    hprintln!(concat!(report_key!(rows), " {}"), n_rows);
     // Each timed interval may be off by under one tick, so the average is off by under
     // (intervals × instructions per tick) / rows, plus the same bound for the overhead estimate.
     let per_tick = rate.per_tick_hundredths();
@@ -207,27 +210,30 @@ fn main() -> ! {
         let overhead = rate.instructions(overhead_ticks) * n_rows as u64;
         let denominator = n_rows as u64 * overhead_calls;
         let per_inference = (measured.saturating_sub(overhead) + denominator / 2) / denominator;
-        hprintln!("instructions-per-inference {}", per_inference);
+        hprintln!(
+            concat!(report_key!(instructions_per_inference), " {}"),
+            per_inference
+        );
     }
     match peak {
         _ if n_rows == 0 => {}
-        StackPeak::Exact(bytes) => hprintln!("stack-peak-bytes {}", bytes),
+        StackPeak::Exact(bytes) => hprintln!(concat!(report_key!(stack_peak_bytes), " {}"), bytes),
         StackPeak::AtLeast(bytes) => {
             hprintln!(
                 "warning: the stack paint was exhausted; the peak is at least {} bytes",
                 bytes
             );
-            hprintln!("stack-peak-bytes {}", bytes);
+            hprintln!(concat!(report_key!(stack_peak_bytes), " {}"), bytes);
         }
         StackPeak::AtMost(bytes) => {
             hprintln!(
                 "warning: scoring stayed above the stack paint; the peak is at most {} bytes",
                 bytes
             );
-            hprintln!("stack-peak-bytes {}", bytes);
+            hprintln!(concat!(report_key!(stack_peak_bytes), " {}"), bytes);
         }
     }
-    hprintln!("done");
+    hprintln!(report_key!(done));
     exit_success()
 }
 
@@ -290,12 +296,10 @@ fn read_f32s(
     staging: &mut [u8],
     values: &mut [f32],
 ) -> Result<(), host::HostError> {
-    for group in values.chunks_mut(staging.len() / 4) {
-        let bytes = &mut staging[..group.len() * 4];
+    for group in values.chunks_mut(staging.len() / VALUE_BYTES) {
+        let bytes = &mut staging[..group.len() * VALUE_BYTES];
         file.read_exact(bytes)?;
-        for (value, raw) in group.iter_mut().zip(bytes.chunks_exact(4)) {
-            *value = f32::from_bits(u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]));
-        }
+        exchange::decode_values(bytes, group);
     }
     Ok(())
 }
@@ -306,11 +310,9 @@ fn write_f32s(
     staging: &mut [u8],
     values: &[f32],
 ) -> Result<(), host::HostError> {
-    for group in values.chunks(staging.len() / 4) {
-        let bytes = &mut staging[..group.len() * 4];
-        for (value, raw) in group.iter().zip(bytes.chunks_exact_mut(4)) {
-            raw.copy_from_slice(&value.to_bits().to_le_bytes());
-        }
+    for group in values.chunks(staging.len() / VALUE_BYTES) {
+        let bytes = &mut staging[..group.len() * VALUE_BYTES];
+        exchange::encode_values(group, bytes);
         file.write_all(bytes)?;
     }
     Ok(())

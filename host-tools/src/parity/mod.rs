@@ -8,55 +8,18 @@ pub mod vectors;
 use std::path::{Path, PathBuf};
 
 use lockstep_engine::Model;
+use lockstep_protocol::exchange::{self, MODEL_BLOB_FILE, VECTORS_FILE};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::inspect::hex;
 use vectors::VectorSet;
 
-/// A device the parity suite runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Target {
-    /// Name used on the command line.
-    pub name: &'static str,
-    /// Rust target triple of its firmware.
-    pub triple: &'static str,
-    /// QEMU machine arguments.
-    pub machine: &'static [&'static str],
-    /// Flash address QEMU loads the model blob to (the firmware's model region).
-    pub model_region: u32,
-    /// Size of the model region in bytes.
-    pub model_region_bytes: u32,
-}
-
-/// Every supported target.
-pub const TARGETS: [Target; 3] = [
-    Target {
-        name: "cortex-m0",
-        triple: "thumbv6m-none-eabi",
-        machine: &["-machine", "microbit"],
-        model_region: 0x0001_0000,
-        model_region_bytes: 192 * 1024,
-    },
-    Target {
-        name: "cortex-m4f",
-        triple: "thumbv7em-none-eabihf",
-        machine: &["-cpu", "cortex-m4", "-machine", "mps2-an386"],
-        model_region: 0x0010_0000,
-        model_region_bytes: 3 * 1024 * 1024,
-    },
-    Target {
-        name: "cortex-m33",
-        triple: "thumbv8m.main-none-eabihf",
-        machine: &["-cpu", "cortex-m33", "-machine", "mps2-an505"],
-        model_region: 0x1010_0000,
-        model_region_bytes: 3 * 1024 * 1024,
-    },
-];
+pub use lockstep_protocol::targets::{Target, TARGETS};
 
 /// Looks a target up by name.
 pub fn target(name: &str) -> Option<Target> {
-    TARGETS.iter().copied().find(|t| t.name == name)
+    lockstep_protocol::targets::by_name(name)
 }
 
 /// Why a parity run could not be carried out (a mismatch is a result, not an error).
@@ -195,7 +158,7 @@ pub struct ParityOptions {
 
 /// The model blob QEMU loads into the region: u32 LE length, then the model bytes.
 pub fn model_blob(model_bytes: &[u8]) -> Vec<u8> {
-    let mut blob = (model_bytes.len() as u32).to_le_bytes().to_vec();
+    let mut blob = exchange::length_prefix(model_bytes.len() as u32).to_vec();
     blob.extend_from_slice(model_bytes);
     blob
 }
@@ -232,8 +195,8 @@ pub fn run(
         let elf = qemu::build_firmware(&options.firmware_dir, target)?;
         let dir = options.work_dir.join(target.name);
         std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join("model.blob"), &blob)?;
-        std::fs::write(dir.join("vectors.bin"), &vector_bytes)?;
+        std::fs::write(dir.join(MODEL_BLOB_FILE), &blob)?;
+        std::fs::write(dir.join(VECTORS_FILE), &vector_bytes)?;
         progress(&format!(
             "{}: running {} vectors in QEMU",
             target.name,
@@ -360,4 +323,76 @@ pub fn compare(
 /// The `firmware-demo` directory next to this crate, as built from the source tree.
 pub fn default_firmware_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../firmware-demo")
+}
+
+#[cfg(test)]
+mod tests {
+    //! The firmware files that cannot be generated from the target table agree with it.
+    use super::*;
+
+    fn firmware_file(path: &str) -> String {
+        let path = default_firmware_dir().join(path);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    #[test]
+    fn cargo_runners_match_the_target_table() {
+        let config: toml::Table = toml::from_str(&firmware_file(".cargo/config.toml")).unwrap();
+        let runners = config["target"].as_table().unwrap();
+        assert_eq!(runners.len(), TARGETS.len(), "one runner per target");
+        for t in TARGETS {
+            assert_eq!(
+                runners[t.triple]["runner"].as_str(),
+                Some(t.cargo_runner().to_string().as_str()),
+                "{}",
+                t.name
+            );
+        }
+        let default = config["build"]["target"].as_str().unwrap();
+        assert!(lockstep_protocol::targets::by_triple(default).is_some());
+    }
+
+    #[test]
+    fn bedside_demo_script_starts_the_cortex_m4f_board() {
+        let script = firmware_file("run-bedside-demo.sh");
+        let t = target("cortex-m4f").unwrap();
+        let machine: Vec<&str> = t.qemu_machine_args().collect();
+        assert!(script.contains(&format!("target={}\n", t.triple)));
+        assert!(script.contains(&format!("qemu-system-arm {} ", machine.join(" "))));
+    }
+
+    #[test]
+    fn firmware_readme_table_matches_the_target_table() {
+        let readme = firmware_file("README.md");
+        let address = |a: u32| format!("0x{:04x}_{:04x}", a >> 16, a & 0xffff);
+        let size = |n: u32| match n {
+            n if n % (1 << 20) == 0 => format!("{} MiB", n >> 20),
+            n => format!("{} KiB", n >> 10),
+        };
+        for t in TARGETS {
+            let row = readme
+                .lines()
+                .find(|l| l.starts_with(&format!("| {} | `{}`", t.name, t.triple)))
+                .unwrap_or_else(|| panic!("no README row for {}", t.name));
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            let machine: Vec<&str> = t.qemu_machine_args().collect();
+            assert!(
+                cells[3].starts_with(&format!("`{}`", machine.join(" "))),
+                "{row}"
+            );
+            assert_eq!(
+                cells[4..7],
+                [
+                    format!("{}, {}", address(t.flash_origin), size(t.flash_bytes)),
+                    format!(
+                        "{}, {}",
+                        address(t.model_region),
+                        size(t.model_region_bytes)
+                    ),
+                    format!("{}, {}", address(t.ram_origin), size(t.ram_bytes)),
+                ],
+                "{row}"
+            );
+        }
+    }
 }

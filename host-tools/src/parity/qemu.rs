@@ -7,10 +7,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use super::{ParityError, Target};
+use lockstep_protocol::exchange::{
+    self, FileKind, Header, CORRUPT_OUTPUT_ARG, MODEL_BLOB_FILE, OUTPUTS_FILE,
+};
+use lockstep_protocol::report;
+use lockstep_protocol::targets::QEMU_COMMON_ARGS;
 
-/// Magic of the binary output file the firmware writes.
-pub const OUTPUTS_MAGIC: &[u8; 4] = b"LSVO";
+use super::{ParityError, Target};
 
 /// Longest a single QEMU run may take.
 pub const RUN_TIMEOUT: Duration = Duration::from_secs(900);
@@ -115,26 +118,21 @@ pub fn run_parity(
         target: target.name.into(),
         detail,
     };
-    let _ = std::fs::remove_file(dir.join("outputs.bin"));
+    let _ = std::fs::remove_file(dir.join(OUTPUTS_FILE));
     let mut command = Command::new("qemu-system-arm");
     command
-        .args(target.machine)
-        .args(["-nographic", "-monitor", "none", "-serial", "none"])
-        .args([
-            "-semihosting-config",
-            "enable=on,target=native",
-            "-icount",
-            "shift=0",
-        ])
+        .args(target.qemu_machine_args())
+        .args(QEMU_COMMON_ARGS)
+        .args(["-monitor", "none", "-serial", "none", "-icount", "shift=0"])
         .arg("-kernel")
         .arg(elf)
         .arg("-device")
         .arg(format!(
-            "loader,file=model.blob,addr=0x{:08x}",
+            "loader,file={MODEL_BLOB_FILE},addr=0x{:08x}",
             target.model_region
         ));
     if corrupt {
-        command.args(["-append", "corrupt-output"]);
+        command.args(["-append", CORRUPT_OUTPUT_ARG]);
     }
     let mut child = command
         .current_dir(dir)
@@ -167,7 +165,7 @@ pub fn run_parity(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    if !status.success() || !log.lines().any(|l| l.trim() == "done") {
+    if !status.success() || !log.lines().any(report::is_done) {
         let tail: Vec<&str> = log.lines().rev().take(8).collect();
         return Err(run_error(format!(
             "firmware failed ({status}): {}",
@@ -176,45 +174,29 @@ pub fn run_parity(
     }
     let field = |key: &str| {
         log.lines()
-            .find_map(|line| line.strip_prefix(key).map(|rest| rest.trim().to_string()))
+            .find_map(|line| report::value(line, key).map(str::to_string))
     };
-    let model_sha256 =
-        field("model-sha256 ").ok_or_else(|| run_error("no model-sha256 line".into()))?;
-    let bytes = std::fs::read(dir.join("outputs.bin"))
-        .map_err(|e| run_error(format!("outputs.bin: {e}")))?;
+    let model_sha256 = field(report::MODEL_SHA256)
+        .ok_or_else(|| run_error(format!("no {} line", report::MODEL_SHA256)))?;
+    let bytes = std::fs::read(dir.join(OUTPUTS_FILE))
+        .map_err(|e| run_error(format!("{OUTPUTS_FILE}: {e}")))?;
     let outputs =
-        parse_outputs(&bytes).ok_or_else(|| run_error("outputs.bin is malformed".into()))?;
+        parse_outputs(&bytes).ok_or_else(|| run_error(format!("{OUTPUTS_FILE} is malformed")))?;
     Ok(DeviceRun {
         model_sha256,
         outputs,
-        instructions_per_inference: field("instructions-per-inference ")
+        instructions_per_inference: field(report::INSTRUCTIONS_PER_INFERENCE)
             .and_then(|v| v.parse().ok()),
-        stack_peak_bytes: field("stack-peak-bytes ").and_then(|v| v.parse().ok()),
+        stack_peak_bytes: field(report::STACK_PEAK_BYTES).and_then(|v| v.parse().ok()),
         log,
     })
 }
 
-/// Parses `LSVO`, n_outputs, n_rows (u32 LE), then 2 × n_outputs × n_rows u32 LE values.
+/// The values of an output file (`LSVO`, see `lockstep_protocol::exchange`): margins then
+/// outputs per row, as f32 bits; `None` if the file is malformed.
 pub fn parse_outputs(bytes: &[u8]) -> Option<Vec<u32>> {
-    if bytes.get(..4)? != OUTPUTS_MAGIC {
-        return None;
-    }
-    let word = |i: usize| {
-        bytes
-            .get(i..i + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    };
-    let (k, rows) = (word(4)? as usize, word(8)? as usize);
-    let count = 2 * k * rows;
-    let body = bytes.get(12..)?;
-    if body.len() != count * 4 {
-        return None;
-    }
-    Some(
-        body.chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-    )
+    let (_, body) = Header::split(FileKind::Outputs, bytes).ok()?;
+    Some(exchange::decode_bits(body).collect())
 }
 
 /// Bytes an ELF32 image puts in flash: every allocated section with contents (code, read-only

@@ -8,11 +8,9 @@ use std::path::Path;
 use lockstep_engine::format::{next_f32_down, next_f32_up};
 use lockstep_engine::view::{NodeView, SplitTest};
 use lockstep_engine::Model;
+use lockstep_protocol::exchange::{self, Header, HEADER_BYTES, VALUE_BYTES};
 
 use crate::rng::SplitMix64;
-
-/// Magic of the binary vector file the firmware reads.
-pub const VECTORS_MAGIC: &[u8; 4] = b"LSVC";
 
 /// Values every feature is probed with: missing, infinities, both zeros, subnormals, extremes.
 pub const SPECIAL_VALUES: [f32; 12] = [
@@ -50,14 +48,13 @@ impl VectorSet {
         &self.values[index * self.n_features..(index + 1) * self.n_features]
     }
 
-    /// The binary form the firmware reads: `LSVC`, n_features, n_rows (u32 LE), then f32 LE.
+    /// The vector file the firmware reads (`LSVC`, see `lockstep_protocol::exchange`).
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(12 + self.values.len() * 4);
-        out.extend_from_slice(VECTORS_MAGIC);
-        out.extend_from_slice(&(self.n_features as u32).to_le_bytes());
-        out.extend_from_slice(&(self.n_rows() as u32).to_le_bytes());
-        for v in &self.values {
-            out.extend_from_slice(&v.to_bits().to_le_bytes());
+        let header = Header::vectors(self.n_features as u32, self.n_rows() as u32);
+        let mut out = Vec::with_capacity(HEADER_BYTES + self.values.len() * VALUE_BYTES);
+        out.extend_from_slice(&header.to_bytes());
+        for &v in &self.values {
+            out.extend_from_slice(&exchange::encode_value(v));
         }
         out
     }
