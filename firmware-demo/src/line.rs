@@ -1,9 +1,10 @@
 //! Text input for the bedside loop: reading lines from any `embedded_io::Read` byte stream,
 //! and parsing a comma-separated line of decimal feature values into f32.
 //!
-//! A field is parsed exactly as the host's `lockstep predict` parses a CSV cell: trimmed; empty
-//! or `nan` (any case) is a missing value (NaN); anything else goes through `core`'s `f32`
-//! parser, which rounds the decimal text once, correctly, to the nearest f32.
+//! A field is parsed exactly as the host's `lockstep predict` parses a CSV cell: a missing cell
+//! by the one rule both sides share (`lockstep_protocol::cells::is_missing`: empty, `NA` or
+//! `NaN` in any case, whitespace ignored) is NaN; anything else is trimmed and goes through
+//! `core`'s `f32` parser, which rounds the decimal text once, correctly, to the nearest f32.
 
 use core::fmt;
 
@@ -79,7 +80,7 @@ pub enum FieldError<'a> {
         /// Fields on the line.
         found: usize,
     },
-    /// A field is neither empty, `nan`, nor a decimal number.
+    /// A field is neither a missing cell (`cells::is_missing`) nor a decimal number.
     NotANumber {
         /// 1-based field position.
         field: usize,
@@ -97,7 +98,7 @@ impl fmt::Display for FieldError<'_> {
             FieldError::NotANumber { field, text } => {
                 write!(
                     f,
-                    "value {field} ('{text}') is not a number (leave it empty if missing)"
+                    "value {field} ('{text}') is not a number (leave it empty or NA if missing)"
                 )
             }
         }
@@ -115,7 +116,7 @@ pub fn parse_features<'a>(line: &'a str, features: &mut [f32]) -> Result<(), Fie
     }
     for (index, (text, slot)) in line.split(',').zip(features.iter_mut()).enumerate() {
         let text = text.trim();
-        *slot = if text.is_empty() || text.eq_ignore_ascii_case("nan") {
+        *slot = if lockstep_protocol::cells::is_missing(text) {
             f32::NAN
         } else {
             text.parse::<f32>().map_err(|_| FieldError::NotANumber {

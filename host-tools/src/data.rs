@@ -725,16 +725,9 @@ pub fn parse_split(expr: &str) -> Result<Split, DataError> {
 
 /// The one missing-cell rule of every CSV reader in the host tools (`train` and `validate`
 /// through [`parse_csv`], `predict` and `parity --vectors` through
-/// [`crate::predict::parse_cell`]): a cell is missing when, with leading and trailing
-/// whitespace removed (Unicode whitespace, as [`str::trim`]), it is empty, `NA` or `NaN`, in
-/// any letter case (`na`, `nan`, `NAN`, ...).
-///
-/// Only these spellings: a signed `-nan` or `+nan` is not a missing cell (`predict` reads it
-/// as a number that happens to be NaN, the data loader refuses it as not finite).
-pub fn is_missing(text: &str) -> bool {
-    let text = text.trim();
-    text.is_empty() || text.eq_ignore_ascii_case("na") || text.eq_ignore_ascii_case("nan")
-}
+/// [`crate::predict::parse_cell`]); it lives in `lockstep-protocol` because the bedside firmware
+/// reads its UART rows by the same rule.
+pub use lockstep_protocol::cells::is_missing;
 
 /// Reads `path` and checks every row against `schema` (see the module documentation).
 pub fn load_csv(path: impl AsRef<Path>, schema: &Schema) -> Result<Dataset, DataError> {
