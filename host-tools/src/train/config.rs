@@ -135,7 +135,7 @@ impl Default for LogisticConfig {
             n_lambdas: defaults.n_lambdas,
             lambda_min_ratio: defaults.lambda_min_ratio,
             folds: defaults.folds,
-            seed: 2024,
+            seed: defaults.seed,
             one_se_rule: defaults.one_se_rule,
             tolerance: defaults.tolerance,
             max_iterations: defaults.max_iterations,
@@ -241,5 +241,19 @@ mod tests {
             (forest.max_bins, forest.seed, forest.threads),
             (256, 2024, 0)
         );
+        let logistic = LogisticConfig::default();
+        assert_eq!(
+            (
+                logistic.alpha,
+                logistic.n_lambdas,
+                logistic.lambda_min_ratio
+            ),
+            (1.0, 100, 1e-4)
+        );
+        assert_eq!(
+            (logistic.folds, logistic.seed, logistic.one_se_rule),
+            (5, 2024, false)
+        );
+        assert_eq!((logistic.tolerance, logistic.max_iterations), (1e-7, 1000));
     }
 }

@@ -65,7 +65,7 @@ impl Default for ElasticNetOptions {
             n_lambdas: 100,
             lambda_min_ratio: 1e-4,
             folds: 5,
-            seed: 0,
+            seed: 2024,
             tolerance: 1e-7,
             max_iterations: 1000,
             one_se_rule: false,
