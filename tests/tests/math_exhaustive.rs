@@ -9,6 +9,7 @@ use std::thread;
 use std::time::Instant;
 
 use lockstep_engine::math;
+use lockstep_host::rng::{self, SplitMix64};
 
 /// How many mismatching inputs each check prints before failing.
 const N_REPORTED: usize = 8;
@@ -120,21 +121,17 @@ fn logf_matches_glibc_on_every_f32() {
     check_all_f32("logf", math::logf, f32::ln);
 }
 
-/// xorshift64*: deterministic, dependency-free sampling.
-struct Rng(u64);
+/// The host tools' one generator, with a uniform draw on [lo, hi).
+struct Rng(SplitMix64);
 
 impl Rng {
     fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        self.0.next_u64()
     }
 
     /// Uniform in [lo, hi).
     fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
-        let unit = (self.next() >> 11) as f64 / (1_u64 << 53) as f64;
-        lo + (hi - lo) * unit
+        lo + (hi - lo) * self.0.unit_f64()
     }
 }
 
@@ -180,7 +177,7 @@ fn exp_matches_glibc_on_sampled_and_swept_inputs() {
     let started = Instant::now();
     let report = on_all_cores(|worker, n_workers| {
         let mut report = MismatchReport::default();
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (worker + 1).wrapping_mul(0xD1B5_4A32_D192_ED03));
+        let mut rng = Rng(SplitMix64(rng::keyed(0x9E37_79B9_7F4A_7C15, &[worker])));
         // Any bit pattern: mostly huge, tiny, infinite or NaN inputs.
         for _ in 0..N_EXP_RANDOM_BITS / n_workers {
             check_exp_one(&mut report, f64::from_bits(rng.next()));
@@ -349,7 +346,7 @@ fn sigmoid_lightgbm_matches_the_source_formula_on_samples() {
     require_fma_host();
     let mut report = MismatchReport::default();
     let started = Instant::now();
-    let mut rng = Rng(0x0123_4567_89AB_CDEF);
+    let mut rng = Rng(SplitMix64(0x0123_4567_89AB_CDEF));
     for sigmoid in [1.0, 0.5, 2.0, 0.7, 1.3] {
         for _ in 0..(1_u64 << 21) {
             let margin = rng.uniform(-60.0, 60.0);
