@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Every check Lockstep runs, the same way locally and in CI:
-#   formatting, clippy, the engine built alone for Cortex-M0 and Cortex-M4F (with and without
-#   defmt), and the whole test suite, which builds the firmware for Cortex-M0, M4F and M33 and
-#   runs the parity and bedside suites in QEMU.
+#   formatting (both workspaces), clippy on every target, rustdoc with warnings denied, the fuzz
+#   target built, the firmware linted with Debian's clippy, the engine (with and without defmt)
+#   and the protocol crate built alone for Cortex-M0 and Cortex-M4F,
+#   and the whole test suite (doctests included), which builds the firmware for Cortex-M0, M4F
+#   and M33 and runs the parity and bedside suites in QEMU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,15 +12,35 @@ ci/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
-step "rustfmt"
+step "rustfmt (host workspace, firmware workspace)"
 cargo fmt --all --check
+(cd firmware-demo && cargo fmt --all --check)
 
-step "clippy (engine, host tools)"
-cargo clippy -p lockstep-engine --all-features -- -D warnings
-cargo clippy -p lockstep-host -- -D warnings
+step "clippy (every crate and target: libraries, binaries, tests, benches)"
+# The engine alone with all its features (the workspace build unifies features), then the rest.
+cargo clippy -p lockstep-engine --all-features --all-targets -- -D warnings
+cargo clippy --workspace --all-targets -- -D warnings
 
-step "engine alone on embedded targets"
-# Built from the engine's own directory so no other package's features leak in; in a subshell
+step "docs (engine, protocol, host tools; broken or private links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p lockstep-engine -p lockstep-protocol -p lockstep-host --all-features --no-deps
+
+step "fuzz target builds"
+# cargo-fuzz runs it with sanitizer flags on a nightly compiler; a plain build proves it compiles
+# against the engine's current API.
+cargo build --quiet --manifest-path engine/fuzz/Cargo.toml --target-dir target/fuzz
+
+step "firmware clippy (Debian's clippy, every Cortex-M target)"
+(
+  source ci/embedded-env.sh
+  cd firmware-demo
+  for target in thumbv6m-none-eabi thumbv7em-none-eabihf thumbv8m.main-none-eabihf; do
+    echo "firmware: $target"
+    embedded_clippy --quiet --release --target "$target" --all-targets -- -D warnings
+  done
+)
+
+step "engine and protocol alone on embedded targets"
+# Each built from its own directory so no other package's features leak in; in a subshell
 # so Debian's compiler (RUSTC) does not leak into the host builds below.
 (
   source ci/embedded-env.sh
@@ -28,6 +50,9 @@ step "engine alone on embedded targets"
       (cd engine && "$EMBEDDED_CARGO" build --quiet --release --target "$target" -Z build-std=core \
         --target-dir ../target/embedded ${features:+--features "$features"})
     done
+    echo "protocol: $target"
+    (cd protocol && "$EMBEDDED_CARGO" build --quiet --release --target "$target" -Z build-std=core \
+      --target-dir ../target/embedded)
   done
 )
 

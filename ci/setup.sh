@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what Lockstep's checks need on a fresh Debian machine of this project's kind:
 # Debian's rustc/cargo 1.96 with library sources (to build `core` for Cortex-M targets with
-# -Z build-std), QEMU for ARM, Chromium (the validation report's render test), and defmt-print. Safe to run repeatedly; skips what is already there.
+# -Z build-std) and its clippy (to lint the firmware the same way), QEMU for ARM, Chromium (the validation report's render test), and defmt-print. Safe to run repeatedly; skips what is already there.
 set -euo pipefail
 
 need=()
 [ -x /usr/bin/rustc ] || need+=(rustc-web)
 [ -x /usr/bin/cargo ] || need+=(cargo-web)
 [ -d /usr/lib/rustlib/src/rust/library ] || need+=(rust-web-src)
+[ -x /usr/bin/cargo-clippy ] || need+=(rust-web-clippy)
 command -v qemu-system-arm >/dev/null 2>&1 || need+=(qemu-system-arm)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 
