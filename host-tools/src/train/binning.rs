@@ -8,12 +8,21 @@
 //! the feature's missing code `n`, after every value bin. `-0.0` and `0.0` compare equal and
 //! always share a bin.
 //!
+//! A split is named by its cut `c` in `0..=n`: present values with a code below `c` go left
+//! ([`FeatureBins::cut_threshold`]). Cuts `1..n` are the thresholds above. The two ends are
+//! XGBoost's own outer cut values: `c = n` ("every present value left", the split that sets
+//! the missing values apart) compiles to the `ceiling`, above every training value, and
+//! `c = 0` ("no present value left") to the `floor`, below every training value. Between
+//! training values codes and comparisons agree; an unseen value beyond the ceiling or below
+//! the floor is decided by the comparison, exactly where XGBoost sends it.
+//!
 //! Cut values are chosen from row ranks as XGBoost's `hist` method chooses them (see
 //! `fit_feature`), so that on the same data both frameworks have the same candidate cuts
 //! (exactly so when a feature's distinct values fit XGBoost's quantile sketch).
 //!
-//! Never: floating-point arithmetic on the values (only on ranks), or a threshold that is not
-//! itself a training value.
+//! Never: floating-point arithmetic on the values (only on ranks) except the floor and ceiling,
+//! computed as XGBoost computes them, or a threshold between them that is not itself a training
+//! value.
 
 use rayon::prelude::*;
 
@@ -25,6 +34,13 @@ pub struct FeatureBins {
     /// Strictly increasing thresholds, one fewer than the value bins (empty when the feature
     /// has at most one distinct value).
     pub thresholds: Vec<f32>,
+    /// XGBoost's minimum cut value, `min - |min| - 1e-5` (in f64, rounded once to f32): below
+    /// every training value (`1e-5` when every value is missing).
+    pub floor: f32,
+    /// XGBoost's last cut value, `max + (|max| + 1e-5)` (in f64, rounded once to f32): above
+    /// every training value unless the maximum is `+inf` (then `None`: no threshold puts
+    /// every present value left).
+    pub ceiling: Option<f32>,
 }
 
 impl FeatureBins {
@@ -41,6 +57,31 @@ impl FeatureBins {
     /// Slots this feature takes in a histogram: value bins plus the missing bin.
     pub fn n_slots(&self) -> usize {
         self.thresholds.len() + 2
+    }
+
+    /// The highest cut a split may use: `n` (every present value left) when there is a
+    /// ceiling, else `n - 1`.
+    pub fn top_cut(&self) -> u8 {
+        let n = self.thresholds.len() as u8 + 1;
+        if self.ceiling.is_some() {
+            n
+        } else {
+            n - 1
+        }
+    }
+
+    /// The threshold of cut `cut` (at most [`FeatureBins::top_cut`]): for every training value
+    /// `x`, `x < threshold` exactly when `code(x) < cut`.
+    pub fn cut_threshold(&self, cut: u8) -> f32 {
+        let cut = usize::from(cut);
+        if cut == 0 {
+            self.floor
+        } else if cut <= self.thresholds.len() {
+            self.thresholds[cut - 1]
+        } else {
+            self.ceiling
+                .expect("a cut above every value bin is only chosen below a ceiling")
+        }
     }
 
     /// The bin code of `x`.
@@ -119,6 +160,11 @@ impl Binning {
         self.features.iter().map(|f| f.missing_code()).collect()
     }
 
+    /// Each feature's highest usable cut ([`FeatureBins::top_cut`]).
+    pub fn top_cuts(&self) -> Vec<u8> {
+        self.features.iter().map(|f| f.top_cut()).collect()
+    }
+
     /// Histogram slot offsets: feature `f` owns slots `offsets[f]..offsets[f + 1]`.
     pub fn slot_offsets(&self) -> Vec<usize> {
         let mut offsets = Vec::with_capacity(self.features.len() + 1);
@@ -178,6 +224,7 @@ fn fit_feature(column: &[f32], max_value_bins: usize) -> FeatureBins {
     let most_bins = first_size.min(max_value_bins);
     let pruned = prune(&prune(&summary, first_size), most_bins + 1);
     let n_cuts = pruned.len().min(most_bins);
+    let (floor, ceiling) = outer_cuts(values.first().copied(), values.last().copied());
     FeatureBins {
         thresholds: pruned
             .get(1..n_cuts)
@@ -185,7 +232,29 @@ fn fit_feature(column: &[f32], max_value_bins: usize) -> FeatureBins {
             .iter()
             .map(|e| e.value)
             .collect(),
+        floor,
+        ceiling,
     }
+}
+
+/// XGBoost's outer cut values of a feature whose smallest and largest present values are
+/// `min` and `max` (`None` when every value is missing): the floor `min - |min| - 1e-5` and the
+/// ceiling `max + (|max| + 1e-5)`, each evaluated in f64 from the f32 inputs (`1e-5` is the f32
+/// constant) and rounded once to f32, as XGBoost's C++ evaluates them (checked against its
+/// `get_quantile_cut()`). Every value missing: XGBoost takes `1e-5` as the minimum and the
+/// ceiling from it. A ceiling that is not above `max` (an infinite maximum) is `None`.
+fn outer_cuts(min: Option<f32>, max: Option<f32>) -> (f32, Option<f32>) {
+    let eps = f64::from(1e-5f32);
+    let floor = match min {
+        Some(min) => {
+            let min = f64::from(min);
+            (min - min.abs() - eps) as f32
+        }
+        None => 1e-5f32,
+    };
+    let top = f64::from(max.unwrap_or(floor));
+    let ceiling = (top + (top.abs() + eps)) as f32;
+    (floor, (ceiling > top as f32).then_some(ceiling))
 }
 
 /// One entry of a quantile summary: a value and its rank bounds, in rows.
@@ -325,6 +394,43 @@ mod tests {
         // Unseen values too.
         let probes: Vec<f32> = (-50..150).map(|i| i as f32 * 0.75).collect();
         assert_codes_match_comparisons(&bins, &probes);
+    }
+
+    #[test]
+    fn outer_cuts_are_xgboost_minimum_and_last_cut_values() {
+        // (column, floor bits, ceiling bits) from XGBoost 3.2.0's `get_quantile_cut()`.
+        let cases: [(&[f32], u32, u32); 5] = [
+            (&[-5.0, 14.5], 0xc120000a, 0x41e80005),
+            (&[-3.0, -2.5], 0xc0c00015, 0x3727c5ac),
+            (&[0.0, 1e-6], 0xb727c5ac, 0x3749539b),
+            (&[0.1, 123456.7], 0xb727c5ac, 0x4871205a),
+            (&[f32::NAN, f32::NAN], 0x3727c5ac, 0x37fba882),
+        ];
+        for (column, floor, ceiling) in cases {
+            let (bins, _) = fit(column.to_vec(), 256);
+            assert_eq!(bins.floor.to_bits(), floor, "{column:?}");
+            assert_eq!(bins.ceiling.map(f32::to_bits), Some(ceiling), "{column:?}");
+        }
+        // No f32 lies above +inf: the top cut is then the last value bin's.
+        let (bins, _) = fit(vec![1.0, f32::INFINITY, 2.0], 256);
+        assert_eq!(bins.ceiling, None);
+        assert_eq!(bins.top_cut(), 2);
+    }
+
+    #[test]
+    fn every_cut_decides_training_values_as_its_threshold() {
+        let mut column: Vec<f32> = (0..300)
+            .map(|i| ((i * 37) % 101) as f32 * 0.5 - 7.0)
+            .collect();
+        column.extend([f32::NAN, f32::NEG_INFINITY, -0.0]);
+        let (bins, column) = fit(column, 16);
+        assert_eq!(usize::from(bins.top_cut()), bins.n_value_bins());
+        for cut in 0..=bins.top_cut() {
+            let t = bins.cut_threshold(cut);
+            for &x in column.iter().filter(|x| !x.is_nan()) {
+                assert_eq!(bins.code(x) < cut, x < t, "x {x} cut {cut} threshold {t}");
+            }
+        }
     }
 
     #[test]

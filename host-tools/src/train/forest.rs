@@ -5,8 +5,10 @@
 //! Trees are grown on the bin codes of [`binning`](super::binning), so a split "bins 0..=b go
 //! left" compiles to the engine's `x < t[b]` and decides identically for every f32. Each split
 //! tries the node's missing bin on both sides (when the node has missing rows) and keeps the
-//! better, so the missing direction is learned; without missing rows at the node, missing
-//! values go to the child with more draws (left on a tie).
+//! better, so the missing direction is learned, and also "every present value left, missing
+//! right" (compiled to the feature's ceiling, above every training value, as the GBDT's
+//! present-vs-missing split; its mirror has the same Gini gain); without missing rows at the
+//! node, missing values go to the child with more draws (left on a tie).
 //!
 //! Determinism: every random choice (bootstrap draws, the features a split tries) is a
 //! counter-based SplitMix64 of seed, stream, tree and draw, node or feature, so a tree depends on
@@ -318,7 +320,8 @@ impl Counts {
 #[derive(Debug, Clone, Copy)]
 struct Split {
     feature: usize,
-    bin: u8,
+    /// Present values with a code below this go left.
+    cut: u8,
     default_left: bool,
     gain: f64,
 }
@@ -372,13 +375,13 @@ impl TreeContext<'_> {
                     if code == missing {
                         split.default_left
                     } else {
-                        code <= split.bin
+                        code < split.cut
                     }
                 });
             let left = nodes.len();
             nodes[node.index] = GrownNode::Split {
                 feature: split.feature,
-                bin: split.bin,
+                cut: split.cut,
                 default_left: split.default_left,
                 left,
                 right: left + 1,
@@ -412,7 +415,7 @@ impl TreeContext<'_> {
     /// The best Gini split of `node`, trying features in the order of their random keys
     /// (keyed by tree, node and feature) until `n_tried` features that vary at the node have
     /// been tried. Ties keep the earlier candidate (earlier feature in key order, lower bin,
-    /// missing left).
+    /// missing left; the present-vs-missing split last).
     fn best_split(&self, tree: usize, node: &OpenNode, weights: &[u32]) -> Option<Split> {
         let options = self.options;
         let min_leaf = options.min_samples_leaf as u64;
@@ -460,14 +463,24 @@ impl TreeContext<'_> {
             let (values, missing) = histogram.split_at(n_slots - 1);
             let missing = missing[0];
             let mut prefix = Counts::default();
-            for (bin, &slot) in values.iter().enumerate().take(values.len() - 1) {
+            // Bins 0..=b left, the missing bin on either side; then, with missing rows and a
+            // ceiling, every present value left and missing right (cut n).
+            let top_cut = usize::from(self.binning.features[feature].top_cut());
+            let last = if missing.n > 0 {
+                top_cut
+            } else {
+                values.len() - 1
+            };
+            for (bin, &slot) in values.iter().enumerate().take(last) {
                 // An empty bin repeats the previous candidate. (Bin 0 is kept: with missing
                 // values left it is the "missing against the rest" split.)
                 if slot.n == 0 && bin > 0 {
                     continue;
                 }
                 prefix.add(slot);
-                let sides: &[bool] = if missing.n == 0 {
+                let sides: &[bool] = if bin + 1 == values.len() {
+                    &[false]
+                } else if missing.n == 0 {
                     if prefix.n >= total.minus(prefix).n {
                         &[true]
                     } else {
@@ -489,7 +502,7 @@ impl TreeContext<'_> {
                     if gain > MIN_SPLIT_GAIN && best.is_none_or(|b| gain > b.gain) {
                         best = Some(Split {
                             feature,
-                            bin: bin as u8,
+                            cut: bin as u8 + 1,
                             default_left,
                             gain,
                         });
@@ -504,6 +517,7 @@ impl TreeContext<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use lockstep_engine::builder::{Condition, NodeSpec};
 
     #[test]
     fn bootstrap_depends_only_on_seed_and_tree() {
@@ -526,6 +540,50 @@ mod tests {
         assert_eq!(MaxFeatures::Count(9).resolve(4), 4);
     }
 
+    /// Every feature tried, no bootstrap, leaves down to one row.
+    fn exhaustive(n_trees: usize, max_depth: usize) -> ForestOptions {
+        ForestOptions {
+            n_trees,
+            max_depth,
+            min_samples_leaf: 1,
+            max_features: MaxFeatures::All,
+            bootstrap: false,
+            max_bins: 256,
+            seed: 0,
+            threads: 1,
+        }
+    }
+
+    #[test]
+    fn missingness_alone_is_learned() {
+        // One present value: the only split is present against missing, which is the label.
+        let names = vec!["x".to_string()];
+        let columns = vec![(0..40)
+            .map(|i| if i % 3 == 0 { f32::NAN } else { 2.5 })
+            .collect::<Vec<_>>()];
+        let labels: Vec<f32> = (0..40)
+            .map(|i| if i % 3 == 0 { 1.0 } else { 0.0 })
+            .collect();
+        let data = TrainData {
+            feature_names: &names,
+            columns: &columns,
+            labels: &labels,
+        };
+        let forest = train_forest(&data, &exhaustive(2, 3)).unwrap();
+        assert_eq!(forest.train_probabilities, labels);
+        // Present values left below a threshold above them (so larger unseen values go with
+        // the missing ones, as XGBoost sends them), missing right.
+        let NodeSpec::Split {
+            condition: Condition::Less(t),
+            default_left,
+            ..
+        } = forest.spec.trees[0].nodes[0]
+        else {
+            panic!("no split at the root");
+        };
+        assert!(t > 2.5 && !default_left, "{t} {default_left}");
+    }
+
     #[test]
     fn a_perfectly_separable_feature_gives_pure_leaves() {
         let names = vec!["x".to_string(), "noise".to_string()];
@@ -539,17 +597,7 @@ mod tests {
             columns: &columns,
             labels: &labels,
         };
-        let options = ForestOptions {
-            n_trees: 3,
-            max_depth: 10,
-            min_samples_leaf: 1,
-            max_features: MaxFeatures::All,
-            bootstrap: false,
-            max_bins: 256,
-            seed: 0,
-            threads: 1,
-        };
-        let forest = train_forest(&data, &options).unwrap();
+        let forest = train_forest(&data, &exhaustive(3, 10)).unwrap();
         assert_eq!(forest.train_probabilities, labels);
     }
 }

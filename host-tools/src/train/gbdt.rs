@@ -301,6 +301,7 @@ pub fn train(
     let (binning, binned) = pool.install(|| Binning::fit_apply(data, options.max_bins));
     let offsets = binning.slot_offsets();
     let missing_codes = binning.missing_codes();
+    let top_cuts = binning.top_cuts();
     // A feature with one value bin and no missing training value can never split: it is left
     // out of histograms and split searches (after sampling, so the draws do not change).
     let splittable: Vec<bool> = pool.install(|| {
@@ -316,10 +317,10 @@ pub fn train(
         columns: &binned,
         offsets: &offsets,
         missing_codes: &missing_codes,
+        top_cuts: &top_cuts,
     };
     // Per training row, the leaf value of the tree just grown (for the rows it was grown on).
     let mut leaf_values = vec![0.0f32; n_rows];
-    let valid_binned = valid.map(|v| pool.install(|| binning.apply(v.columns, v.n_rows())));
     let base_margins = base_margins(data, options)?;
     let mut margins: Vec<f32> = base_margins
         .iter()
@@ -406,9 +407,11 @@ pub fn train(
                     }
                 };
                 add_leaves(&mut margins, n_outputs, output, leaf_of);
-                if let Some(valid_binned) = &valid_binned {
+                if let Some(valid) = valid {
+                    // Compared with the thresholds, as the engine does: a validation value may
+                    // lie beyond the training range, where bin codes cannot tell the sides.
                     add_leaves(&mut valid_margins, n_outputs, output, |row| {
-                        tree.leaf_value(valid_binned, &missing_codes, row)
+                        tree.leaf_value_of(&binning, valid.columns, row)
                     });
                 }
                 trees.push(tree.to_spec(&binning, output));

@@ -1,7 +1,7 @@
 //! Growing one tree, level by level, from quantised gradient histograms.
 //!
 //! Each level: every open node picks its best split (XGBoost's gain with L1/L2 regularisation,
-//! the missing bin tried on both sides), its rows are partitioned stably, and the children's
+//! its candidates, see below), its rows are partitioned stably, and the children's
 //! histograms are made by building the smaller child's (all of a level's in one parallel pass)
 //! and subtracting it from the parent's for the other. Then, as XGBoost's pruner does, splits
 //! whose children are both leaves and whose loss reduction is below `gamma` are undone, bottom
@@ -10,11 +10,23 @@
 //! weights, and its children inherit bounds meeting at the midpoint of those weights, so every
 //! leaf of the left subtree is on the right side of every leaf of the right subtree.
 //!
-//! Determinism: candidates are visited in the order feature, bin, missing-left before
-//! missing-right, and only a strictly larger gain replaces the best, so ties go to the lowest
-//! feature, then the lowest bin. All gains derive from exact integer histogram sums.
+//! Candidates, as XGBoost's `hist` evaluator enumerates them (`EnumerateSplit`), per feature:
+//! a forward pass over the value bins in ascending order, "bins up to b left, missing right",
+//! up to and including the last bin (every present value left, the missing values alone on
+//! the right: the present-vs-missing split, compiled to XGBoost's cut above the maximum); then,
+//! only when the node has missing values of that feature, a backward pass in descending order,
+//! "bins from b up right, the lower bins and missing left", down to the first bin (the missing
+//! values alone on the left). Without missing values at the node, missing values go right.
 //!
-//! Never: a leaf that is not an f32 (leaves are rounded once, here, and used as is everywhere).
+//! Determinism and ties, as XGBoost's `SplitEntry::NeedReplace`: features in order, within a
+//! feature the forward pass then the backward pass, and only a strictly larger gain replaces
+//! the best, so ties go to the lowest feature, then to the first candidate visited (forward
+//! before backward, the lower bin in the forward pass, the higher in the backward pass). An
+//! empty bin repeats the candidate visited just before it and is skipped. All gains derive from
+//! exact integer histogram sums.
+//!
+//! Never: a leaf that is not an f32 (leaves are made once, here, as XGBoost makes them: the
+//! weight rounded to f32 times the f32 learning rate, and used as is everywhere).
 
 use lockstep_engine::builder::{Condition, NodeSpec, TreeSpec};
 use lockstep_engine::format::MissingMode;
@@ -46,8 +58,9 @@ pub struct GrowOptions<'a> {
     pub monotone: &'a [i8],
 }
 
-/// A node of a grown tree. A split sends a row left when its code is at most `bin` (the value
-/// is below the feature's threshold `bin`), or when its value is missing and `default_left`.
+/// A node of a grown tree. A split sends a row left when its code is below `cut` (the value is
+/// below [`FeatureBins::cut_threshold`](super::binning::FeatureBins::cut_threshold)`(cut)`),
+/// or when its value is missing and `default_left`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum GrownNode {
     /// A leaf with its final (shrunk) value.
@@ -59,8 +72,8 @@ pub enum GrownNode {
     Split {
         /// Feature index.
         feature: usize,
-        /// Highest bin code that goes left.
-        bin: u8,
+        /// Present values with a code below this go left (`0..=n` for `n` value bins).
+        cut: u8,
         /// Whether missing values go left.
         default_left: bool,
         /// Left child index.
@@ -81,24 +94,50 @@ impl GrownTree {
     /// The leaf value reached by row `row` of `binned`, whose missing codes are
     /// `missing_codes[feature]`.
     pub fn leaf_value(&self, binned: &BinnedColumns, missing_codes: &[u8], row: usize) -> f32 {
+        self.walk(|feature, cut, default_left| {
+            let code = binned.codes[feature * binned.n_rows + row];
+            if code == missing_codes[feature] {
+                default_left
+            } else {
+                code < cut
+            }
+        })
+    }
+
+    /// The leaf value row `row` of `columns` reaches, comparing its values with the thresholds
+    /// the tree compiles to ([`GrownTree::to_spec`]), as the engine does. For training rows
+    /// this is [`GrownTree::leaf_value`]; for other data it also decides values beyond the
+    /// training range as the compiled model does.
+    pub fn leaf_value_of(&self, binning: &Binning, columns: &[Vec<f32>], row: usize) -> f32 {
+        self.walk(|feature, cut, default_left| {
+            let x = columns[feature][row];
+            if x.is_nan() {
+                default_left
+            } else {
+                x < binning.features[feature].cut_threshold(cut)
+            }
+        })
+    }
+
+    /// The leaf reached from the root when each split goes left exactly when
+    /// `go_left(feature, cut, default_left)`.
+    fn walk(&self, go_left: impl Fn(usize, u8, bool) -> bool) -> f32 {
         let mut index = 0;
         loop {
             match self.nodes[index] {
                 GrownNode::Leaf { value } => return value,
                 GrownNode::Split {
                     feature,
-                    bin,
+                    cut,
                     default_left,
                     left,
                     right,
                 } => {
-                    let code = binned.codes[feature * binned.n_rows + row];
-                    let go_left = if code == missing_codes[feature] {
-                        default_left
+                    index = if go_left(feature, cut, default_left) {
+                        left
                     } else {
-                        code <= bin
+                        right
                     };
-                    index = if go_left { left } else { right };
                 }
             }
         }
@@ -115,15 +154,13 @@ impl GrownTree {
                 },
                 GrownNode::Split {
                     feature,
-                    bin,
+                    cut,
                     default_left,
                     left,
                     right,
                 } => NodeSpec::Split {
                     feature,
-                    condition: Condition::Less(
-                        binning.features[feature].thresholds[usize::from(bin)],
-                    ),
+                    condition: Condition::Less(binning.features[feature].cut_threshold(cut)),
                     missing: MissingMode::NanDefault,
                     default_left,
                     left,
@@ -207,7 +244,7 @@ struct Children {
 #[derive(Debug, Clone, Copy)]
 struct Candidate {
     feature: usize,
-    bin: u8,
+    cut: u8,
     default_left: bool,
     gain: f64,
     left: Slot,
@@ -226,6 +263,8 @@ pub struct GrowData<'a> {
     pub offsets: &'a [usize],
     /// Each feature's missing code, [`Binning::missing_codes`].
     pub missing_codes: &'a [u8],
+    /// Each feature's highest usable cut, [`Binning::top_cuts`].
+    pub top_cuts: &'a [u8],
 }
 
 /// Grows one tree on `rows` (ascending) using `features` (ascending), and writes the final
@@ -243,6 +282,7 @@ pub fn grow(
         columns: binned,
         offsets,
         missing_codes,
+        top_cuts,
     } = data;
     let regulariser = Regulariser {
         lambda: options.lambda,
@@ -281,12 +321,21 @@ pub fn grow(
         let g = quantised.grad(total);
         let h = quantised.hess(total);
         let w = regulariser.weight(g, h, lower, upper);
+        // As XGBoost: the weight rounded to f32, times the f32 learning rate in f32.
         GrownNode::Leaf {
-            value: (w * options.learning_rate) as f32,
+            value: (w as f32) * (options.learning_rate as f32),
         }
     };
     while !level.is_empty() {
-        let searches = best_splits(&level, offsets, features, quantised, &regulariser, options);
+        let searches = best_splits(
+            &level,
+            offsets,
+            top_cuts,
+            features,
+            quantised,
+            &regulariser,
+            options,
+        );
         // A histogram buffer for the smaller child of each split whose children still grow.
         let mut buffers: Vec<Option<Vec<Slot>>> = level
             .iter()
@@ -312,7 +361,7 @@ pub fn grow(
                     &node.rows,
                     binned.column(split.feature),
                     missing_codes[split.feature],
-                    split.bin,
+                    split.cut,
                     split.default_left,
                 );
                 debug_assert_eq!(quantised.total(&left_rows), split.left);
@@ -364,7 +413,7 @@ pub fn grow(
             parents.extend([node.index, node.index]);
             nodes[node.index] = GrownNode::Split {
                 feature: split.feature,
-                bin: split.bin,
+                cut: split.cut,
                 default_left: split.default_left,
                 left: left_index,
                 right: left_index + 1,
@@ -422,13 +471,13 @@ pub fn grow(
     tree
 }
 
-/// `rows` split stably into those going left and right at a split on `column` sending codes up
-/// to `bin` left, and the missing code left when `default_left`.
+/// `rows` split stably into those going left and right at a split on `column` sending codes
+/// below `cut` left, and the missing code left when `default_left`.
 fn partition(
     rows: &[u32],
     column: &[u8],
     missing: u8,
-    bin: u8,
+    cut: u8,
     default_left: bool,
 ) -> (Vec<u32>, Vec<u32>) {
     // Without branches (the side of a row is unpredictable): each row is written to both
@@ -438,7 +487,7 @@ fn partition(
     let (mut n_left, mut n_right) = (0, 0);
     for &row in rows {
         let code = column[row as usize];
-        let go_left = ((code == missing) & default_left) | ((code != missing) & (code <= bin));
+        let go_left = ((code == missing) & default_left) | ((code != missing) & (code < cut));
         left[n_left] = row;
         right[n_right] = row;
         n_left += usize::from(go_left);
@@ -503,13 +552,13 @@ fn prune(
         .map(|&index| match nodes[index] {
             GrownNode::Split {
                 feature,
-                bin,
+                cut,
                 default_left,
                 left,
                 right,
             } => GrownNode::Split {
                 feature,
-                bin,
+                cut,
                 default_left,
                 left: new_index[left],
                 right: new_index[right],
@@ -527,6 +576,7 @@ fn prune(
 fn best_splits(
     level: &[OpenNode],
     offsets: &[usize],
+    top_cuts: &[u8],
     features: &[usize],
     quantised: &Quantised,
     regulariser: &Regulariser,
@@ -548,6 +598,7 @@ fn best_splits(
             let best = best_split(
                 &level[index],
                 offsets,
+                top_cuts,
                 block,
                 quantised,
                 regulariser,
@@ -567,10 +618,12 @@ fn best_splits(
     merged
 }
 
-/// The best admissible split of `node`, if any reduces the loss at all (by [`MIN_SPLIT_GAIN`]).
+/// The best admissible split of `node`, if any reduces the loss at all (by [`MIN_SPLIT_GAIN`]),
+/// among the candidates of the module notes, visited in their order.
 fn best_split(
     node: &OpenNode,
     offsets: &[usize],
+    top_cuts: &[u8],
     features: &[usize],
     quantised: &Quantised,
     regulariser: &Regulariser,
@@ -590,73 +643,64 @@ fn best_split(
     for &feature in features {
         let slots = &node.histogram[offsets[feature]..offsets[feature + 1]];
         let (values, missing) = slots.split_at(slots.len() - 1);
-        let missing = missing[0];
         let constraint = options.monotone.get(feature).copied().unwrap_or(0);
+        let mut consider = |cut: usize, default_left: bool, left: Slot| {
+            let right = node.total - left;
+            if left.is_empty() || right.is_empty() {
+                return;
+            }
+            let (gl, hl) = (quantised.grad(left), quantised.hess(left));
+            let (gr, hr) = (quantised.grad(right), quantised.hess(right));
+            if hl < options.min_child_weight || hr < options.min_child_weight {
+                return;
+            }
+            let (mut left_weight, mut right_weight) = (0.0, 0.0);
+            if constraint != 0 {
+                left_weight = regulariser.weight(gl, hl, lower, upper);
+                right_weight = regulariser.weight(gr, hr, lower, upper);
+                if (constraint > 0 && left_weight > right_weight)
+                    || (constraint < 0 && left_weight < right_weight)
+                {
+                    return;
+                }
+            }
+            let gain = regulariser.gain(gl, hl, lower, upper)
+                + regulariser.gain(gr, hr, lower, upper)
+                - parent_gain;
+            if gain > MIN_SPLIT_GAIN && best.is_none_or(|b| gain > b.gain) {
+                best = Some(Candidate {
+                    feature,
+                    cut: cut as u8,
+                    default_left,
+                    gain,
+                    left,
+                    right,
+                    left_weight,
+                    right_weight,
+                });
+            }
+        };
+        // Forward: bins 0..=b left, missing right (cut b + 1), up to the top cut (every
+        // present value left, unless no threshold lies above the maximum).
+        let top_cut = usize::from(top_cuts[feature]);
         let mut prefix = Slot::default();
-        for (bin, &slot) in values
-            .iter()
-            .enumerate()
-            .take(values.len().saturating_sub(1))
-        {
-            // An empty bin repeats the previous candidate, which a tie cannot replace. (Bin 0
-            // is kept: with missing values left it is the "missing against the rest" split.)
-            if slot.is_empty() && bin > 0 {
+        for (bin, &slot) in values.iter().enumerate().take(top_cut) {
+            if slot.is_empty() {
                 continue;
             }
             prefix += slot;
-            // Missing left first, then right; without missing rows at this node the two are
-            // the same split, and missing values go to the side with more hessian (left on a
-            // tie), where unseen missing values most likely belong.
-            let sides: &[bool] = if missing.is_empty() {
-                let right = node.total - prefix;
-                if prefix.hess >= right.hess {
-                    &[true]
-                } else {
-                    &[false]
-                }
-            } else {
-                &[true, false]
-            };
-            for &default_left in sides {
-                let left = if default_left {
-                    prefix + missing
-                } else {
-                    prefix
-                };
-                let right = node.total - left;
-                if left.is_empty() || right.is_empty() {
+            consider(bin + 1, false, prefix);
+        }
+        // Backward, only with missing values here: bins b.. right, the rest and missing left
+        // (cut b), down to cut 0 (the missing values alone on the left).
+        if !missing[0].is_empty() {
+            let mut suffix = Slot::default();
+            for (bin, &slot) in values.iter().enumerate().rev() {
+                if slot.is_empty() {
                     continue;
                 }
-                let (gl, hl) = (quantised.grad(left), quantised.hess(left));
-                let (gr, hr) = (quantised.grad(right), quantised.hess(right));
-                if hl < options.min_child_weight || hr < options.min_child_weight {
-                    continue;
-                }
-                let (mut left_weight, mut right_weight) = (0.0, 0.0);
-                if constraint != 0 {
-                    left_weight = regulariser.weight(gl, hl, lower, upper);
-                    right_weight = regulariser.weight(gr, hr, lower, upper);
-                    if (constraint > 0 && left_weight > right_weight)
-                        || (constraint < 0 && left_weight < right_weight)
-                    {
-                        continue;
-                    }
-                }
-                let gain = regulariser.gain(gl, hl, lower, upper)
-                    + regulariser.gain(gr, hr, lower, upper)
-                    - parent_gain;
-                if gain > MIN_SPLIT_GAIN && best.is_none_or(|b| gain > b.gain) {
-                    best = Some(Candidate {
-                        feature,
-                        bin: bin as u8,
-                        default_left,
-                        gain,
-                        left,
-                        right,
-                        left_weight,
-                        right_weight,
-                    });
-                }
+                suffix += slot;
+                consider(bin, true, node.total - suffix);
             }
         }
     }
