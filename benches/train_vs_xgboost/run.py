@@ -353,8 +353,8 @@ def write_synthetic(workdir, names, x, y, is_test):
     # %.7g round-trips float32 exactly enough for binning parity (both read the same text).
     df.to_csv(csv, index=False, float_format="%.7g", na_rep="")
     lines = ['[dataset]', 'name = "synthetic"', 'targets = ["y"]', '',
-             '[[feature]]', 'name = "is_test"', 'type = "numeric"', 'min = 0', 'max = 1',
-             'description = "Split column (constant 0 on training rows, so never split on)"', '']
+             '[[split]]', 'name = "is_test"', 'type = "numeric"', 'min = 0', 'max = 1',
+             'description = "Split column: selects the test rows, never a model input"', '']
     for name in names:
         lines += ['[[feature]]', f'name = "{name}"', 'type = "numeric"',
                   'min = -1000', 'max = 1000', 'missing = true', '']
@@ -467,7 +467,8 @@ def main():
 
     # (a) bundled cohort
     names, x, targets = load_like_lockstep(COHORT_CSV, COHORT_SCHEMA)
-    year = x[:, names.index("surgery_year")]
+    # The split column is a [[split]] in the schema, not a feature: read it from the CSV.
+    year = pd.read_csv(COHORT_CSV, usecols=["surgery_year"])["surgery_year"].to_numpy()
     tr = year <= 2015
     for target in ["death_2y", "infection_1y"] if run_trees else []:
         y = targets[target]

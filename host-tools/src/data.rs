@@ -1,17 +1,31 @@
-//! Training data: a TOML schema that declares every feature (type, unit, plausibility limits,
-//! whether it may be missing) and the binary outcome columns, and a CSV loader that checks every
-//! cell against it.
+//! Training data: a TOML schema that gives every column of interest a role, and a CSV loader
+//! that checks every cell against it.
 //!
-//! Invariant: a [`Dataset`] only exists if every cell of every schema column parsed and every
-//! numeric value lies within its declared limits. Values outside the limits are never clipped
-//! or dropped: the load stops and lists them all (up to [`MAX_REPORTED_VIOLATIONS`]) for manual
-//! resolution, because in a regulated pipeline a human decides what an implausible value means.
-//! CSV columns the schema does not name are ignored (an id, for example); the loader never
-//! invents, imputes or reorders values.
+//! Roles (one namespace: a name has exactly one role):
+//! - feature (`[[feature]]`): a model input, with its type, unit, plausibility limits and
+//!   whether it may be missing;
+//! - split (`[[split]]`, a split or time column: a surgery year, an `is_test` flag, a site):
+//!   declared and checked exactly like a feature, usable in row conditions (`--train-where`, a
+//!   validation plan's `rows`, subgroups), but never a model input. A column that should be
+//!   both is declared as a `[[feature]]`: every feature is usable in row conditions too;
+//! - id (`[[id]]`, at most one): the row identifier, `type = "integer"` (optional `min`/`max`)
+//!   or `"text"`; never missing, never a model input, and no two rows may share one;
+//! - outcome (`[dataset] targets`): binary 0/1 columns a model may predict.
 //!
-//! Encoding (column-major `f32`): numeric values are parsed directly from the decimal text to
-//! `f32` (one rounding); booleans are 0/1; a categorical value is the index of its level in the
-//! schema's `levels` list; a missing cell (see [`is_missing`]: empty, `NA` or `NaN`) is `NaN`.
+//! `[[column]]` declares a column that is present but not loaded (documentation only). Schemas
+//! written before roles existed (features, targets and `[[column]]` only) load unchanged.
+//!
+//! Invariant: a [`Dataset`] only exists if every cell of every schema column parsed, every
+//! numeric value lies within its declared limits and every id is unique. Values outside the
+//! limits are never clipped or dropped: the load stops and lists them all (up to
+//! [`MAX_REPORTED_VIOLATIONS`]) for manual resolution, because in a regulated pipeline a human
+//! decides what an implausible value means. CSV columns the schema does not name are ignored;
+//! the loader never invents, imputes or reorders values.
+//!
+//! Encoding (column-major `f32`, features and split columns alike): numeric values are parsed
+//! directly from the decimal text to `f32` (one rounding); booleans are 0/1; a categorical value
+//! is the index of its level in the schema's `levels` list; a missing cell (see [`is_missing`]:
+//! empty, `NA` or `NaN`) is `NaN`. Ids are kept as written.
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
@@ -76,7 +90,7 @@ pub enum DataError {
         /// The CSV file.
         file: PathBuf,
     },
-    /// A column the schema names (feature or target) is not in the header.
+    /// A column the schema names (any role) is not in the header.
     #[error("{}: line 1: column '{column}' named in the schema is missing from the header", file.display())]
     MissingColumn {
         /// The CSV file.
@@ -156,6 +170,32 @@ pub enum DataError {
         /// Column name.
         column: String,
     },
+    /// An integer id cell is not an integer.
+    #[error("{}: line {line}, column '{column}': id '{value}' is not an integer (the schema declares type = \"integer\"; declare type = \"text\" for other ids)", file.display())]
+    NotAnInteger {
+        /// The CSV file.
+        file: PathBuf,
+        /// 1-based line.
+        line: u64,
+        /// Id column name.
+        column: String,
+        /// The cell's text.
+        value: String,
+    },
+    /// Two rows carry the same id.
+    #[error("{}: column '{column}': id '{value}' appears on line {first_line} and again on line {second_line}; each row needs its own id", file.display())]
+    DuplicateId {
+        /// The CSV file.
+        file: PathBuf,
+        /// Id column name.
+        column: String,
+        /// The repeated id (as written on `second_line`).
+        value: String,
+        /// 1-based line of the first row with this id.
+        first_line: u64,
+        /// 1-based line of the second row with this id.
+        second_line: u64,
+    },
     /// An outcome cell is not 0 or 1.
     #[error("{}: line {line}, column '{column}': outcome '{value}' is not 0 or 1", file.display())]
     TargetNotBinary {
@@ -187,13 +227,21 @@ pub enum DataError {
         /// What is wrong.
         reason: String,
     },
-    /// A row filter or split names a column the dataset does not have.
-    #[error("column '{column}' is not a feature of the dataset (features: {available})")]
+    /// A row condition, subgroup or model names a column the schema does not declare.
+    #[error("column '{column}' is not declared in the schema (declared: {available}); declare it as a [[feature]], [[split]], [[id]] or target")]
     UnknownColumn {
         /// The requested column.
         column: String,
-        /// The dataset's feature names, comma-separated.
+        /// The columns the request could have named, comma-separated.
         available: String,
+    },
+    /// A row condition compares a text id with a number.
+    #[error("row condition '{expr}': id column '{column}' holds text ids, which cannot be compared with a number (declare type = \"integer\" if the ids are integers)")]
+    TextIdInCondition {
+        /// The condition.
+        expr: String,
+        /// The id column.
+        column: String,
     },
     /// A split column has missing values, so some rows belong to neither side.
     #[error("split column '{column}' has {n_missing} missing value(s); every row must have a value to be assigned to train or test")]
@@ -264,7 +312,7 @@ impl fmt::Display for ViolationList<'_> {
     }
 }
 
-/// A dataset description: its features, in the order they are stored, and its outcome columns.
+/// A dataset description: the role of each column (see the module documentation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
     /// The dataset's name.
@@ -273,11 +321,52 @@ pub struct Schema {
     pub description: Option<String>,
     /// Binary (0/1) outcome columns.
     pub targets: Vec<String>,
-    /// Feature columns, in schema order (the order of [`Dataset::columns`]).
+    /// Feature columns, in schema order (the order of [`Dataset::columns`]): the model inputs.
     pub features: Vec<FeatureSpec>,
-    /// Columns declared as present but not used (an id, for example). Undeclared extra columns
-    /// are ignored too; declaring them documents the file.
+    /// Split (or time) columns, in schema order: typed and checked like features, usable in
+    /// row conditions, never model inputs.
+    pub splits: Vec<FeatureSpec>,
+    /// The row identifier column, if declared.
+    pub id: Option<IdSpec>,
+    /// Columns declared as present but not loaded. Undeclared extra columns are ignored too;
+    /// declaring them documents the file.
     pub ignored_columns: Vec<String>,
+}
+
+impl Schema {
+    /// The feature or split column `name`.
+    pub fn column_spec(&self, name: &str) -> Option<&FeatureSpec> {
+        self.features
+            .iter()
+            .chain(&self.splits)
+            .find(|spec| spec.name == name)
+    }
+}
+
+/// The row identifier column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdSpec {
+    /// Column name in the CSV header.
+    pub name: String,
+    /// Integer (with optional limits) or free text.
+    pub kind: IdKind,
+    /// Free text.
+    pub description: Option<String>,
+}
+
+/// What an id looks like.
+#[derive(Debug, Clone, PartialEq)]
+pub enum IdKind {
+    /// A whole number (`i64`); ids outside `[min, max]` stop the load like any limit violation.
+    /// Two ids are the same when their numbers are (`007` repeats `7`).
+    Integer {
+        /// Lowest plausible id.
+        min: Option<i64>,
+        /// Highest plausible id.
+        max: Option<i64>,
+    },
+    /// Any non-missing text; two ids are the same when their (trimmed) text is.
+    Text,
 }
 
 /// One feature column.
@@ -324,6 +413,10 @@ struct SchemaFile {
     #[serde(default)]
     feature: Vec<FeatureSection>,
     #[serde(default)]
+    split: Vec<FeatureSection>,
+    #[serde(default)]
+    id: Vec<IdSection>,
+    #[serde(default)]
     column: Vec<ColumnSection>,
 }
 
@@ -355,6 +448,24 @@ struct FeatureSection {
     missing: bool,
     #[serde(default)]
     description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdSection {
+    name: String,
+    #[serde(rename = "type", default = "text_id")]
+    kind: String,
+    #[serde(default)]
+    min: Option<i64>,
+    #[serde(default)]
+    max: Option<i64>,
+    #[serde(default)]
+    description: Option<String>,
+}
+
+fn text_id() -> String {
+    "text".into()
 }
 
 #[derive(Deserialize)]
@@ -399,7 +510,9 @@ pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
     let all_names = raw
         .feature
         .iter()
+        .chain(&raw.split)
         .map(|f| &f.name)
+        .chain(raw.id.iter().map(|i| &i.name))
         .chain(&raw.dataset.targets)
         .chain(raw.column.iter().map(|c| &c.name));
     for name in all_names {
@@ -410,110 +523,193 @@ pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
         }
         if !seen.insert(name.as_str()) {
             return Err(invalid(format!(
-                "'{name}' is declared more than once (features, targets and ignored columns share one namespace)"
+                "'{name}' is declared more than once (features, split columns, the id, targets and ignored columns share one namespace; a column has one role)"
             )));
         }
     }
-    let mut features = Vec::with_capacity(raw.feature.len());
-    for section in raw.feature {
-        let name = section.name;
-        let kind = match section.kind.as_str() {
-            "numeric" => {
-                if section.levels.is_some() {
-                    return Err(invalid(format!("numeric feature '{name}' has levels")));
-                }
-                for limit in [section.min, section.max].into_iter().flatten() {
-                    if !limit.is_finite() {
-                        return Err(invalid(format!("feature '{name}' has a non-finite limit")));
-                    }
-                }
-                if let (Some(min), Some(max)) = (section.min, section.max) {
-                    if min > max {
-                        return Err(invalid(format!(
-                            "feature '{name}' has min {min} above max {max}"
-                        )));
-                    }
-                }
-                FeatureKind::Numeric {
-                    min: section.min,
-                    max: section.max,
-                }
-            }
-            "boolean" => {
-                if section.levels.is_some() || section.min.is_some() || section.max.is_some() {
-                    return Err(invalid(format!(
-                        "boolean feature '{name}' cannot have levels or limits"
-                    )));
-                }
-                FeatureKind::Boolean
-            }
-            "categorical" => {
-                if section.min.is_some() || section.max.is_some() {
-                    return Err(invalid(format!(
-                        "categorical feature '{name}' cannot have limits"
-                    )));
-                }
-                let levels = section.levels.unwrap_or_default();
-                if levels.is_empty() {
-                    return Err(invalid(format!(
-                        "categorical feature '{name}' needs a non-empty levels list"
-                    )));
-                }
-                let mut seen_levels = HashSet::new();
-                for level in &levels {
-                    if level.trim().is_empty() || level.trim() != level || is_missing(level) {
-                        return Err(invalid(format!(
-                            "feature '{name}': level '{level}' is empty, has surrounding spaces or reads as missing"
-                        )));
-                    }
-                    if !seen_levels.insert(level.as_str()) {
-                        return Err(invalid(format!(
-                            "feature '{name}': level '{level}' is listed twice"
-                        )));
-                    }
-                }
-                FeatureKind::Categorical { levels }
-            }
-            other => {
-                return Err(invalid(format!(
-                    "feature '{name}' has type '{other}' (expected numeric, boolean or categorical)"
-                )))
-            }
-        };
-        features.push(FeatureSpec {
-            name,
-            kind,
-            unit: section.unit,
-            missing: section.missing,
-            description: section.description,
-        });
-    }
+    let features = raw
+        .feature
+        .into_iter()
+        .map(|section| typed_column(section, "feature"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let splits = raw
+        .split
+        .into_iter()
+        .map(|section| typed_column(section, "split column"))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(invalid)?;
     if features.is_empty() {
         return Err(invalid("no [[feature]] is declared".into()));
+    }
+    let mut ids = raw.id.into_iter();
+    let id = ids.next().map(id_column).transpose().map_err(invalid)?;
+    if let Some(extra) = ids.next() {
+        return Err(invalid(format!(
+            "'{}' is a second [[id]]; a schema declares at most one id column (declare other identifiers as [[column]])",
+            extra.name
+        )));
     }
     Ok(Schema {
         name: raw.dataset.name,
         description: raw.dataset.description,
         targets: raw.dataset.targets,
         features,
+        splits,
+        id,
         ignored_columns: raw.column.into_iter().map(|c| c.name).collect(),
+    })
+}
+
+/// Checks a `[[feature]]` or `[[split]]` table (`role` names it in messages).
+fn typed_column(section: FeatureSection, role: &str) -> Result<FeatureSpec, String> {
+    let name = section.name;
+    let kind = match section.kind.as_str() {
+        "numeric" => {
+            if section.levels.is_some() {
+                return Err(format!("numeric {role} '{name}' has levels"));
+            }
+            for limit in [section.min, section.max].into_iter().flatten() {
+                if !limit.is_finite() {
+                    return Err(format!("{role} '{name}' has a non-finite limit"));
+                }
+            }
+            ordered_limits(role, &name, section.min, section.max)?;
+            FeatureKind::Numeric {
+                min: section.min,
+                max: section.max,
+            }
+        }
+        "boolean" => {
+            if section.levels.is_some() || section.min.is_some() || section.max.is_some() {
+                return Err(format!(
+                    "boolean {role} '{name}' cannot have levels or limits"
+                ));
+            }
+            FeatureKind::Boolean
+        }
+        "categorical" => {
+            if section.min.is_some() || section.max.is_some() {
+                return Err(format!("categorical {role} '{name}' cannot have limits"));
+            }
+            let levels = section.levels.unwrap_or_default();
+            if levels.is_empty() {
+                return Err(format!(
+                    "categorical {role} '{name}' needs a non-empty levels list"
+                ));
+            }
+            let mut seen_levels = HashSet::new();
+            for level in &levels {
+                if level.trim().is_empty() || level.trim() != level || is_missing(level) {
+                    return Err(format!(
+                        "{role} '{name}': level '{level}' is empty, has surrounding spaces or reads as missing"
+                    ));
+                }
+                if !seen_levels.insert(level.as_str()) {
+                    return Err(format!("{role} '{name}': level '{level}' is listed twice"));
+                }
+            }
+            FeatureKind::Categorical { levels }
+        }
+        other => {
+            return Err(format!(
+                "{role} '{name}' has type '{other}' (expected numeric, boolean or categorical)"
+            ))
+        }
+    };
+    Ok(FeatureSpec {
+        name,
+        kind,
+        unit: section.unit,
+        missing: section.missing,
+        description: section.description,
+    })
+}
+
+/// Refuses `min` above `max`.
+fn ordered_limits<T: PartialOrd + fmt::Display>(
+    role: &str,
+    name: &str,
+    min: Option<T>,
+    max: Option<T>,
+) -> Result<(), String> {
+    match (min, max) {
+        (Some(min), Some(max)) if min > max => {
+            Err(format!("{role} '{name}' has min {min} above max {max}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks the `[[id]]` table.
+fn id_column(section: IdSection) -> Result<IdSpec, String> {
+    let name = section.name;
+    let kind = match section.kind.as_str() {
+        "integer" => {
+            ordered_limits("id", &name, section.min, section.max)?;
+            IdKind::Integer {
+                min: section.min,
+                max: section.max,
+            }
+        }
+        "text" => {
+            if section.min.is_some() || section.max.is_some() {
+                return Err(format!(
+                    "text id '{name}' cannot have limits (declare type = \"integer\")"
+                ));
+            }
+            IdKind::Text
+        }
+        other => {
+            return Err(format!(
+                "id '{name}' has type '{other}' (expected integer or text)"
+            ))
+        }
+    };
+    Ok(IdSpec {
+        name,
+        kind,
+        description: section.description,
     })
 }
 
 /// A loaded, checked dataset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dataset {
-    /// Feature names, in schema order.
+    /// Feature names, in schema order: the model inputs.
     pub feature_names: Vec<String>,
     /// One vector per feature (column-major), each `n_rows` long: NaN is missing, a
     /// categorical value is its level index, a boolean is 0/1.
     pub columns: Vec<Vec<f32>>,
+    /// Split (or time) columns, in schema order, encoded like features; never model inputs.
+    pub splits: Vec<(String, Vec<f32>)>,
+    /// The id column, if the schema declares one.
+    pub ids: Option<IdColumn>,
     /// Outcome columns, in schema order, each `n_rows` values of 0.0 or 1.0.
     pub targets: Vec<(String, Vec<f32>)>,
     /// Number of rows.
     pub n_rows: usize,
     /// SHA-256 of the CSV file's bytes, lowercase hex: the data's identity in reports.
     pub sha256: String,
+}
+
+/// The ids of a dataset's rows, unique, as written in the file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdColumn {
+    /// Column name.
+    pub name: String,
+    /// Whether the schema declares integer ids (each then parses as an `i64`).
+    pub integer: bool,
+    /// One id per row, as written (trimmed).
+    pub values: Vec<String>,
+}
+
+/// A column a row condition reads.
+enum ConditionColumn<'a> {
+    /// Encoded like a feature (features, split columns, outcomes).
+    Encoded(&'a [f32]),
+    /// The id column.
+    Ids(&'a IdColumn),
 }
 
 impl Dataset {
@@ -525,18 +721,77 @@ impl Dataset {
             .map(|(_, values)| values.as_slice())
     }
 
-    /// The feature column `name`.
+    /// The feature or split column `name` (encoded values).
     pub fn column(&self, name: &str) -> Option<&[f32]> {
         self.column_index(name)
             .map(|index| self.columns[index].as_slice())
+            .or_else(|| {
+                self.splits
+                    .iter()
+                    .find(|(split, _)| split == name)
+                    .map(|(_, values)| values.as_slice())
+            })
     }
 
-    /// The feature column `name`, or the error naming the columns there are.
+    /// The feature or split column `name`, or the error naming the columns there are.
     pub fn require_column(&self, name: &str) -> Result<&[f32], DataError> {
         self.column(name).ok_or_else(|| DataError::UnknownColumn {
             column: name.to_string(),
-            available: self.feature_names.join(", "),
+            available: self.column_names().collect::<Vec<_>>().join(", "),
         })
+    }
+
+    /// The names of the feature and split columns (those [`Dataset::column`] finds), in schema
+    /// order.
+    pub fn column_names(&self) -> impl Iterator<Item = &str> {
+        self.feature_names
+            .iter()
+            .map(String::as_str)
+            .chain(self.splits.iter().map(|(name, _)| name.as_str()))
+    }
+
+    /// Every declared column a row condition can name: features, split columns, the id and
+    /// the outcomes.
+    fn declared_names(&self) -> String {
+        self.column_names()
+            .chain(self.ids.iter().map(|ids| ids.name.as_str()))
+            .chain(self.targets.iter().map(|(name, _)| name.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    fn condition_column(&self, name: &str) -> Result<ConditionColumn<'_>, DataError> {
+        if let Some(values) = self.column(name).or_else(|| self.target(name)) {
+            return Ok(ConditionColumn::Encoded(values));
+        }
+        match &self.ids {
+            Some(ids) if ids.name == name => Ok(ConditionColumn::Ids(ids)),
+            _ => Err(DataError::UnknownColumn {
+                column: name.to_string(),
+                available: self.declared_names(),
+            }),
+        }
+    }
+
+    /// Per row, whether `split` holds (`None`: the row's value is missing).
+    fn evaluate(&self, split: &Split, expr: &str) -> Result<Vec<Option<bool>>, DataError> {
+        match self.condition_column(&split.column)? {
+            ConditionColumn::Encoded(values) => Ok(values
+                .iter()
+                .map(|&value| (!value.is_nan()).then(|| split.matches(value)))
+                .collect()),
+            ConditionColumn::Ids(ids) if ids.integer => Ok(ids
+                .values
+                .iter()
+                // Integer ids were checked at load; compared exactly as i64 against the
+                // literal as written (f64 holds every integer up to 2^53).
+                .map(|id| id.parse::<i64>().ok().map(|id| split.matches_exact(id)))
+                .collect()),
+            ConditionColumn::Ids(ids) => Err(DataError::TextIdInCondition {
+                expr: expr.to_string(),
+                column: ids.name.clone(),
+            }),
+        }
     }
 
     /// The outcome names, comma-separated (for messages).
@@ -548,12 +803,15 @@ impl Dataset {
             .join(", ")
     }
 
-    /// Per row, whether it satisfies the split expression `expr` (e.g. `surgery_year <= 2015`);
-    /// a missing value never does.
+    /// Per row, whether it satisfies the row condition `expr` (e.g. `surgery_year <= 2015`)
+    /// on any declared column (feature, split, id or outcome); a missing value never does.
     pub fn rows_where(&self, expr: &str) -> Result<Vec<bool>, DataError> {
         let split = parse_split(expr)?;
-        let values = self.require_column(&split.column)?;
-        Ok(values.iter().map(|&v| split.matches(v)).collect())
+        Ok(self
+            .evaluate(&split, expr)?
+            .into_iter()
+            .map(|keep| keep == Some(true))
+            .collect())
     }
 
     fn column_index(&self, name: &str) -> Option<usize> {
@@ -562,20 +820,16 @@ impl Dataset {
             .position(|feature| feature == name)
     }
 
-    /// The rows whose value in feature `column` satisfies `keep` (the value may be NaN), in
-    /// their original order. The result keeps this dataset's `sha256`: it names the source.
+    /// The rows whose value in the feature or split column `column` satisfies `keep` (the
+    /// value may be NaN), in their original order. The result keeps this dataset's `sha256`:
+    /// it names the source.
     pub fn filter_rows(
         &self,
         column: &str,
         keep: impl Fn(f32) -> bool,
     ) -> Result<Dataset, DataError> {
-        let index = self
-            .column_index(column)
-            .ok_or_else(|| DataError::UnknownColumn {
-                column: column.to_string(),
-                available: self.feature_names.join(", "),
-            })?;
-        let rows: Vec<usize> = self.columns[index]
+        let rows: Vec<usize> = self
+            .require_column(column)?
             .iter()
             .enumerate()
             .filter(|&(_, &value)| keep(value))
@@ -587,14 +841,22 @@ impl Dataset {
     /// The rows at `rows` (in the given order).
     fn select_rows(&self, rows: &[usize]) -> Dataset {
         let pick = |values: &Vec<f32>| rows.iter().map(|&row| values[row]).collect::<Vec<f32>>();
+        let pick_named = |named: &Vec<(String, Vec<f32>)>| {
+            named
+                .iter()
+                .map(|(name, values)| (name.clone(), pick(values)))
+                .collect()
+        };
         Dataset {
             feature_names: self.feature_names.clone(),
             columns: self.columns.iter().map(pick).collect(),
-            targets: self
-                .targets
-                .iter()
-                .map(|(name, values)| (name.clone(), pick(values)))
-                .collect(),
+            splits: pick_named(&self.splits),
+            ids: self.ids.as_ref().map(|ids| IdColumn {
+                name: ids.name.clone(),
+                integer: ids.integer,
+                values: rows.iter().map(|&row| ids.values[row].clone()).collect(),
+            }),
+            targets: pick_named(&self.targets),
             n_rows: rows.len(),
             sha256: self.sha256.clone(),
         }
@@ -628,17 +890,20 @@ impl SplitOp {
     }
 }
 
-/// A row condition `COLUMN OP VALUE` (e.g. `surgery_year <= 2015`): the rows that satisfy it
-/// are the training set, the others the test set. `VALUE` is a number (for a categorical
-/// column, the level index) compared with the stored f32.
+/// A row condition `COLUMN OP VALUE` (e.g. `surgery_year <= 2015`) on any declared column:
+/// in `--train-where` the rows that satisfy it are the training set, the others the test set.
+/// `VALUE` is a number (for a categorical column, the level index; for a boolean, 0 or 1)
+/// compared with the stored f32; an integer id is compared exactly with the literal.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Split {
-    /// Feature column name.
+    /// Column name (feature, split, id or outcome).
     pub column: String,
     /// Comparison.
     pub op: SplitOp,
     /// Right-hand side, parsed to f32 like a cell.
     pub value: f32,
+    /// Right-hand side parsed to f64, for integer ids.
+    pub literal: f64,
 }
 
 impl fmt::Display for Split {
@@ -659,11 +924,23 @@ impl Split {
         }
     }
 
-    /// Splits `dataset` into (rows that match, the complement). Refused if the split column is
-    /// unknown or has missing values, so that no row is assigned to a side by accident.
+    /// Whether an integer id satisfies the condition (compared with the f64 literal).
+    fn matches_exact(&self, id: i64) -> bool {
+        let id = id as f64;
+        match self.op {
+            SplitOp::Le => id <= self.literal,
+            SplitOp::Lt => id < self.literal,
+            SplitOp::Ge => id >= self.literal,
+            SplitOp::Gt => id > self.literal,
+            SplitOp::Eq => id == self.literal,
+        }
+    }
+
+    /// Splits `dataset` into (rows that match, the complement). Refused if the column is not
+    /// declared or has missing values, so that no row is assigned to a side by accident.
     pub fn partition(&self, dataset: &Dataset) -> Result<(Dataset, Dataset), DataError> {
-        let values = dataset.require_column(&self.column)?;
-        let n_missing = values.iter().filter(|value| value.is_nan()).count();
+        let matches = dataset.evaluate(self, &self.to_string())?;
+        let n_missing = matches.iter().filter(|m| m.is_none()).count();
         if n_missing > 0 {
             return Err(DataError::MissingInSplitColumn {
                 column: self.column.clone(),
@@ -671,7 +948,7 @@ impl Split {
             });
         }
         let (matching, rest): (Vec<usize>, Vec<usize>) =
-            (0..dataset.n_rows).partition(|&row| self.matches(values[row]));
+            (0..dataset.n_rows).partition(|&row| matches[row] == Some(true));
         Ok((dataset.select_rows(&matching), dataset.select_rows(&rest)))
     }
 }
@@ -716,10 +993,16 @@ pub fn parse_split(expr: &str) -> Result<Split, DataError> {
         .ok()
         .filter(|value| value.is_finite())
         .ok_or_else(|| bad("the value is not a finite number"))?;
+    let literal = value_text
+        .parse::<f64>()
+        .ok()
+        .filter(|literal| literal.is_finite())
+        .ok_or_else(|| bad("the value is not a finite number"))?;
     Ok(Split {
         column: column.to_string(),
         op,
         value,
+        literal,
     })
 }
 
@@ -790,21 +1073,29 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                 column: name.to_string(),
             })
     };
-    let feature_positions = schema
-        .features
+    // Features, then split columns: both are typed and encoded the same way.
+    let encoded: Vec<&FeatureSpec> = schema.features.iter().chain(&schema.splits).collect();
+    let encoded_positions = encoded
         .iter()
-        .map(|feature| position_of(&feature.name))
+        .map(|spec| position_of(&spec.name))
         .collect::<Result<Vec<_>, _>>()?;
     let target_positions = schema
         .targets
         .iter()
         .map(|target| position_of(target))
         .collect::<Result<Vec<_>, _>>()?;
+    let id_position = schema
+        .id
+        .as_ref()
+        .map(|id| position_of(&id.name))
+        .transpose()?;
 
-    let mut columns: Vec<Vec<f32>> = vec![Vec::new(); schema.features.len()];
+    let mut columns: Vec<Vec<f32>> = vec![Vec::new(); encoded.len()];
     let mut targets: Vec<Vec<f32>> = vec![Vec::new(); schema.targets.len()];
-    let mut violations = Vec::new();
-    let mut n_violations = 0usize;
+    let mut ids: Vec<String> = Vec::new();
+    // Each id's first line, keyed by the id as compared (integer ids by their number).
+    let mut first_lines: HashMap<IdKey, u64> = HashMap::new();
+    let mut violations = Violations::default();
     let mut n_rows = 0usize;
     for record in records {
         let record = record.map_err(csv_error)?;
@@ -821,56 +1112,35 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                 found: record.len(),
             });
         }
-        for ((feature, &position), column) in schema
-            .features
-            .iter()
-            .zip(&feature_positions)
-            .zip(&mut columns)
+        for ((spec, &position), column) in encoded.iter().zip(&encoded_positions).zip(&mut columns)
         {
-            let text = &record[position];
             let cell = Cell {
                 file,
                 line,
-                column: &feature.name,
-                text,
+                column: &spec.name,
+                text: &record[position],
             };
-            let value = if is_missing(text) {
-                if !feature.missing {
-                    return Err(DataError::MissingValue {
-                        file: file_buf(),
-                        line,
-                        column: feature.name.clone(),
-                    });
-                }
-                f32::NAN
-            } else {
-                match &feature.kind {
-                    FeatureKind::Numeric { min, max } => {
-                        let value = cell.number()?;
-                        // Compared as written (f64), not after rounding to f32.
-                        let exact: f64 = text.parse().unwrap_or(f64::from(value));
-                        let below = min.filter(|&min| exact < min);
-                        let above = max.filter(|&max| exact > max);
-                        if below.is_some() || above.is_some() {
-                            n_violations += 1;
-                            if violations.len() < MAX_REPORTED_VIOLATIONS {
-                                violations.push(LimitViolation {
-                                    line,
-                                    column: feature.name.clone(),
-                                    value: text.to_string(),
-                                    min: below,
-                                    max: above,
-                                    unit: feature.unit.clone(),
-                                });
-                            }
-                        }
-                        value
-                    }
-                    FeatureKind::Boolean => cell.boolean()?,
-                    FeatureKind::Categorical { levels } => cell.level(levels)?,
-                }
+            column.push(cell.encode(spec, &mut violations)?);
+        }
+        if let (Some(spec), Some(position)) = (&schema.id, id_position) {
+            let cell = Cell {
+                file,
+                line,
+                column: &spec.name,
+                text: &record[position],
             };
-            column.push(value);
+            let key = cell.id(spec, &mut violations)?;
+            if let Some(&first_line) = first_lines.get(&key) {
+                return Err(DataError::DuplicateId {
+                    file: file_buf(),
+                    column: spec.name.clone(),
+                    value: cell.text.to_string(),
+                    first_line,
+                    second_line: line,
+                });
+            }
+            first_lines.insert(key, line);
+            ids.push(cell.text.to_string());
         }
         for ((name, &position), values) in schema
             .targets
@@ -898,23 +1168,58 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
         }
         n_rows += 1;
     }
-    if n_violations > 0 {
+    if violations.total > 0 {
         return Err(DataError::LimitViolations {
             file: file_buf(),
-            violations,
-            n_total: n_violations,
+            violations: violations.first,
+            n_total: violations.total,
         });
     }
     if n_rows == 0 {
         return Err(DataError::NoRows { file: file_buf() });
     }
+    let splits = columns.split_off(schema.features.len());
     Ok(Dataset {
         feature_names: schema.features.iter().map(|f| f.name.clone()).collect(),
         columns,
+        splits: schema
+            .splits
+            .iter()
+            .map(|spec| spec.name.clone())
+            .zip(splits)
+            .collect(),
+        ids: schema.id.as_ref().map(|spec| IdColumn {
+            name: spec.name.clone(),
+            integer: matches!(spec.kind, IdKind::Integer { .. }),
+            values: ids,
+        }),
         targets: schema.targets.iter().cloned().zip(targets).collect(),
         n_rows,
         sha256: hex(&Sha256::digest(bytes)),
     })
+}
+
+/// The limit violations found so far: the first [`MAX_REPORTED_VIOLATIONS`] and the count.
+#[derive(Default)]
+struct Violations {
+    first: Vec<LimitViolation>,
+    total: usize,
+}
+
+impl Violations {
+    fn push(&mut self, violation: LimitViolation) {
+        self.total += 1;
+        if self.first.len() < MAX_REPORTED_VIOLATIONS {
+            self.first.push(violation);
+        }
+    }
+}
+
+/// An id as compared for uniqueness.
+#[derive(PartialEq, Eq, Hash)]
+enum IdKey {
+    Integer(i64),
+    Text(String),
 }
 
 /// One non-missing cell being parsed, with what an error message needs.
@@ -926,6 +1231,85 @@ struct Cell<'a> {
 }
 
 impl Cell<'_> {
+    /// The cell of a feature or split column, encoded (see the module documentation); values
+    /// outside the limits are collected in `violations`.
+    fn encode(&self, spec: &FeatureSpec, violations: &mut Violations) -> Result<f32, DataError> {
+        if is_missing(self.text) {
+            if !spec.missing {
+                return Err(DataError::MissingValue {
+                    file: self.file.to_path_buf(),
+                    line: self.line,
+                    column: spec.name.clone(),
+                });
+            }
+            return Ok(f32::NAN);
+        }
+        match &spec.kind {
+            FeatureKind::Numeric { min, max } => {
+                let value = self.number()?;
+                // Compared as written (f64), not after rounding to f32.
+                let exact: f64 = self.text.parse().unwrap_or(f64::from(value));
+                self.check_limits(exact, *min, *max, |x| x, spec.unit.as_ref(), violations);
+                Ok(value)
+            }
+            FeatureKind::Boolean => self.boolean(),
+            FeatureKind::Categorical { levels } => self.level(levels),
+        }
+    }
+
+    /// The cell of the id column, as compared for uniqueness; integer ids outside the limits
+    /// are collected in `violations`.
+    fn id(&self, spec: &IdSpec, violations: &mut Violations) -> Result<IdKey, DataError> {
+        if is_missing(self.text) {
+            return Err(DataError::MissingValue {
+                file: self.file.to_path_buf(),
+                line: self.line,
+                column: spec.name.clone(),
+            });
+        }
+        match spec.kind {
+            IdKind::Text => Ok(IdKey::Text(self.text.to_string())),
+            IdKind::Integer { min, max } => {
+                let id = self
+                    .text
+                    .parse::<i64>()
+                    .map_err(|_| DataError::NotAnInteger {
+                        file: self.file.to_path_buf(),
+                        line: self.line,
+                        column: spec.name.clone(),
+                        value: self.text.to_string(),
+                    })?;
+                self.check_limits(id, min, max, |x| x as f64, None, violations);
+                Ok(IdKey::Integer(id))
+            }
+        }
+    }
+
+    /// Records a violation if `value` lies outside `[min, max]` (compared in `T`; `as_f64`
+    /// only for the message).
+    fn check_limits<T: PartialOrd + Copy>(
+        &self,
+        value: T,
+        min: Option<T>,
+        max: Option<T>,
+        as_f64: fn(T) -> f64,
+        unit: Option<&String>,
+        violations: &mut Violations,
+    ) {
+        let below = min.filter(|&min| value < min);
+        let above = max.filter(|&max| value > max);
+        if below.is_some() || above.is_some() {
+            violations.push(LimitViolation {
+                line: self.line,
+                column: self.column.to_string(),
+                value: self.text.to_string(),
+                min: below.map(as_f64),
+                max: above.map(as_f64),
+                unit: unit.cloned(),
+            });
+        }
+    }
+
     fn number(&self) -> Result<f32, DataError> {
         // `str::parse::<f32>` rounds the decimal once, directly to f32. Infinities (and
         // decimals too large for f32) are refused: they are not measurements.
@@ -1327,5 +1711,244 @@ name = "id"
             matches!(error, DataError::MissingInSplitColumn { n_missing: 1, .. }),
             "{error:?}"
         );
+    }
+
+    /// The tiny schema with roles: an integer id, a split column and the old features.
+    fn roles_schema(id_type: &str) -> Schema {
+        let text = SCHEMA.replace(
+            "[[column]]\nname = \"id\"\n",
+            &format!(
+                "[[id]]\nname = \"id\"\ntype = \"{id_type}\"\n\n\
+                 [[split]]\nname = \"year\"\ntype = \"numeric\"\nmin = 2000\nmax = 2030\n"
+            ),
+        );
+        parse_schema(&text, Path::new("roles.schema.toml")).unwrap()
+    }
+
+    const ROLES_CSV: &str = "id,year,age,procedure,diabetes,albumin,event\n\
+                             1,2014,70,hip,0,41,0\n\
+                             2,2016,50,knee,1,,1\n\
+                             30,2015,80,knee,0,30,0\n\
+                             4,2017,65,hip,1,35,1\n";
+
+    fn load_roles(csv: &str, id_type: &str) -> Result<Dataset, DataError> {
+        parse_csv(
+            csv.as_bytes(),
+            Path::new("roles.csv"),
+            &roles_schema(id_type),
+        )
+    }
+
+    #[test]
+    fn an_old_style_schema_loads_with_no_split_or_id_column() {
+        let schema = schema();
+        assert!(schema.splits.is_empty());
+        assert_eq!(schema.id, None);
+        assert_eq!(schema.ignored_columns, ["id"]);
+        let data = load(&format!("{HEADER}1,70,hip,0,40,0\n1,71,hip,0,40,0\n")).unwrap();
+        // An undeclared or `[[column]]` id is not checked for uniqueness.
+        assert!(data.splits.is_empty() && data.ids.is_none());
+    }
+
+    #[test]
+    fn split_and_id_columns_load_but_are_never_features() {
+        let data = load_roles(ROLES_CSV, "integer").unwrap();
+        assert_eq!(
+            data.feature_names,
+            ["age", "procedure", "diabetes", "albumin"]
+        );
+        assert_eq!(data.columns.len(), 4);
+        assert_eq!(
+            data.splits,
+            [("year".to_string(), vec![2014.0, 2016.0, 2015.0, 2017.0])]
+        );
+        let ids = data.ids.as_ref().unwrap();
+        assert_eq!((ids.name.as_str(), ids.integer), ("id", true));
+        assert_eq!(ids.values, ["1", "2", "30", "4"]);
+        assert_eq!(
+            data.column("year"),
+            Some(&[2014.0, 2016.0, 2015.0, 2017.0][..])
+        );
+        assert_eq!(data.column("id"), None);
+    }
+
+    #[test]
+    fn row_conditions_work_on_every_declared_role() {
+        let data = load_roles(ROLES_CSV, "integer").unwrap();
+        let rows = |expr: &str| data.rows_where(expr).unwrap();
+        assert_eq!(rows("year <= 2015"), [true, false, true, false]);
+        assert_eq!(rows("age > 60"), [true, false, true, true]);
+        assert_eq!(rows("id >= 4"), [false, false, true, true]);
+        assert_eq!(rows("event == 1"), [false, true, false, true]);
+        // Missing feature values never match.
+        assert_eq!(rows("albumin < 100"), [true, false, true, true]);
+
+        let (train, test) = parse_split("year <= 2015")
+            .unwrap()
+            .partition(&data)
+            .unwrap();
+        assert_eq!(train.ids.as_ref().unwrap().values, ["1", "30"]);
+        assert_eq!(test.splits[0].1, [2016.0, 2017.0]);
+        assert_eq!(test.columns[0], [50.0, 65.0]);
+
+        let error = data.rows_where("height < 2").unwrap_err();
+        let message = error.to_string();
+        assert!(
+            matches!(error, DataError::UnknownColumn { .. }),
+            "{error:?}"
+        );
+        for name in ["age", "year", "id", "event"] {
+            assert!(message.contains(name), "{message}");
+        }
+    }
+
+    #[test]
+    fn integer_ids_compare_exactly_and_text_ids_refuse_comparisons() {
+        // 16777217 has no f32; the exact comparison still tells it from 16777216.
+        let csv = ROLES_CSV.replace("\n30,", "\n16777217,");
+        let data = load_roles(&csv, "integer").unwrap();
+        assert_eq!(
+            data.rows_where("id == 16777217").unwrap(),
+            [false, false, true, false]
+        );
+        assert_eq!(
+            data.rows_where("id > 16777216").unwrap(),
+            [false, false, true, false]
+        );
+        let data = load_roles(ROLES_CSV, "text").unwrap();
+        assert!(!data.ids.as_ref().unwrap().integer);
+        let error = data.rows_where("id > 1").unwrap_err();
+        assert!(
+            matches!(error, DataError::TextIdInCondition { .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn refuses_a_duplicate_id_naming_both_lines() {
+        let csv = format!("{ROLES_CSV}30,2018,60,hip,0,40,0\n");
+        let error = load_roles(&csv, "text").unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                DataError::DuplicateId { first_line: 4, second_line: 6, value, .. } if value == "30"
+            ),
+            "{error:?}"
+        );
+        let message = error.to_string();
+        assert!(message.contains("roles.csv"), "{message}");
+        assert!(
+            message.contains("line 4") && message.contains("line 6"),
+            "{message}"
+        );
+        // Integer ids are compared as numbers: 030 repeats 30; as text they differ.
+        let csv = format!("{ROLES_CSV}030,2018,60,hip,0,40,0\n");
+        let error = load_roles(&csv, "integer").unwrap_err();
+        assert!(
+            matches!(
+                error,
+                DataError::DuplicateId {
+                    first_line: 4,
+                    second_line: 6,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+        assert!(load_roles(&csv, "text").is_ok());
+    }
+
+    #[test]
+    fn checks_id_and_split_cells_like_features() {
+        let bad_id = ROLES_CSV.replace("\n30,", "\nP30,");
+        let error = load_roles(&bad_id, "integer").unwrap_err();
+        assert!(
+            matches!(&error, DataError::NotAnInteger { line: 4, column, .. } if column == "id"),
+            "{error:?}"
+        );
+        let no_id = ROLES_CSV.replace("\n30,", "\n,");
+        let error = load_roles(&no_id, "text").unwrap_err();
+        assert!(
+            matches!(&error, DataError::MissingValue { line: 4, column, .. } if column == "id"),
+            "{error:?}"
+        );
+        let late = ROLES_CSV.replace(",2017,", ",2031,");
+        let error = load_roles(&late, "integer").unwrap_err();
+        assert!(
+            matches!(&error, DataError::LimitViolations { violations, .. } if violations[0].column == "year"),
+            "{error:?}"
+        );
+        let missing_year = ROLES_CSV.replace(",2017,", ",,");
+        let error = load_roles(&missing_year, "integer").unwrap_err();
+        assert!(
+            matches!(&error, DataError::MissingValue { line: 5, column, .. } if column == "year"),
+            "{error:?}"
+        );
+        let schema = SCHEMA.replace(
+            "[[column]]\nname = \"id\"\n",
+            "[[id]]\nname = \"id\"\ntype = \"integer\"\nmin = 1\nmax = 10\n",
+        );
+        let schema = parse_schema(&schema, Path::new("s.toml")).unwrap();
+        let error = parse_csv(
+            format!("{HEADER}11,70,hip,0,40,0\n").as_bytes(),
+            Path::new("rows.csv"),
+            &schema,
+        )
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("line 2, column 'id': 11 is above the maximum 10"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn rejects_inconsistent_roles() {
+        let bad = [
+            (
+                SCHEMA.replace(
+                    "[[column]]\nname = \"id\"\n",
+                    "[[id]]\nname = \"id\"\n\n[[id]]\nname = \"key\"\n",
+                ),
+                "at most one id",
+            ),
+            (
+                SCHEMA.replace(
+                    "[[column]]",
+                    "[[split]]\nname = \"age\"\ntype = \"numeric\"\n[[column]]",
+                ),
+                "more than once",
+            ),
+            (
+                SCHEMA.replace(
+                    "[[column]]\nname = \"id\"\n",
+                    "[[id]]\nname = \"id\"\nmin = 3\n",
+                ),
+                "cannot have limits",
+            ),
+            (
+                SCHEMA.replace(
+                    "[[column]]\nname = \"id\"\n",
+                    "[[id]]\nname = \"id\"\ntype = \"uuid\"\n",
+                ),
+                "type 'uuid'",
+            ),
+            (
+                SCHEMA.replace(
+                    "[[column]]",
+                    "[[split]]\nname = \"site\"\ntype = \"categorical\"\n[[column]]",
+                ),
+                "split column 'site' needs a non-empty levels list",
+            ),
+        ];
+        for (text, expected) in bad {
+            let error = parse_schema(&text, Path::new("s.toml")).unwrap_err();
+            assert!(
+                matches!(error, DataError::InvalidSchema { .. }),
+                "{error:?}"
+            );
+            assert!(error.to_string().contains(expected), "{error}");
+        }
     }
 }

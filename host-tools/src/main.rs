@@ -132,7 +132,8 @@ enum Command {
         /// The data (CSV with a header).
         #[arg(long, value_name = "D.csv")]
         data: PathBuf,
-        /// The schema (TOML) naming targets, features, types, units and limits.
+        /// The schema (TOML): each column's role (feature, split, id, outcome), type, unit and
+        /// limits.
         #[arg(long, value_name = "S.toml")]
         schema: PathBuf,
         /// Settings (TOML): kind, target, train_where, valid_fraction, and [gbdt], [forest] or
@@ -142,7 +143,9 @@ enum Command {
         /// The outcome column to predict (overrides the config).
         #[arg(long)]
         target: Option<String>,
-        /// Rows that train, e.g. "surgery_year <= 2015" (overrides the config).
+        /// Rows that train: COLUMN OP VALUE on any column the schema declares (feature, split,
+        /// id or outcome), e.g. "surgery_year <= 2015" (overrides the config). Only [[feature]]
+        /// columns are model inputs.
         #[arg(long, value_name = "EXPR")]
         train_where: Option<String>,
         /// Where to write the compiled model.

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{lockstep, stderr, stdout, synth_cohort, train_death};
+use common::{lockstep, model_features, stderr, stdout, synth_cohort, train_death, train_where};
 
 fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
@@ -528,4 +528,60 @@ fn train_fits_forests_and_logistic_paths_and_records_the_selection() {
     for needle in ["bad.toml", "line 1", "svm", "gbdt", "forest", "logistic"] {
         assert!(err.contains(needle), "error lacks '{needle}': {err}");
     }
+}
+
+#[test]
+fn train_where_reads_any_declared_column_and_only_features_become_inputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cohort, schema) = synth_cohort(dir.path(), "4000", "9");
+    let config = dir.path().join("small.toml");
+    std::fs::write(&config, "[gbdt]\nn_trees = 5\nmax_depth = 2\n").unwrap();
+    let train = |schema: &Path, condition: &str, out: &str| {
+        let out = dir.path().join(out);
+        let result = train_where(&cohort, schema, &config, condition, &out);
+        (result, model_features(&out))
+    };
+
+    // The id column splits the rows (ids 1 to 4000) and is never a model input; neither is
+    // the split column.
+    let (result, features) = train(&schema, "patient_id <= 3000", "by_id.lsm");
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert_eq!(features.len(), 19, "{features:?}");
+    for name in ["patient_id", "surgery_year"] {
+        assert!(
+            !features.iter().any(|f| f == name),
+            "{name} in {features:?}"
+        );
+    }
+    let record: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("by_id.training.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["test"]["rows"], 1000);
+    let summaries = record["feature_summaries"].as_array().unwrap();
+    assert!(summaries.iter().all(|s| s["name"] != "surgery_year"));
+
+    // A schema written before roles (surgery year a feature, the id an ignored [[column]])
+    // still loads, and then the year is an input because the schema says so.
+    let text = std::fs::read_to_string(&schema).unwrap();
+    let old_text = text
+        .replace(
+            "[[id]]\nname = \"patient_id\"\ntype = \"integer\"\nmin = 1\n",
+            "[[column]]\nname = \"patient_id\"\n",
+        )
+        .replace("[[split]]", "[[feature]]");
+    assert_ne!(old_text, text);
+    let old_schema = dir.path().join("old.schema.toml");
+    std::fs::write(&old_schema, old_text).unwrap();
+    let (result, features) = train(&old_schema, "surgery_year <= 2015", "old.lsm");
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert_eq!(features.len(), 20, "{features:?}");
+    assert_eq!(features[0], "surgery_year");
+
+    // An undeclared column is refused, naming the columns a condition can use.
+    let (result, _) = train(&schema, "height > 2", "none.lsm");
+    assert_one_line_failure(
+        &result,
+        &["'height'", "surgery_year", "patient_id", "death_2y"],
+    );
 }

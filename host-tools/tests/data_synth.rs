@@ -91,7 +91,24 @@ fn bundled_cohort_loads_cleanly_with_the_shipped_schema() {
     let data = bundled();
     assert_eq!(data.n_rows, BUNDLED_ROWS);
     assert_eq!(data.feature_names.len(), schema.features.len());
-    assert_eq!(data.feature_names.len(), 20);
+    // Every CSV column has a role: the id, the split year, 19 features and 3 outcomes.
+    assert_eq!(data.feature_names.len(), 19);
+    assert_eq!(
+        synth::CSV_HEADER.split(',').count(),
+        2 + data.feature_names.len() + synth::OUTCOMES.len()
+    );
+    // The surgery year splits the cohort in time; it is not a predictor of its own split.
+    assert!(!data.feature_names.iter().any(|name| name == "surgery_year"));
+    assert_eq!(
+        data.splits
+            .iter()
+            .map(|(name, _)| name.as_str())
+            .collect::<Vec<_>>(),
+        ["surgery_year"]
+    );
+    let ids = data.ids.as_ref().expect("patient_id is the id column");
+    assert_eq!(ids.name, "patient_id");
+    assert!(!data.feature_names.contains(&ids.name));
     assert_eq!(
         data.targets
             .iter()
@@ -382,4 +399,26 @@ fn a_missing_value_in_a_required_column_is_named() {
         "{error:?}"
     );
     assert_names(&error.to_string(), &["bad_cohort.csv", "line 5", "'age'"]);
+}
+
+#[test]
+fn a_repeated_patient_id_names_both_lines() {
+    // Line 9 holds patient 8; give line 21 the same id.
+    let (_dir, path) = corrupted(&[(21, "patient_id", "8")]);
+    let error = load_error(&path);
+    assert!(
+        matches!(
+            error,
+            DataError::DuplicateId {
+                first_line: 9,
+                second_line: 21,
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+    assert_names(
+        &error.to_string(),
+        &["bad_cohort.csv", "'patient_id'", "'8'", "line 9", "line 21"],
+    );
 }

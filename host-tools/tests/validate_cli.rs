@@ -5,7 +5,7 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 
 mod common;
-use common::{lockstep, stderr, synth_cohort, train_death};
+use common::{lockstep, model_features, stderr, synth_cohort, train_death};
 
 use sha2::{Digest, Sha256};
 
@@ -168,6 +168,65 @@ fn report_names_the_exact_bytes_and_is_identical_on_every_run() {
     assert!(html.contains(json["candidate"]["model"]["sha256"].as_str().unwrap()));
     assert!(!html.contains("<script"), "the report carries no scripts");
     assert!(!html.contains("src=\"http"), "no external resources");
+}
+
+#[test]
+fn split_and_id_columns_filter_and_group_rows_without_being_features() {
+    let f = fixture();
+    // The candidate trained on `surgery_year <= 2015` (a [[split]] column) without using it.
+    let features = model_features(&f.dir.join("good.lsm"));
+    assert!(features.iter().any(|name| name == "age"), "{features:?}");
+    for name in ["surgery_year", "patient_id"] {
+        assert!(
+            !features.iter().any(|f| f == name),
+            "{name} in {features:?}"
+        );
+    }
+    let text = std::fs::read_to_string(&f.cohort).unwrap();
+    let header: Vec<&str> = text.lines().next().unwrap().split(',').collect();
+    let at = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let (year, id) = (at("surgery_year"), at("patient_id"));
+    let cells: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|line| line.split(',').collect())
+        .collect();
+    let late = cells.iter().filter(|c| c[year] > "2015").count();
+    let high_ids = cells
+        .iter()
+        .filter(|c| c[id].parse::<u64>().unwrap() > 4000)
+        .count();
+    for (name, rows, expected) in [
+        ("split", "surgery_year > 2015", late),
+        ("id", "patient_id > 4000", high_ids),
+    ] {
+        let plan = write(
+            &f.dir,
+            &format!("plan-{name}.toml"),
+            &format!(
+                "target = \"death_2y\"\nrows = \"{rows}\"\n[metrics]\nbootstrap_resamples = 100\n\
+                 [[subgroup]]\nname = \"year\"\ncolumn = \"surgery_year\"\n"
+            ),
+        );
+        let out = format!("report-{name}");
+        let result = validate("good.lsm", None, &plan, &out, "0");
+        assert_eq!(result.status.code(), Some(0), "{}", stderr(&result));
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(f.dir.join(&out).join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            json["counts"]["rows"].as_u64(),
+            Some(expected as u64),
+            "{rows}"
+        );
+        let groups: Vec<&str> = json["subgroups"][0]["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["label"].as_str().unwrap())
+            .collect();
+        assert!(groups.contains(&"surgery_year = 2016"), "{groups:?}");
+    }
 }
 
 #[test]

@@ -393,7 +393,7 @@ fn score(
                     what,
                     file: file.into(),
                     feature: name.into(),
-                    available: dataset.feature_names.join(", "),
+                    available: dataset.column_names().collect::<Vec<_>>().join(", "),
                 })
         })
         .collect::<Result<_, _>>()?;
@@ -576,11 +576,7 @@ fn subgroup_blocks(
     for spec in &plan.subgroups {
         let column = dataset.require_column(&spec.column)?;
         let values: Vec<f32> = rows.iter().map(|&r| column[r]).collect();
-        let kind = schema
-            .features
-            .iter()
-            .find(|f| f.name == spec.column)
-            .map(|f| f.kind.clone());
+        let kind = schema.column_spec(&spec.column).map(|f| f.kind.clone());
         // (label, membership test) per group, in display order.
         let mut groups: Vec<(String, Membership)> = Vec::new();
         if !spec.cuts.is_empty() {

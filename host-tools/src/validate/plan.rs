@@ -16,7 +16,9 @@ pub struct Plan {
     /// The outcome column (default: the target named in the model's label, else the schema's
     /// first target).
     pub target: Option<String>,
-    /// Which rows of the data are validated, e.g. `surgery_year > 2015` (default: all).
+    /// Which rows of the data are validated, a row condition `COLUMN OP VALUE` on any column
+    /// the schema declares (feature, split, id or outcome), e.g. `surgery_year > 2015`
+    /// (default: all rows).
     pub rows: Option<String>,
     /// Metric settings.
     pub metrics: MetricSettings,
@@ -71,7 +73,7 @@ impl Default for MetricSettings {
 pub struct SubgroupSpec {
     /// Display name (e.g. "age band").
     pub name: String,
-    /// The data column.
+    /// The data column: a feature or split column of the schema.
     pub column: String,
     /// Cut points of a numeric column (bands `< c1`, `c1 to < c2`, ..., `>= ck`); empty means
     /// one group per distinct value.

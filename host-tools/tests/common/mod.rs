@@ -44,6 +44,17 @@ pub fn synth_cohort(dir: &Path, rows: &str, seed: &str) -> (PathBuf, PathBuf) {
 /// Runs `lockstep train` for death_2y on the 2008-2015 rows of `cohort` with `config`,
 /// writing `out` (and its training record next to it).
 pub fn train_death(cohort: &Path, schema: &Path, config: &Path, out: &Path) -> Output {
+    train_where(cohort, schema, config, "surgery_year <= 2015", out)
+}
+
+/// Runs `lockstep train` for death_2y on the rows of `cohort` where `train_where` holds.
+pub fn train_where(
+    cohort: &Path,
+    schema: &Path,
+    config: &Path,
+    train_where: &str,
+    out: &Path,
+) -> Output {
     lockstep(&[
         "train",
         "--data",
@@ -55,9 +66,26 @@ pub fn train_death(cohort: &Path, schema: &Path, config: &Path, out: &Path) -> O
         "--target",
         "death_2y",
         "--train-where",
-        "surgery_year <= 2015",
+        train_where,
         "-o",
         out.to_str().unwrap(),
         "--quiet",
     ])
+}
+
+/// The feature names of a compiled model, from `lockstep inspect --json` (empty if the model
+/// cannot be inspected).
+pub fn model_features(model: &Path) -> Vec<String> {
+    let result = lockstep(&["inspect", model.to_str().unwrap(), "--json"]);
+    serde_json::from_slice::<serde_json::Value>(&result.stdout)
+        .ok()
+        .and_then(|json| {
+            json["features"].as_array().map(|features| {
+                features
+                    .iter()
+                    .filter_map(|f| f["name"].as_str().map(String::from))
+                    .collect()
+            })
+        })
+        .unwrap_or_default()
 }
