@@ -120,11 +120,9 @@ def load_like_lockstep(csv: Path, schema_path: Path):
 # The two trainers
 # --------------------------------------------------------------------------------------------
 
-def run_xgboost(x_train, y_train, x_test, y_test, names, p, threads, repeat):
-    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan, feature_names=names,
-                         nthread=threads)
-    dtest = xgb.DMatrix(x_test, missing=np.nan, feature_names=names, nthread=threads)
-    params = {
+def xgboost_params(p, threads, y_train):
+    """XGBoost `hist` parameters matching Lockstep's `p` (shared with benches/fidelity)."""
+    return {
         "objective": "binary:logistic",
         "tree_method": "hist",
         "eta": p["eta"],
@@ -135,16 +133,51 @@ def run_xgboost(x_train, y_train, x_test, y_test, names, p, threads, repeat):
         "min_child_weight": p["min_child_weight"],
         "subsample": 1.0,
         "colsample_bytree": 1.0,
-        # Lockstep's max_bins = 256 counts the missing bin, XGBoost's max_bin does not: 255 value
-        # bins on each side, cut at the same values (Lockstep chooses cuts by XGBoost's rule).
+        # 255 value bins on each side: Lockstep reads XGBoost's max_bin (value bins) too, and
+        # chooses cuts by XGBoost's rule.
         "max_bin": 255,
         "nthread": threads,
         "seed": p["seed"],
-        # Lockstep starts from logit(mean label); give XGBoost the same start instead of its
-        # own intercept estimate.
+        # Lockstep starts from logit(mean label); give XGBoost the same start explicitly.
         "base_score": float(np.mean(y_train)),
         "verbosity": 0,
     }
+
+
+def lockstep_gbdt_config(p, threads, target=None, train_where=None):
+    """The `lockstep train --config` text matching `xgboost_params(p, ...)`, under XGBoost's
+    names (shared with benches/fidelity). `valid_fraction = 0`: every training row trains and
+    there is no early stopping, as in `xgb.train` without an evaluation set."""
+    head = ""
+    if target is not None:
+        head += f'target = "{target}"\n'
+    if train_where is not None:
+        head += f'train_where = "{train_where}"\n'
+    return (
+        head
+        + "valid_fraction = 0.0\n"
+        "\n[gbdt]\n"
+        f"n_estimators = {p['n_trees']}\n"
+        f"eta = {p['eta']}\n"
+        f"max_depth = {p['max_depth']}\n"
+        f"min_child_weight = {p['min_child_weight']}\n"
+        f"reg_lambda = {p['lambda']}\n"
+        "reg_alpha = 0.0\n"
+        "min_split_loss = 0.0\n"
+        "subsample = 1.0\n"
+        "colsample_bytree = 1.0\n"
+        "scale_pos_weight = 1.0\n"
+        "max_bin = 255\n"
+        f"seed = {p['seed']}\n"
+        f"threads = {threads}\n"
+    )
+
+
+def run_xgboost(x_train, y_train, x_test, y_test, names, p, threads, repeat):
+    dtrain = xgb.DMatrix(x_train, label=y_train, missing=np.nan, feature_names=names,
+                         nthread=threads)
+    dtest = xgb.DMatrix(x_test, missing=np.nan, feature_names=names, nthread=threads)
+    params = xgboost_params(p, threads, y_train)
     best, booster = math.inf, None
     for _ in range(repeat):
         start = time.perf_counter()
@@ -170,25 +203,7 @@ def lockstep_train(binary, csv, schema, config, model, summary_re):
 
 def run_lockstep(binary, csv, schema, target, train_where, p, threads, repeat, workdir):
     config = workdir / f"{target}.config.toml"
-    config.write_text(
-        f'target = "{target}"\n'
-        f'train_where = "{train_where}"\n'
-        "valid_fraction = 0.0\n"
-        "\n[gbdt]\n"
-        f"n_trees = {p['n_trees']}\n"
-        f"learning_rate = {p['eta']}\n"
-        f"max_depth = {p['max_depth']}\n"
-        f"min_child_weight = {p['min_child_weight']}\n"
-        f"lambda = {p['lambda']}\n"
-        "alpha = 0.0\n"
-        "gamma = 0.0\n"
-        "subsample = 1.0\n"
-        "colsample_bytree = 1.0\n"
-        "scale_pos_weight = 1.0\n"
-        "max_bins = 256\n"
-        f"seed = {p['seed']}\n"
-        f"threads = {threads}\n"
-    )
+    config.write_text(lockstep_gbdt_config(p, threads, target, train_where))
     model = workdir / f"{target}.lsm"
     best, auc, trees = math.inf, None, None
     for _ in range(repeat):

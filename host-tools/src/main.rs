@@ -137,7 +137,11 @@ enum Command {
         #[arg(long, value_name = "S.toml")]
         schema: PathBuf,
         /// Settings (TOML): kind, target, train_where, valid_fraction, and [gbdt], [forest] or
-        /// [logistic] options.
+        /// [logistic] options. [gbdt] also takes XGBoost's names (n_estimators, eta,
+        /// reg_lambda, reg_alpha, min_split_loss, random_state, monotone_constraints, and
+        /// max_bin counting value bins: max_bins = max_bin + 1), [forest] scikit-learn's
+        /// (n_estimators, random_state, max_features = "sqrt"); valid_fraction = 0 or
+        /// early_stopping_rounds = 0 trains without early stopping.
         #[arg(long, value_name = "C.toml")]
         config: Option<PathBuf>,
         /// The outcome column to predict (overrides the config).

@@ -410,6 +410,11 @@ fn synth_then_train_gives_identical_models_and_a_record() {
         a, b,
         "same data, settings and seed give the same bytes on 1 and 2 threads"
     );
+    assert_eq!(
+        std::fs::read(dir.path().join("a.training.json")).unwrap(),
+        std::fs::read(dir.path().join("b.training.json")).unwrap(),
+        "the training record does not depend on the thread count either"
+    );
     let record: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("a.training.json")).unwrap())
             .unwrap();
@@ -446,6 +451,82 @@ fn synth_then_train_gives_identical_models_and_a_record() {
         "--quiet",
     ]);
     assert_one_line_failure(&result, &["bad.csv", "line 6", "sex", "robot"]);
+}
+
+#[test]
+fn xgboost_names_train_the_same_model_and_the_record_lists_the_settings_in_effect() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (cohort, schema) = synth_cohort(dir.path(), "3000", "11");
+    let train = |name: &str, config_text: &str| -> (Output, Vec<u8>, Vec<u8>) {
+        let config = dir.path().join(format!("{name}.toml"));
+        std::fs::write(&config, config_text).unwrap();
+        let out = dir.path().join(format!("{name}.lsm"));
+        let result = train_death(&cohort, &schema, &config, &out);
+        if !result.status.success() {
+            return (result, Vec::new(), Vec::new());
+        }
+        let record = std::fs::read(out.with_extension("training.json")).unwrap();
+        (result, std::fs::read(out).unwrap(), record)
+    };
+    let lockstep_names = "valid_fraction = 0.0\n[gbdt]\nn_trees = 25\nlearning_rate = 0.2\n\
+        max_depth = 3\nmin_child_weight = 2.0\nlambda = 2.0\nalpha = 0.1\ngamma = 0.05\n\
+        subsample = 0.9\ncolsample_bytree = 0.9\nmonotone = [[\"age\", 1]]\nmax_bins = 64\n\
+        seed = 7\nthreads = 1\n";
+    let xgboost_names = "valid_fraction = 0.0\n[gbdt]\nn_estimators = 25\neta = 0.2\n\
+        max_depth = 3\nmin_child_weight = 2.0\nreg_lambda = 2.0\nreg_alpha = 0.1\n\
+        min_split_loss = 0.05\nsubsample = 0.9\ncolsample_bytree = 0.9\n\
+        monotone_constraints = { age = 1 }\nmax_bin = 63\nrandom_state = 7\nthreads = 2\n";
+    let (result, own_model, own_record) = train("lockstep-names", lockstep_names);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let (result, xgb_model, xgb_record) = train("xgboost-names", xgboost_names);
+    assert!(result.status.success(), "{}", stderr(&result));
+    assert_eq!(
+        own_model, xgb_model,
+        "XGBoost's names mean the same settings"
+    );
+    assert_eq!(
+        own_record, xgb_record,
+        "the record lists the settings in effect under one set of names"
+    );
+    let record: serde_json::Value = serde_json::from_slice(&own_record).unwrap();
+    let settings = &record["config"];
+    assert_eq!(settings["valid_fraction"], 0.0);
+    assert_eq!(record["valid"]["rows"], 0);
+    assert!(
+        settings["gbdt"]["early_stopping_rounds"].is_null(),
+        "no early stopping without validation rows: {settings}"
+    );
+    assert_eq!(settings["gbdt"]["max_bins"], 64);
+    assert_eq!(settings["gbdt"]["max_bin"], 63);
+    assert!(settings["gbdt"].get("threads").is_none(), "{settings}");
+    assert!(settings.get("forest").is_none() && settings.get("logistic").is_none());
+    assert_eq!(record["n_trees"], 25);
+
+    // With the default validation set early stopping is in effect, and the record says so.
+    let (result, _, record) = train("default", "[gbdt]\nn_trees = 5\n");
+    assert!(result.status.success(), "{}", stderr(&result));
+    let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    assert_eq!(record["config"]["valid_fraction"], 0.2);
+    assert_eq!(record["config"]["gbdt"]["early_stopping_rounds"], 30);
+    assert!(record["valid"]["rows"].as_u64().unwrap() > 0);
+    let (result, _, record) = train("off", "[gbdt]\nn_trees = 5\nearly_stopping_rounds = 0\n");
+    assert!(result.status.success(), "{}", stderr(&result));
+    let record: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    assert!(record["config"]["gbdt"]["early_stopping_rounds"].is_null());
+
+    let (result, _, _) = train("both", "[gbdt]\nn_trees = 5\nn_estimators = 5\n");
+    assert_one_line_failure(
+        &result,
+        &[
+            "both.toml",
+            "[gbdt]",
+            "`n_trees`",
+            "`n_estimators`",
+            "keep one",
+        ],
+    );
+    let (result, _, _) = train("bins", "[gbdt]\nmax_bin = 256\n");
+    assert_one_line_failure(&result, &["bins.toml", "max_bin = 256", "1..=255"]);
 }
 
 #[test]

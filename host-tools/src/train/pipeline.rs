@@ -22,9 +22,9 @@ use super::linear::{self, ElasticNetOptions};
 use super::linear_spec::logistic_spec;
 use super::record::{
     CoefficientRecord, ExcludedVariable, FeatureDistribution, LogisticRecord, PartCounts,
-    TrainingRecord,
+    SettingsInEffect, TrainingRecord,
 };
-use super::{GbdtObjective, GbdtOptions, RoundReport, TrainData};
+use super::{RoundReport, TrainData};
 use crate::data::{self, Dataset, FeatureKind};
 use crate::inspect::hex;
 use crate::rng;
@@ -72,7 +72,7 @@ pub fn load_config(path: &Path) -> Result<TrainConfig, TrainingError> {
         file: path.into(),
         detail: e.to_string(),
     })?;
-    toml::from_str(&text).map_err(|e| TrainingError::Config {
+    TrainConfig::from_toml(&text).map_err(|e| TrainingError::Config {
         file: path.into(),
         detail: e.to_string(),
     })
@@ -215,9 +215,9 @@ pub fn train_model(
         model_sha256: hex(&model.checksum()),
         data_sha256: dataset.sha256.clone(),
         schema_sha256,
-        target: target_name,
         kind: config.kind,
-        config,
+        config: SettingsInEffect::new(&config, &target_name, fitted.valid.rows),
+        target: target_name,
         train: fitted.train,
         valid: fitted.valid,
         test: counts(&test_labels),
@@ -275,7 +275,9 @@ fn fit_gbdt(
     progress: &mut impl FnMut(&RoundReport),
 ) -> Result<Fitted, TrainingError> {
     let gbdt = &config.gbdt;
-    let valid_fraction = config.valid_fraction.unwrap_or(0.2);
+    let valid_fraction = config
+        .valid_fraction
+        .unwrap_or(super::config::DEFAULT_VALID_FRACTION);
     let held = validation_mask(dataset.n_rows, valid_fraction, gbdt.seed);
     let train_mask: Vec<bool> = in_train.iter().zip(&held).map(|(&t, &h)| t && !h).collect();
     let valid_mask: Vec<bool> = in_train.iter().zip(&held).map(|(&t, &h)| t && h).collect();
@@ -292,28 +294,7 @@ fn fit_gbdt(
         monotone[index] = *sign;
     }
     let has_valid = !valid_labels.is_empty();
-    let options = GbdtOptions {
-        n_trees: gbdt.n_trees,
-        learning_rate: gbdt.learning_rate,
-        max_depth: gbdt.max_depth,
-        min_child_weight: gbdt.min_child_weight,
-        lambda: gbdt.lambda,
-        alpha: gbdt.alpha,
-        gamma: gbdt.gamma,
-        subsample: gbdt.subsample,
-        colsample_bytree: gbdt.colsample_bytree,
-        scale_pos_weight: gbdt.scale_pos_weight,
-        monotone_constraints: monotone,
-        max_bins: gbdt.max_bins,
-        seed: gbdt.seed,
-        objective: GbdtObjective::BinaryLogistic,
-        early_stopping_rounds: if has_valid {
-            gbdt.early_stopping_rounds
-        } else {
-            None
-        },
-        threads: gbdt.threads,
-    };
+    let options = gbdt.options(monotone, has_valid);
     let train_data = TrainData {
         feature_names: &dataset.feature_names,
         columns: &train_columns,

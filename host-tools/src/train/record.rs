@@ -8,7 +8,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::config::{ModelKind, TrainConfig};
+use super::config::{
+    ForestConfig, GbdtConfig, LogisticConfig, ModelKind, TrainConfig, DEFAULT_VALID_FRACTION,
+};
 use super::RoundReport;
 
 /// Row and event counts of one part of the data.
@@ -35,8 +37,8 @@ pub struct TrainingRecord {
     pub target: String,
     /// The model kind.
     pub kind: ModelKind,
-    /// The settings used (after defaults and command-line overrides).
-    pub config: TrainConfig,
+    /// The settings in effect (after defaults and command-line overrides).
+    pub config: SettingsInEffect,
     /// Training rows (after removing the validation subset).
     pub train: PartCounts,
     /// Validation rows used for early stopping (gbdt only).
@@ -59,6 +61,48 @@ pub struct TrainingRecord {
     /// Each feature's distribution over the training rows (training and validation subsets
     /// together), for comparing later test or field data with.
     pub feature_summaries: Vec<FeatureDistribution>,
+}
+
+/// The settings a model was trained with, as they took effect: every default resolved, only
+/// the trained kind's table, and nothing the model does not depend on (the thread count), so
+/// the record is the same bytes on any machine.
+#[derive(Debug, Clone, Serialize)]
+pub struct SettingsInEffect {
+    /// The model kind.
+    pub kind: ModelKind,
+    /// The outcome predicted.
+    pub target: String,
+    /// Which rows trained (the rest were the test set); `None`: every row.
+    pub train_where: Option<String>,
+    /// Fraction of the training rows held out for early stopping (gbdt only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub valid_fraction: Option<f64>,
+    /// Gradient-boosting settings (gbdt only); `early_stopping_rounds` is null when there was
+    /// no early stopping.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gbdt: Option<GbdtConfig>,
+    /// Random-forest settings (forest only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forest: Option<ForestConfig>,
+    /// Penalised logistic regression settings (logistic only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logistic: Option<LogisticConfig>,
+}
+
+impl SettingsInEffect {
+    /// What `config` meant for a model of `target` trained with `valid_rows` validation rows.
+    pub fn new(config: &TrainConfig, target: &str, valid_rows: usize) -> Self {
+        let gbdt = config.kind == ModelKind::Gbdt;
+        SettingsInEffect {
+            kind: config.kind,
+            target: target.into(),
+            train_where: config.train_where.clone(),
+            valid_fraction: gbdt.then(|| config.valid_fraction.unwrap_or(DEFAULT_VALID_FRACTION)),
+            gbdt: gbdt.then(|| config.gbdt.in_effect(valid_rows > 0)),
+            forest: (config.kind == ModelKind::Forest).then(|| config.forest.clone()),
+            logistic: (config.kind == ModelKind::Logistic).then(|| config.logistic.clone()),
+        }
+    }
 }
 
 /// One feature's distribution: counts, mean, sd and quantiles of the present values.
