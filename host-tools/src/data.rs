@@ -313,6 +313,9 @@ pub enum FeatureKind {
     Categorical {
         /// The allowed values, in index order.
         levels: Vec<String>,
+        /// Index of the reference level (schema key `reference`, default the first level):
+        /// the level a dummy-coded linear model compares the others with.
+        reference: usize,
     },
 }
 
@@ -351,6 +354,8 @@ struct FeatureSection {
     max: Option<f64>,
     #[serde(default)]
     levels: Option<Vec<String>>,
+    #[serde(default)]
+    reference: Option<String>,
     #[serde(default)]
     missing: bool,
     #[serde(default)]
@@ -417,6 +422,11 @@ pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
     let mut features = Vec::with_capacity(raw.feature.len());
     for section in raw.feature {
         let name = section.name;
+        if section.reference.is_some() && section.kind != "categorical" {
+            return Err(invalid(format!(
+                "feature '{name}' has a reference level but is not categorical"
+            )));
+        }
         let kind = match section.kind.as_str() {
             "numeric" => {
                 if section.levels.is_some() {
@@ -472,7 +482,18 @@ pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
                         )));
                     }
                 }
-                FeatureKind::Categorical { levels }
+                let reference = match &section.reference {
+                    None => 0,
+                    Some(reference) => levels.iter().position(|l| l == reference).ok_or_else(
+                        || {
+                            invalid(format!(
+                                "feature '{name}': reference level '{reference}' is not one of its levels ({})",
+                                levels.join(", ")
+                            ))
+                        },
+                    )?,
+                };
+                FeatureKind::Categorical { levels, reference }
             }
             other => {
                 return Err(invalid(format!(
@@ -867,7 +888,7 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                         value
                     }
                     FeatureKind::Boolean => cell.boolean()?,
-                    FeatureKind::Categorical { levels } => cell.level(levels)?,
+                    FeatureKind::Categorical { levels, .. } => cell.level(levels)?,
                 }
             };
             column.push(value);
@@ -1239,6 +1260,37 @@ name = "id"
     }
 
     #[test]
+    fn a_categoricals_reference_level_defaults_to_the_first_and_may_be_declared() {
+        let kind = |text: &str| {
+            let schema = parse_schema(text, Path::new("s.toml")).expect("schema");
+            schema
+                .features
+                .into_iter()
+                .find(|f| f.name == "procedure")
+                .map(|f| f.kind)
+        };
+        let levels = vec!["hip".to_string(), "knee".to_string()];
+        assert_eq!(
+            kind(SCHEMA),
+            Some(FeatureKind::Categorical {
+                levels: levels.clone(),
+                reference: 0
+            })
+        );
+        let declared = SCHEMA.replace(
+            "levels = [\"hip\", \"knee\"]",
+            "levels = [\"hip\", \"knee\"]\nreference = \"knee\"",
+        );
+        assert_eq!(
+            kind(&declared),
+            Some(FeatureKind::Categorical {
+                levels,
+                reference: 1
+            })
+        );
+    }
+
+    #[test]
     fn rejects_inconsistent_schemas() {
         let bad = [
             (SCHEMA.replace("max = 105", "max = 10"), "above max"),
@@ -1252,6 +1304,20 @@ name = "id"
                 "type 'flag'",
             ),
             (SCHEMA.replace("levels = [\"hip\", \"knee\"]", ""), "levels"),
+            (
+                SCHEMA.replace(
+                    "levels = [\"hip\", \"knee\"]",
+                    "levels = [\"hip\", \"knee\"]\nreference = \"shoulder\"",
+                ),
+                "reference level 'shoulder' is not one of its levels (hip, knee)",
+            ),
+            (
+                SCHEMA.replace(
+                    "type = \"boolean\"",
+                    "type = \"boolean\"\nreference = \"1\"",
+                ),
+                "not categorical",
+            ),
         ];
         for (text, expected) in bad {
             let error = parse_schema(&text, Path::new("s.toml")).unwrap_err();
