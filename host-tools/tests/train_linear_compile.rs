@@ -115,7 +115,7 @@ fn compiled_logistic_models_reproduce_the_trainers_predictions_bit_for_bit() {
 fn generate_categorical() -> (Vec<String>, Vec<Vec<f32>>, Vec<f32>, Vec<FeatureCoding>) {
     let mut rng = SplitMix64(7);
     let n = 4000;
-    let mut columns = vec![Vec::with_capacity(n); 3];
+    let mut columns: Vec<Vec<f32>> = (0..3).map(|_| Vec::with_capacity(n)).collect();
     let mut labels = Vec::with_capacity(n);
     for _ in 0..n {
         let x = rng.unit_f32() * 4.0 - 2.0;
