@@ -402,6 +402,9 @@ pub enum FeatureKind {
     Categorical {
         /// The allowed values, in index order.
         levels: Vec<String>,
+        /// Index of the reference level (schema key `reference`, default the first level):
+        /// the level a dummy-coded linear model compares the others with.
+        reference: usize,
     },
 }
 
@@ -444,6 +447,8 @@ struct FeatureSection {
     max: Option<f64>,
     #[serde(default)]
     levels: Option<Vec<String>>,
+    #[serde(default)]
+    reference: Option<String>,
     #[serde(default)]
     missing: bool,
     #[serde(default)]
@@ -564,6 +569,11 @@ pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
 /// Checks a `[[feature]]` or `[[split]]` table (`role` names it in messages).
 fn typed_column(section: FeatureSection, role: &str) -> Result<FeatureSpec, String> {
     let name = section.name;
+    if section.reference.is_some() && section.kind != "categorical" {
+        return Err(format!(
+            "{role} '{name}' has a reference level but is not categorical"
+        ));
+    }
     let kind = match section.kind.as_str() {
         "numeric" => {
             if section.levels.is_some() {
@@ -609,7 +619,16 @@ fn typed_column(section: FeatureSection, role: &str) -> Result<FeatureSpec, Stri
                     return Err(format!("{role} '{name}': level '{level}' is listed twice"));
                 }
             }
-            FeatureKind::Categorical { levels }
+            let reference = match &section.reference {
+                None => 0,
+                Some(reference) => levels.iter().position(|l| l == reference).ok_or_else(|| {
+                    format!(
+                        "{role} '{name}': reference level '{reference}' is not one of its levels ({})",
+                        levels.join(", ")
+                    )
+                })?,
+            };
+            FeatureKind::Categorical { levels, reference }
         }
         other => {
             return Err(format!(
@@ -1253,7 +1272,7 @@ impl Cell<'_> {
                 Ok(value)
             }
             FeatureKind::Boolean => self.boolean(),
-            FeatureKind::Categorical { levels } => self.level(levels),
+            FeatureKind::Categorical { levels, .. } => self.level(levels),
         }
     }
 
@@ -1623,6 +1642,37 @@ name = "id"
     }
 
     #[test]
+    fn a_categoricals_reference_level_defaults_to_the_first_and_may_be_declared() {
+        let kind = |text: &str| {
+            let schema = parse_schema(text, Path::new("s.toml")).expect("schema");
+            schema
+                .features
+                .into_iter()
+                .find(|f| f.name == "procedure")
+                .map(|f| f.kind)
+        };
+        let levels = vec!["hip".to_string(), "knee".to_string()];
+        assert_eq!(
+            kind(SCHEMA),
+            Some(FeatureKind::Categorical {
+                levels: levels.clone(),
+                reference: 0
+            })
+        );
+        let declared = SCHEMA.replace(
+            "levels = [\"hip\", \"knee\"]",
+            "levels = [\"hip\", \"knee\"]\nreference = \"knee\"",
+        );
+        assert_eq!(
+            kind(&declared),
+            Some(FeatureKind::Categorical {
+                levels,
+                reference: 1
+            })
+        );
+    }
+
+    #[test]
     fn rejects_inconsistent_schemas() {
         let bad = [
             (SCHEMA.replace("max = 105", "max = 10"), "above max"),
@@ -1636,6 +1686,20 @@ name = "id"
                 "type 'flag'",
             ),
             (SCHEMA.replace("levels = [\"hip\", \"knee\"]", ""), "levels"),
+            (
+                SCHEMA.replace(
+                    "levels = [\"hip\", \"knee\"]",
+                    "levels = [\"hip\", \"knee\"]\nreference = \"shoulder\"",
+                ),
+                "reference level 'shoulder' is not one of its levels (hip, knee)",
+            ),
+            (
+                SCHEMA.replace(
+                    "type = \"boolean\"",
+                    "type = \"boolean\"\nreference = \"1\"",
+                ),
+                "not categorical",
+            ),
         ];
         for (text, expected) in bad {
             let error = parse_schema(&text, Path::new("s.toml")).unwrap_err();

@@ -72,12 +72,16 @@ pub enum PredictError {
     Engine(#[from] lockstep_engine::Error),
 }
 
-/// The output column names for `model`: `margin` and `prob` (or `value` for regression), with
-/// `_k` suffixes when the model has several outputs.
+/// The output column names for `model`: `margin` and `prob` for every classifier (a forest's
+/// probability included), `margin` and `value` for a regression, with `_k` suffixes when the
+/// model has several outputs.
 pub fn output_columns(model: &Model<'_>) -> Vec<String> {
     let transformed = match model.objective() {
         Objective::Regression => "value",
-        _ => "prob",
+        Objective::BinaryLogistic
+        | Objective::BinaryProbability
+        | Objective::MulticlassSoftmax
+        | Objective::MulticlassOneVsRest => "prob",
     };
     let n = model.n_outputs();
     let names = |stem: &str| -> Vec<String> {

@@ -375,7 +375,7 @@ fn score(
     let binary = model.n_outputs() == 1
         && matches!(
             model.objective(),
-            Objective::BinaryLogistic | Objective::Regression
+            Objective::BinaryLogistic | Objective::BinaryProbability | Objective::Regression
         );
     if !binary {
         return Err(ValidateError::NotBinary {
@@ -604,7 +604,7 @@ fn subgroup_blocks(
             distinct.dedup();
             for value in distinct {
                 let name = match &kind {
-                    Some(FeatureKind::Categorical { levels }) => levels
+                    Some(FeatureKind::Categorical { levels, .. }) => levels
                         .get(value as usize)
                         .cloned()
                         .unwrap_or_else(|| value.to_string()),
