@@ -105,11 +105,6 @@ impl OutputError {
         }
     }
 
-    /// Whether the failure is a full disk (or exhausted quota).
-    pub fn is_storage_full(&self) -> bool {
-        matches!(self, OutputError::Io { cause, .. } if is_full(cause))
-    }
-
     fn consequence(&self) -> String {
         match self {
             OutputError::Io { replaced, .. } if !replaced.is_empty() => format!(
@@ -127,13 +122,6 @@ impl OutputError {
             _ => "existing outputs were left as they were".into(),
         }
     }
-}
-
-fn is_full(cause: &io::Error) -> bool {
-    matches!(
-        cause.kind(),
-        io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded
-    )
 }
 
 /// The cause in words, with what to do for the common ones.
