@@ -7,9 +7,9 @@
 //! synced before the first rename, and a failure before the renames removes the temporary files
 //! and leaves every existing output untouched. The renames themselves happen one after another;
 //! a crash or a failing rename between two of them leaves the outputs renamed so far new and the
-//! rest old (renames within one directory need no data space, so a full disk cannot cause this;
-//! only a crash or a concurrent change to the directory can). The error then names which
-//! outputs were replaced.
+//! rest old (a rename needs no data space, so on common file systems a full disk does not
+//! cause this; a crash, a concurrent change to the directory or an I/O error can). A failed
+//! rename's error names the outputs already replaced; the others stay as they were.
 //!
 //! [`refuse_overwriting_inputs`] refuses, before any work, an output that names one of the
 //! command's inputs (the same file by canonical path, or by device and inode on Unix).
@@ -230,6 +230,16 @@ impl OutputSet {
     /// Starts the output `target` and returns a writer to its temporary file (in the same
     /// directory, named `.<name>.<pid>-<n>.lockstep-tmp`).
     pub fn file(&mut self, target: &Path) -> Result<&mut BufWriter<File>, OutputError> {
+        // A symbolic link stays a link: the file it points to is the one replaced.
+        let resolved;
+        let target = match fs::symlink_metadata(target) {
+            Ok(m) if m.file_type().is_symlink() => {
+                resolved = fs::canonicalize(target)
+                    .map_err(|e| OutputError::io(Operation::Create, target, e))?;
+                resolved.as_path()
+            }
+            _ => target,
+        };
         let name = target.file_name().ok_or_else(|| {
             OutputError::io(
                 Operation::Create,
@@ -465,6 +475,22 @@ mod tests {
         );
         assert!(text.contains("m.lsm"), "{text}");
         assert!(text.contains("check the directory exists"), "{text}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_symbolic_link_output_keeps_pointing_at_the_replaced_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.csv");
+        fs::write(&real, "old").unwrap();
+        let link = dir.path().join("link.csv");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read_to_string(&real).unwrap(), "new");
     }
 
     #[test]

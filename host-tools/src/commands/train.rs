@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use crate::output::{self, OutputSet};
-use crate::text::shown_path;
+use crate::text::{shown, shown_path};
 use crate::train::config::{ModelKind, TrainConfig};
 use crate::train::pipeline;
 
@@ -110,7 +110,7 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     eprintln!(
         "trained {} in {:.3} s on {} rows ({} events), {shape}, test AUC {} on {} rows -> '{}', record '{}'",
-        r.target,
+        shown(&r.target),
         outcome.train_seconds,
         r.train.rows,
         r.train.events,

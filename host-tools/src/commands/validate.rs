@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 
 use crate::output::{self, OutputSet};
-use crate::text::shown_path;
+use crate::text::{shown, shown_path};
 use crate::validate;
 
 /// Runs validation and writes the report; returns whether the candidate is accepted (true
@@ -57,7 +57,7 @@ pub fn run(inputs: &validate::ValidateInputs, output: &Path, quiet: bool) -> Res
     let auc = &r.candidate.metrics.auc;
     eprintln!(
         "validated {} on {} rows ({} events): AUC {:.4}{}, report in '{}'",
-        r.target,
+        shown(&r.target),
         r.counts.rows,
         r.counts.events,
         auc.auc,
