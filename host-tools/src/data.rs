@@ -35,6 +35,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::inspect::hex;
+use crate::text::shown;
 
 /// How many limit violations a [`DataError::LimitViolations`] lists; the total is always
 /// counted.
@@ -44,13 +45,18 @@ pub const MAX_REPORTED_VIOLATIONS: usize = 20;
 /// 1-based line (the header is line 1) and the column.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// The file could not be read.
-    #[error("{}: {source}", file.display())]
+    /// The file could not be read. The cause is part of the message (not a `source`), so an
+    /// error chain prints it once.
+    #[error(
+        "cannot read '{}': {}",
+        crate::text::shown_path(file),
+        crate::output::describe_read(cause)
+    )]
     Io {
         /// The file.
         file: PathBuf,
         /// What the operating system said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The schema is not valid TOML or does not have the expected keys.
     #[error("{}: not a valid schema: {message}", file.display())]
@@ -491,9 +497,9 @@ pub fn load_schema(path: impl AsRef<Path>) -> Result<Schema, DataError> {
 /// records and reports that name the schema.
 pub fn load_schema_hashed(path: impl AsRef<Path>) -> Result<(Schema, String), DataError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| DataError::Io {
         file: path.to_path_buf(),
-        source,
+        cause,
     })?;
     Ok((parse_schema(&text, path)?, hex(&Sha256::digest(&text))))
 }
@@ -1034,9 +1040,9 @@ pub use lockstep_protocol::cells::is_missing;
 /// Reads `path` and checks every row against `schema` (see the module documentation).
 pub fn load_csv(path: impl AsRef<Path>, schema: &Schema) -> Result<Dataset, DataError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+    let bytes = std::fs::read(path).map_err(|cause| DataError::Io {
         file: path.to_path_buf(),
-        source,
+        cause,
     })?;
     parse_csv(&bytes, path, schema)
 }
@@ -1077,7 +1083,7 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
         if let Some(first) = positions.insert(name.as_str(), index) {
             return Err(DataError::DuplicateColumn {
                 file: file_buf(),
-                column: name.clone(),
+                column: shown(name).to_string(),
                 first: first + 1,
                 second: index + 1,
             });
@@ -1153,7 +1159,7 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                 return Err(DataError::DuplicateId {
                     file: file_buf(),
                     column: spec.name.clone(),
-                    value: cell.text.to_string(),
+                    value: shown(cell.text).to_string(),
                     first_line,
                     second_line: line,
                 });
@@ -1178,7 +1184,7 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                             file: file_buf(),
                             line,
                             column: name.clone(),
-                            value: text.to_string(),
+                            value: shown(text).to_string(),
                         })
                     }
                 },
@@ -1296,7 +1302,7 @@ impl Cell<'_> {
                         file: self.file.to_path_buf(),
                         line: self.line,
                         column: spec.name.clone(),
-                        value: self.text.to_string(),
+                        value: shown(self.text).to_string(),
                     })?;
                 self.check_limits(id, min, max, |x| x as f64, None, violations);
                 Ok(IdKey::Integer(id))
@@ -1321,7 +1327,7 @@ impl Cell<'_> {
             violations.push(LimitViolation {
                 line: self.line,
                 column: self.column.to_string(),
-                value: self.text.to_string(),
+                value: shown(self.text).to_string(),
                 min: below.map(as_f64),
                 max: above.map(as_f64),
                 unit: unit.cloned(),
@@ -1338,7 +1344,7 @@ impl Cell<'_> {
                 file: self.file.to_path_buf(),
                 line: self.line,
                 column: self.column.to_string(),
-                value: self.text.to_string(),
+                value: shown(self.text).to_string(),
             }),
         }
     }
@@ -1353,7 +1359,7 @@ impl Cell<'_> {
                 file: self.file.to_path_buf(),
                 line: self.line,
                 column: self.column.to_string(),
-                value: self.text.to_string(),
+                value: shown(self.text).to_string(),
             }),
         }
     }
@@ -1368,7 +1374,7 @@ impl Cell<'_> {
                 file: self.file.to_path_buf(),
                 line: self.line,
                 column: self.column.to_string(),
-                value: self.text.to_string(),
+                value: shown(self.text).to_string(),
                 levels: levels.to_vec(),
             })
     }

@@ -1,10 +1,13 @@
-//! Describing a compiled model: what `lockstep inspect` prints, as text or JSON.
+//! Describing a compiled model: what `lockstep inspect` prints, as text or JSON. Text from the
+//! model file (label, feature names) is printed escaped: a model cannot send terminal codes.
 
 use std::fmt::Write as _;
 
 use lockstep_engine::format::{Numerics, FORMAT_VERSION, NODE_BYTES};
 use lockstep_engine::Model;
 use serde::Serialize;
+
+use crate::text::escaped;
 
 /// Everything `inspect` reports about a model.
 #[derive(Debug, Clone, Serialize)]
@@ -156,7 +159,7 @@ pub fn render_text(summary: &ModelSummary) -> String {
         "  source        {} {}",
         s.source_framework, s.source_version
     );
-    let _ = writeln!(out, "  label         {}", s.label);
+    let _ = writeln!(out, "  label         {}", escaped(&s.label));
     let _ = writeln!(
         out,
         "  objective     {} ({} output{})",
@@ -204,7 +207,7 @@ pub fn render_text(summary: &ModelSummary) -> String {
         );
     }
     for feature in &s.features {
-        let mut line = format!("    {:>4}  {}", feature.index, feature.name);
+        let mut line = format!("    {:>4}  {}", feature.index, escaped(&feature.name));
         if let Some((low, high)) = feature.range {
             let _ = write!(line, "  [{low:?}, {high:?}]");
         }

@@ -184,8 +184,8 @@ impl<R: Read> FeatureReader<R> {
             let text = record.get(column).unwrap_or("");
             *slot = parse_cell(text).ok_or_else(|| PredictError::BadCell {
                 line,
-                column: self.header[column].clone(),
-                value: text.to_string(),
+                column: crate::text::shown(&self.header[column]).to_string(),
+                value: crate::text::shown(text).to_string(),
             })?;
         }
         Ok(true)
