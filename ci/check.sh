@@ -12,6 +12,20 @@ ci/setup.sh
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Supply chain: licences, duplicate crates and sources of both workspaces and the fuzz crate
+# (deny.toml), and SOUP.md up to date with the lockfiles. Known-vulnerability checks
+# (`cargo deny check advisories`) need the RustSec database, which these machines cannot reach:
+# see the README. `unmatched-skip` is allowed because deny.toml's one skip list serves all three.
+supply_chain() {
+  local manifest
+  for manifest in Cargo.toml firmware-demo/Cargo.toml; do
+    echo "cargo deny: $manifest"
+    cargo deny --manifest-path "$manifest" --config deny.toml \
+      check -A unmatched-skip licenses bans sources
+  done
+  scripts/soup.py --check
+}
+
 step "rustfmt (host workspace, firmware workspace)"
 cargo fmt --all --check
 (cd firmware-demo && cargo fmt --all --check)
@@ -23,6 +37,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 step "docs (engine, protocol, host tools; broken or private links are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p lockstep-engine -p lockstep-protocol -p lockstep-host --all-features --no-deps
+
+step "supply chain (cargo deny: licences, bans, sources; SOUP.md up to date)"
+supply_chain
 
 step "fuzz target builds"
 # cargo-fuzz runs it with sanitizer flags on a nightly compiler; a plain build proves it compiles
