@@ -162,6 +162,35 @@ pub fn linear_section(terms: &[(f64, f64)]) -> (u32, Vec<u8>) {
     (crate::format::SECTION_LINEAR, payload)
 }
 
+/// One feature's per-level linear term, for [`level_terms_section`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct LevelTermSpec {
+    /// The feature index.
+    pub feature: usize,
+    /// The term when the input is missing or equals no listed code.
+    pub fill: f64,
+    /// `(code, coefficient)` for every level, codes strictly increasing; the reference level
+    /// is listed with coefficient 0.
+    pub levels: Vec<(f32, f64)>,
+}
+
+/// The level-terms section `(tag, payload)` (see [`crate::format::SECTION_LEVEL_TERMS`]) for
+/// `terms`, in increasing feature order; push it onto [`ModelSpec::sections`]. Out-of-range
+/// features or counts are written saturated, and the loader then refuses the model.
+pub fn level_terms_section(terms: &[LevelTermSpec]) -> (u32, Vec<u8>) {
+    let mut payload = Vec::new();
+    for term in terms {
+        payload.extend_from_slice(&saturate_u16(term.feature).to_le_bytes());
+        payload.extend_from_slice(&saturate_u16(term.levels.len()).to_le_bytes());
+        payload.extend_from_slice(&term.fill.to_le_bytes());
+        for (code, coefficient) in &term.levels {
+            payload.extend_from_slice(&code.to_bits().to_le_bytes());
+            payload.extend_from_slice(&coefficient.to_le_bytes());
+        }
+    }
+    (crate::format::SECTION_LEVEL_TERMS, payload)
+}
+
 /// Largest category a bitset may hold (2^24, XGBoost's own bound).
 pub const MAX_CATEGORY: u32 = 1 << 24;
 

@@ -135,6 +135,11 @@ pub enum Error {
         /// The feature whose value is out of range.
         feature: u32,
     },
+    /// The level-terms section is malformed (truncated record, features not strictly
+    /// increasing or out of range, no levels, level codes not finite and strictly increasing,
+    /// a non-finite coefficient or fill, repeated) or the model cannot carry one (as for
+    /// [`Error::BadLinearTerms`]).
+    BadLevelTerms,
 }
 
 impl fmt::Display for Error {
@@ -201,6 +206,7 @@ impl fmt::Display for Error {
             Error::InputOutOfRange { feature } => {
                 write!(f, "feature {feature} is outside its valid range")
             }
+            Error::BadLevelTerms => f.write_str("malformed or misplaced level-terms section"),
         }
     }
 }

@@ -92,6 +92,25 @@
 //!   `coefficient * x` to the margin in f64, where `x` is the input widened to f64, or `fill`
 //!   when the input is NaN (missing). The transform is then the usual one (for a binary model
 //!   `1 / (1 + exp(-sigmoid * margin))`).
+//! - [`SECTION_LEVEL_TERMS`] (tag 7, required): per-level linear terms, the exact form of a
+//!   dummy (one-hot) coded categorical feature. The payload is a run of records, one per coded
+//!   feature, in strictly increasing feature order:
+//!
+//!   ```text
+//!   feature   u16  feature index, below n_features
+//!   n_levels  u16  at least 1
+//!   fill      f64  the term when the input is missing (NaN) or no listed level
+//!   n_levels x { code f32, coefficient f64 }   codes finite and strictly increasing
+//!   ```
+//!
+//!   (all little-endian, 12 + 12 * n_levels bytes). Every level is listed, the reference level
+//!   with coefficient 0. The same models as [`SECTION_LINEAR`] may carry it, with or without
+//!   that section and with or without trees. Evaluation, after the base margin and the trees:
+//!   for each feature `j` in index order, first `j`'s [`SECTION_LINEAR`] term (as above), then
+//!   `j`'s level term: the term is the coefficient of the level whose code equals the input
+//!   (f32 `==`), or `fill` when the input is NaN or equals no listed code (a value the model
+//!   never saw is scored as unknown, like a missing one, never as the reference level); a
+//!   nonzero term is added to the margin in f64.
 
 use serde::{Deserialize, Serialize};
 
@@ -102,6 +121,12 @@ pub const FORMAT_VERSION: u16 = 1;
 
 /// Tag of the linear-terms section (required: bit 0 set). Layout in the module docs.
 pub const SECTION_LINEAR: u32 = 3;
+/// Tag of the per-level linear terms section (required: bit 0 set). Layout in the module docs.
+pub const SECTION_LEVEL_TERMS: u32 = 7;
+/// Bytes of a level-terms record's head: feature u16, n_levels u16, fill f64.
+pub(crate) const LEVEL_TERM_HEAD_BYTES: usize = 12;
+/// Bytes of one level in a level-terms record: code f32, coefficient f64.
+pub(crate) const LEVEL_BYTES: usize = 12;
 /// Bytes before the postcard body: magic, version, flags.
 pub const HEADER_LEN: usize = 8;
 /// Bytes of the trailing SHA-256 checksum.
@@ -178,6 +203,10 @@ pub enum Objective {
     MulticlassSoftmax,
     /// K outputs; each probability is the sigmoid of its own margin (LightGBM `multiclassova`).
     MulticlassOneVsRest,
+    /// One output that already is a probability (a classification forest averaging its trees'
+    /// class frequencies); the transform is the identity. Appended last, so that the variant
+    /// indices of older models decode unchanged.
+    BinaryProbability,
 }
 
 /// The arithmetic a model is evaluated with: precision of leaves and sums, the output

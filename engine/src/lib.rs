@@ -47,7 +47,7 @@ mod predict;
 
 // Loading and evaluating: the validated model view, its results, the one error type.
 pub use error::Error;
-pub use model::{FeatureNames, Model};
+pub use model::{FeatureNames, LevelTerms, Model};
 pub use predict::{transform_xgboost, Scores, CANONICAL_NAN_F32, CANONICAL_NAN_F64};
 
 // The wire format: magic, version, the enums a model declares, limits, threshold helpers.

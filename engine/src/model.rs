@@ -4,8 +4,8 @@
 use crate::format::{
     f64_at, le_f64, le_u16, le_u32, limits, record, Aggregation, BaseOrder, CategorySetRecord,
     ModelBody, Node, Numerics, Objective, Source, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN,
-    FEATURE_RANGE_BYTES, FORMAT_VERSION, HEADER_LEN, LINEAR_TERM_BYTES, MAGIC, NODE_BYTES,
-    SECTION_LINEAR, TREE_BYTES,
+    FEATURE_RANGE_BYTES, FORMAT_VERSION, HEADER_LEN, LEVEL_BYTES, LEVEL_TERM_HEAD_BYTES,
+    LINEAR_TERM_BYTES, MAGIC, NODE_BYTES, SECTION_LEVEL_TERMS, SECTION_LINEAR, TREE_BYTES,
 };
 use crate::Error;
 use sha2::{Digest, Sha256};
@@ -21,13 +21,18 @@ use sha2::{Digest, Sha256};
 /// threshold and names an existing category set; every leaf is finite (or indexes a finite
 /// entry of the f64 leaf table); every output index is below `n_outputs` ≤
 /// [`limits::MAX_OUTPUTS`]. A linear-terms section, if present, holds exactly one finite
-/// coefficient and fill per feature. Prediction relies on this and cannot fail on indices.
+/// coefficient and fill per feature; a level-terms section, if present, holds well-formed
+/// records for strictly increasing features below `n_features`, each with at least one level,
+/// strictly increasing finite codes and finite numbers. Prediction relies on this and cannot
+/// fail on indices.
 #[derive(Debug, Clone, Copy)]
 pub struct Model<'a> {
     pub(crate) body: ModelBody<'a>,
     pub(crate) checksum: &'a [u8],
     /// The linear-terms payload (empty when the model has none).
     pub(crate) linear: &'a [u8],
+    /// The level-terms payload (empty when the model has none).
+    pub(crate) levels: &'a [u8],
     /// Trees per output, for averaging (all outputs have the same count when averaging).
     pub(crate) trees_per_output: u32,
 }
@@ -78,11 +83,12 @@ impl<'a> Model<'a> {
         if !rest.is_empty() {
             return Err(Error::TrailingBytes);
         }
-        let (trees_per_output, linear) = validate(&body)?;
+        let (trees_per_output, linear, levels) = validate(&body)?;
         Ok(Model {
             body,
             checksum,
             linear,
+            levels,
             trees_per_output,
         })
     }
@@ -210,6 +216,22 @@ impl<'a> Model<'a> {
             .map(|term| (le_f64(term, 0), le_f64(term, 8)))
     }
 
+    /// Whether the model carries per-level linear terms (see
+    /// [`crate::format::SECTION_LEVEL_TERMS`]).
+    pub fn has_level_terms(&self) -> bool {
+        !self.levels.is_empty()
+    }
+
+    /// The per-level linear term of `feature`, if the model has one.
+    pub fn level_terms(&self, feature: usize) -> Option<LevelTerms<'a>> {
+        self.level_records().find(|terms| terms.feature == feature)
+    }
+
+    /// Every per-level linear term, in feature order.
+    pub(crate) fn level_records(&self) -> LevelRecords<'a> {
+        LevelRecords { rest: self.levels }
+    }
+
     /// The payload of the first optional section with `tag`, if present.
     pub fn section(&self, tag: u32) -> Option<&'a [u8]> {
         Sections {
@@ -294,6 +316,83 @@ impl<'a> Iterator for FeatureNames<'a> {
     }
 }
 
+/// One feature's per-level linear term (a record of [`crate::format::SECTION_LEVEL_TERMS`]):
+/// a coefficient per level code, and the fill used for a missing or unlisted value.
+#[derive(Debug, Clone, Copy)]
+pub struct LevelTerms<'a> {
+    feature: usize,
+    fill: f64,
+    /// `n_levels` records of `code f32, coefficient f64`.
+    levels: &'a [u8],
+}
+
+impl<'a> LevelTerms<'a> {
+    /// The feature the term reads.
+    pub fn feature(&self) -> usize {
+        self.feature
+    }
+
+    /// The term when the input is missing or equals no listed code.
+    pub fn fill(&self) -> f64 {
+        self.fill
+    }
+
+    /// The levels as `(code, coefficient)`, codes increasing.
+    pub fn levels(&self) -> impl Iterator<Item = (f32, f64)> + 'a {
+        self.levels
+            .as_chunks::<LEVEL_BYTES>()
+            .0
+            .iter()
+            .map(|level| (f32::from_bits(le_u32(level, 0)), le_f64(level, 4)))
+    }
+
+    /// The term for input `x`: the coefficient of the level whose code equals `x`, else (NaN,
+    /// or a value no level has) the fill.
+    #[inline]
+    pub fn term(&self, x: f32) -> f64 {
+        if !x.is_nan() {
+            for (code, coefficient) in self.levels() {
+                if code == x {
+                    return coefficient;
+                }
+            }
+        }
+        self.fill
+    }
+
+    /// Splits the first record off `bytes`; `None` if it is truncated.
+    fn split(bytes: &'a [u8]) -> Option<(LevelTerms<'a>, &'a [u8])> {
+        let head = bytes.first_chunk::<LEVEL_TERM_HEAD_BYTES>()?;
+        let n_levels = usize::from(le_u16(head, 2));
+        let end = n_levels
+            .checked_mul(LEVEL_BYTES)?
+            .checked_add(LEVEL_TERM_HEAD_BYTES)?;
+        let terms = LevelTerms {
+            feature: usize::from(le_u16(head, 0)),
+            fill: le_f64(head, 4),
+            levels: bytes.get(LEVEL_TERM_HEAD_BYTES..end)?,
+        };
+        Some((terms, bytes.get(end..)?))
+    }
+}
+
+/// Iterator over the level-terms records; stops at the first malformed one (impossible once
+/// the model loaded).
+#[derive(Debug, Clone)]
+pub(crate) struct LevelRecords<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for LevelRecords<'a> {
+    type Item = LevelTerms<'a>;
+
+    fn next(&mut self) -> Option<LevelTerms<'a>> {
+        let (terms, rest) = LevelTerms::split(self.rest)?;
+        self.rest = rest;
+        Some(terms)
+    }
+}
+
 /// Iterator over `(tag, payload)` section records; stops at the first malformed record.
 struct Sections<'a> {
     rest: &'a [u8],
@@ -320,12 +419,15 @@ impl<'a> Iterator for Sections<'a> {
 }
 
 /// Checks every invariant documented on [`Model`]; returns the number of trees per output and
-/// the linear-terms payload (empty if none).
-fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8]), Error> {
+/// the linear-terms and level-terms payloads (empty if none).
+fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8], &'a [u8]), Error> {
     let n_features = usize::from(body.n_features);
     let n_outputs = usize::from(body.n_outputs);
-    let linear = validate_sections(body.sections)?;
-    if n_features == 0 || n_outputs == 0 || (body.trees.is_empty() && linear.is_none()) {
+    let (linear, levels) = validate_sections(body.sections)?;
+    if n_features == 0
+        || n_outputs == 0
+        || (body.trees.is_empty() && linear.is_none() && levels.is_none())
+    {
         return Err(Error::Empty);
     }
     if n_features > limits::MAX_FEATURES
@@ -335,7 +437,7 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8]), Error> {
         return Err(Error::LimitExceeded);
     }
     let objective_outputs_ok = match body.objective {
-        Objective::BinaryLogistic => n_outputs == 1,
+        Objective::BinaryLogistic | Objective::BinaryProbability => n_outputs == 1,
         Objective::MulticlassSoftmax | Objective::MulticlassOneVsRest => n_outputs >= 2,
         Objective::Regression => true,
     };
@@ -361,6 +463,9 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8]), Error> {
     validate_category_sets(body)?;
     if let Some(payload) = linear {
         validate_linear_terms(body, payload)?;
+    }
+    if let Some(payload) = levels {
+        validate_level_terms(body, payload)?;
     }
 
     let n_nodes = body.nodes.len() / NODE_BYTES;
@@ -396,7 +501,7 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8]), Error> {
     if body.aggregation == Aggregation::Mean && (!even || first == 0) {
         return Err(Error::UnevenForest);
     }
-    Ok((first, linear.unwrap_or(&[])))
+    Ok((first, linear.unwrap_or(&[]), levels.unwrap_or(&[])))
 }
 
 fn validate_base_margins(body: &ModelBody<'_>) -> Result<(), Error> {
@@ -453,11 +558,15 @@ fn validate_category_sets(body: &ModelBody<'_>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Walks the section records; returns the linear-terms payload if there is one. Unknown
-/// required sections are refused; a known one may appear only once.
-fn validate_sections(bytes: &[u8]) -> Result<Option<&[u8]>, Error> {
+/// The linear-terms and level-terms payloads of a model, if present.
+type TermSections<'a> = (Option<&'a [u8]>, Option<&'a [u8]>);
+
+/// Walks the section records; returns the linear-terms and level-terms payloads if there are
+/// any. Unknown required sections are refused; a known one may appear only once.
+fn validate_sections(bytes: &[u8]) -> Result<TermSections<'_>, Error> {
     let mut rest = bytes;
     let mut linear = None;
+    let mut levels = None;
     while !rest.is_empty() {
         let ((tag, payload), tail) =
             postcard::take_from_bytes::<(u32, &[u8])>(rest).map_err(|_| Error::BadSection)?;
@@ -466,25 +575,67 @@ fn validate_sections(bytes: &[u8]) -> Result<Option<&[u8]>, Error> {
                 return Err(Error::BadLinearTerms);
             }
             linear = Some(payload);
+        } else if tag == SECTION_LEVEL_TERMS {
+            if levels.is_some() {
+                return Err(Error::BadLevelTerms);
+            }
+            levels = Some(payload);
         } else if tag & 1 == 1 {
             // A required section this engine does not know cannot be honoured.
             return Err(Error::UnsupportedSection { tag });
         }
         rest = tail;
     }
-    Ok(linear)
+    Ok((linear, levels))
 }
 
-/// The linear terms need one finite `(coefficient, fill)` per feature, f64 arithmetic, and a
-/// single summed output that a linear predictor can mean.
-fn validate_linear_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Error> {
-    let fits_model = body.numerics.is_f64()
+/// Whether the model can carry linear or level terms: f64 arithmetic and a single summed output
+/// that a linear predictor can mean.
+fn carries_linear_terms(body: &ModelBody<'_>) -> bool {
+    body.numerics.is_f64()
         && body.n_outputs == 1
         && body.aggregation == Aggregation::Sum
         && matches!(
             body.objective,
             Objective::BinaryLogistic | Objective::Regression
-        );
+        )
+}
+
+/// The level terms need well-formed records (see [`Model`]'s invariant) in a model that
+/// can carry linear terms.
+fn validate_level_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Error> {
+    if !carries_linear_terms(body) || payload.is_empty() {
+        return Err(Error::BadLevelTerms);
+    }
+    let mut rest = payload;
+    let mut next_feature = 0usize;
+    while !rest.is_empty() {
+        let (terms, tail) = LevelTerms::split(rest).ok_or(Error::BadLevelTerms)?;
+        let well_formed = terms.feature >= next_feature
+            && terms.feature < usize::from(body.n_features)
+            && !terms.levels.is_empty()
+            && terms.fill.is_finite();
+        if !well_formed {
+            return Err(Error::BadLevelTerms);
+        }
+        let mut previous = f32::NEG_INFINITY;
+        for (index, (code, coefficient)) in terms.levels().enumerate() {
+            let increasing = index == 0 || code > previous;
+            if !code.is_finite() || !increasing || !coefficient.is_finite() {
+                return Err(Error::BadLevelTerms);
+            }
+            previous = code;
+        }
+        next_feature = terms.feature + 1;
+        rest = tail;
+    }
+    Ok(())
+}
+
+/// The linear terms need one finite `(coefficient, fill)` per feature, in a model that can
+/// carry linear terms.
+fn validate_linear_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Error> {
+    let fits_model = carries_linear_terms(body);
     let expected = usize::from(body.n_features).checked_mul(LINEAR_TERM_BYTES);
     if !fits_model || Some(payload.len()) != expected {
         return Err(Error::BadLinearTerms);

@@ -258,20 +258,33 @@ impl Model<'_> {
                 *margin += self.base_margin(output);
             }
         }
-        // Linear terms last, in feature order; the loader guarantees one record per feature
-        // and a single output. Zero coefficients are skipped (so an infinite input there
-        // cannot turn the sum into NaN).
-        let terms = self.linear.chunks_exact(LINEAR_TERM_BYTES);
+        // Linear terms last, in feature order: feature j's linear term, then its level term.
+        // The loader guarantees one linear record per feature, level records in increasing
+        // feature order, and a single output. Zero coefficients and zero level terms are
+        // skipped (so an infinite input there cannot turn the sum into NaN).
+        if self.linear.is_empty() && self.levels.is_empty() {
+            return;
+        }
+        let mut terms = self.linear.chunks_exact(LINEAR_TERM_BYTES);
+        let mut levels = self.level_records().peekable();
         if let Some(margin) = margins.first_mut() {
-            for (&x, term) in features.iter().zip(terms) {
-                let coefficient = le_f64(term, 0);
-                if coefficient != 0.0 {
-                    let value = if x.is_nan() {
-                        le_f64(term, 8)
-                    } else {
-                        f64::from(x)
-                    };
-                    *margin += coefficient * value;
+            for (feature, &x) in features.iter().enumerate() {
+                if let Some(term) = terms.next() {
+                    let coefficient = le_f64(term, 0);
+                    if coefficient != 0.0 {
+                        let value = if x.is_nan() {
+                            le_f64(term, 8)
+                        } else {
+                            f64::from(x)
+                        };
+                        *margin += coefficient * value;
+                    }
+                }
+                if let Some(level_terms) = levels.next_if(|terms| terms.feature() == feature) {
+                    let term = level_terms.term(x);
+                    if term != 0.0 {
+                        *margin += term;
+                    }
                 }
             }
         }
@@ -385,7 +398,7 @@ impl Model<'_> {
             _ => 1.0,
         };
         match self.body.objective {
-            Objective::Regression => scores.outputs = margins,
+            Objective::Regression | Objective::BinaryProbability => scores.outputs = margins,
             Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
                 for (out, &m) in scores.outputs.iter_mut().zip(&margins).take(n) {
                     *out = math::sigmoid_lightgbm(m, scale);
@@ -415,13 +428,13 @@ impl Model<'_> {
 
 /// C's `fmaxf`: the larger operand, ignoring a NaN one.
 /// XGBoost's output transform from `margins` to `outputs` (one per output): the identity for
-/// regression, its sigmoid (the legacy `1 / (1 + expf(-m))` when `legacy`) per output, or its
+/// regression and probability outputs, its sigmoid (the legacy `1 / (1 + expf(-m))` when `legacy`) per output, or its
 /// softmax (f32 max as `fmaxf`, f32 exponentials summed in f64, each divided by the sum
 /// rounded to f32). The trainer calls this too, so its running probabilities are the compiled
 /// model's.
 pub fn transform_xgboost(objective: Objective, legacy: bool, margins: &[f32], outputs: &mut [f32]) {
     match objective {
-        Objective::Regression => {
+        Objective::Regression | Objective::BinaryProbability => {
             for (out, &m) in outputs.iter_mut().zip(margins) {
                 *out = m;
             }

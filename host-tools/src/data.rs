@@ -35,6 +35,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::inspect::hex;
+use crate::text::shown;
 
 /// How many limit violations a [`DataError::LimitViolations`] lists; the total is always
 /// counted.
@@ -44,13 +45,18 @@ pub const MAX_REPORTED_VIOLATIONS: usize = 20;
 /// 1-based line (the header is line 1) and the column.
 #[derive(Debug, thiserror::Error)]
 pub enum DataError {
-    /// The file could not be read.
-    #[error("{}: {source}", file.display())]
+    /// The file could not be read. The cause is part of the message (not a `source`), so an
+    /// error chain prints it once.
+    #[error(
+        "cannot read '{}': {}",
+        crate::text::shown_path(file),
+        crate::output::describe_read(cause)
+    )]
     Io {
         /// The file.
         file: PathBuf,
         /// What the operating system said.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The schema is not valid TOML or does not have the expected keys.
     #[error("{}: not a valid schema: {message}", file.display())]
@@ -402,6 +408,9 @@ pub enum FeatureKind {
     Categorical {
         /// The allowed values, in index order.
         levels: Vec<String>,
+        /// Index of the reference level (schema key `reference`, default the first level):
+        /// the level a dummy-coded linear model compares the others with.
+        reference: usize,
     },
 }
 
@@ -445,6 +454,8 @@ struct FeatureSection {
     #[serde(default)]
     levels: Option<Vec<String>>,
     #[serde(default)]
+    reference: Option<String>,
+    #[serde(default)]
     missing: bool,
     #[serde(default)]
     description: Option<String>,
@@ -486,9 +497,9 @@ pub fn load_schema(path: impl AsRef<Path>) -> Result<Schema, DataError> {
 /// records and reports that name the schema.
 pub fn load_schema_hashed(path: impl AsRef<Path>) -> Result<(Schema, String), DataError> {
     let path = path.as_ref();
-    let text = std::fs::read_to_string(path).map_err(|source| DataError::Io {
+    let text = std::fs::read_to_string(path).map_err(|cause| DataError::Io {
         file: path.to_path_buf(),
-        source,
+        cause,
     })?;
     Ok((parse_schema(&text, path)?, hex(&Sha256::digest(&text))))
 }
@@ -564,6 +575,11 @@ pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
 /// Checks a `[[feature]]` or `[[split]]` table (`role` names it in messages).
 fn typed_column(section: FeatureSection, role: &str) -> Result<FeatureSpec, String> {
     let name = section.name;
+    if section.reference.is_some() && section.kind != "categorical" {
+        return Err(format!(
+            "{role} '{name}' has a reference level but is not categorical"
+        ));
+    }
     let kind = match section.kind.as_str() {
         "numeric" => {
             if section.levels.is_some() {
@@ -609,7 +625,16 @@ fn typed_column(section: FeatureSection, role: &str) -> Result<FeatureSpec, Stri
                     return Err(format!("{role} '{name}': level '{level}' is listed twice"));
                 }
             }
-            FeatureKind::Categorical { levels }
+            let reference = match &section.reference {
+                None => 0,
+                Some(reference) => levels.iter().position(|l| l == reference).ok_or_else(|| {
+                    format!(
+                        "{role} '{name}': reference level '{reference}' is not one of its levels ({})",
+                        levels.join(", ")
+                    )
+                })?,
+            };
+            FeatureKind::Categorical { levels, reference }
         }
         other => {
             return Err(format!(
@@ -1015,9 +1040,9 @@ pub use lockstep_protocol::cells::is_missing;
 /// Reads `path` and checks every row against `schema` (see the module documentation).
 pub fn load_csv(path: impl AsRef<Path>, schema: &Schema) -> Result<Dataset, DataError> {
     let path = path.as_ref();
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+    let bytes = std::fs::read(path).map_err(|cause| DataError::Io {
         file: path.to_path_buf(),
-        source,
+        cause,
     })?;
     parse_csv(&bytes, path, schema)
 }
@@ -1058,7 +1083,7 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
         if let Some(first) = positions.insert(name.as_str(), index) {
             return Err(DataError::DuplicateColumn {
                 file: file_buf(),
-                column: name.clone(),
+                column: shown(name).to_string(),
                 first: first + 1,
                 second: index + 1,
             });
@@ -1134,7 +1159,7 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                 return Err(DataError::DuplicateId {
                     file: file_buf(),
                     column: spec.name.clone(),
-                    value: cell.text.to_string(),
+                    value: shown(cell.text).to_string(),
                     first_line,
                     second_line: line,
                 });
@@ -1159,7 +1184,7 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                             file: file_buf(),
                             line,
                             column: name.clone(),
-                            value: text.to_string(),
+                            value: shown(text).to_string(),
                         })
                     }
                 },
@@ -1253,7 +1278,7 @@ impl Cell<'_> {
                 Ok(value)
             }
             FeatureKind::Boolean => self.boolean(),
-            FeatureKind::Categorical { levels } => self.level(levels),
+            FeatureKind::Categorical { levels, .. } => self.level(levels),
         }
     }
 
@@ -1277,7 +1302,7 @@ impl Cell<'_> {
                         file: self.file.to_path_buf(),
                         line: self.line,
                         column: spec.name.clone(),
-                        value: self.text.to_string(),
+                        value: shown(self.text).to_string(),
                     })?;
                 self.check_limits(id, min, max, |x| x as f64, None, violations);
                 Ok(IdKey::Integer(id))
@@ -1302,7 +1327,7 @@ impl Cell<'_> {
             violations.push(LimitViolation {
                 line: self.line,
                 column: self.column.to_string(),
-                value: self.text.to_string(),
+                value: shown(self.text).to_string(),
                 min: below.map(as_f64),
                 max: above.map(as_f64),
                 unit: unit.cloned(),
@@ -1319,7 +1344,7 @@ impl Cell<'_> {
                 file: self.file.to_path_buf(),
                 line: self.line,
                 column: self.column.to_string(),
-                value: self.text.to_string(),
+                value: shown(self.text).to_string(),
             }),
         }
     }
@@ -1334,7 +1359,7 @@ impl Cell<'_> {
                 file: self.file.to_path_buf(),
                 line: self.line,
                 column: self.column.to_string(),
-                value: self.text.to_string(),
+                value: shown(self.text).to_string(),
             }),
         }
     }
@@ -1349,7 +1374,7 @@ impl Cell<'_> {
                 file: self.file.to_path_buf(),
                 line: self.line,
                 column: self.column.to_string(),
-                value: self.text.to_string(),
+                value: shown(self.text).to_string(),
                 levels: levels.to_vec(),
             })
     }
@@ -1623,6 +1648,37 @@ name = "id"
     }
 
     #[test]
+    fn a_categoricals_reference_level_defaults_to_the_first_and_may_be_declared() {
+        let kind = |text: &str| {
+            let schema = parse_schema(text, Path::new("s.toml")).expect("schema");
+            schema
+                .features
+                .into_iter()
+                .find(|f| f.name == "procedure")
+                .map(|f| f.kind)
+        };
+        let levels = vec!["hip".to_string(), "knee".to_string()];
+        assert_eq!(
+            kind(SCHEMA),
+            Some(FeatureKind::Categorical {
+                levels: levels.clone(),
+                reference: 0
+            })
+        );
+        let declared = SCHEMA.replace(
+            "levels = [\"hip\", \"knee\"]",
+            "levels = [\"hip\", \"knee\"]\nreference = \"knee\"",
+        );
+        assert_eq!(
+            kind(&declared),
+            Some(FeatureKind::Categorical {
+                levels,
+                reference: 1
+            })
+        );
+    }
+
+    #[test]
     fn rejects_inconsistent_schemas() {
         let bad = [
             (SCHEMA.replace("max = 105", "max = 10"), "above max"),
@@ -1636,6 +1692,20 @@ name = "id"
                 "type 'flag'",
             ),
             (SCHEMA.replace("levels = [\"hip\", \"knee\"]", ""), "levels"),
+            (
+                SCHEMA.replace(
+                    "levels = [\"hip\", \"knee\"]",
+                    "levels = [\"hip\", \"knee\"]\nreference = \"shoulder\"",
+                ),
+                "reference level 'shoulder' is not one of its levels (hip, knee)",
+            ),
+            (
+                SCHEMA.replace(
+                    "type = \"boolean\"",
+                    "type = \"boolean\"\nreference = \"1\"",
+                ),
+                "not categorical",
+            ),
         ];
         for (text, expected) in bad {
             let error = parse_schema(&text, Path::new("s.toml")).unwrap_err();

@@ -1,10 +1,13 @@
-//! Describing a compiled model: what `lockstep inspect` prints, as text or JSON.
+//! Describing a compiled model: what `lockstep inspect` prints, as text or JSON. Text from the
+//! model file (label, feature names) is printed escaped: a model cannot send terminal codes.
 
 use std::fmt::Write as _;
 
 use lockstep_engine::format::{Numerics, FORMAT_VERSION, NODE_BYTES};
 use lockstep_engine::Model;
 use serde::Serialize;
+
+use crate::text::escaped;
 
 /// Everything `inspect` reports about a model.
 #[derive(Debug, Clone, Serialize)]
@@ -69,6 +72,30 @@ pub struct FeatureSummary {
     /// The linear term `(coefficient, fill for a missing value)`, if the model has linear
     /// terms.
     pub linear_term: Option<(f64, f64)>,
+    /// The per-level linear term, if the feature is a dummy-coded categorical (absent from
+    /// the JSON otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub level_terms: Option<LevelTermsSummary>,
+}
+
+/// A dummy-coded categorical's linear term as `inspect` reports it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelTermsSummary {
+    /// `(level code, coefficient)` for every level; the reference level's coefficient is 0.
+    pub levels: Vec<(f32, f64)>,
+    /// The term of a missing or unknown value.
+    pub fill: f64,
+}
+
+impl FeatureSummary {
+    /// Whether the feature has a nonzero linear or level coefficient.
+    fn has_nonzero_term(&self) -> bool {
+        self.linear_term.is_some_and(|(c, _)| c != 0.0)
+            || self
+                .level_terms
+                .as_ref()
+                .is_some_and(|t| t.levels.iter().any(|&(_, b)| b != 0.0))
+    }
 }
 
 /// Summarises a loaded model; `file_bytes` is the size of the blob it was loaded from.
@@ -111,6 +138,10 @@ pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
                 name: name.to_string(),
                 range: model.feature_range(index),
                 linear_term: model.linear_term(index),
+                level_terms: model.level_terms(index).map(|terms| LevelTermsSummary {
+                    levels: terms.levels().collect(),
+                    fill: terms.fill(),
+                }),
             })
             .collect(),
     }
@@ -128,7 +159,7 @@ pub fn render_text(summary: &ModelSummary) -> String {
         "  source        {} {}",
         s.source_framework, s.source_version
     );
-    let _ = writeln!(out, "  label         {}", s.label);
+    let _ = writeln!(out, "  label         {}", escaped(&s.label));
     let _ = writeln!(
         out,
         "  objective     {} ({} output{})",
@@ -167,11 +198,7 @@ pub fn render_text(summary: &ModelSummary) -> String {
         s.measured_depth, s.max_depth
     );
     let _ = writeln!(out, "  features      {}", s.n_features);
-    let n_terms = s
-        .features
-        .iter()
-        .filter(|f| f.linear_term.is_some_and(|(c, _)| c != 0.0))
-        .count();
+    let n_terms = s.features.iter().filter(|f| f.has_nonzero_term()).count();
     if s.features.iter().any(|f| f.linear_term.is_some()) {
         let _ = writeln!(
             out,
@@ -180,12 +207,28 @@ pub fn render_text(summary: &ModelSummary) -> String {
         );
     }
     for feature in &s.features {
-        let mut line = format!("    {:>4}  {}", feature.index, feature.name);
+        let mut line = format!("    {:>4}  {}", feature.index, escaped(&feature.name));
         if let Some((low, high)) = feature.range {
             let _ = write!(line, "  [{low:?}, {high:?}]");
         }
-        if let Some((coefficient, fill)) = feature.linear_term {
-            let _ = write!(line, "  {coefficient:+e} (fill {fill:?})");
+        match (&feature.level_terms, feature.linear_term) {
+            (Some(terms), _) => {
+                let levels: Vec<String> = terms
+                    .levels
+                    .iter()
+                    .map(|(code, b)| format!("{code}: {b:+e}"))
+                    .collect();
+                let _ = write!(
+                    line,
+                    "  per level {{{}}} (missing or unknown {:+e})",
+                    levels.join(", "),
+                    terms.fill
+                );
+            }
+            (None, Some((coefficient, fill))) => {
+                let _ = write!(line, "  {coefficient:+e} (fill {fill:?})");
+            }
+            (None, None) => {}
         }
         let _ = writeln!(out, "{line}");
     }

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use lockstep_host::commands::{self, parity::ParityArgs, train::TrainArgs};
+use lockstep_host::text;
 use lockstep_host::validate::ValidateInputs;
 
 /// The exit codes: part of the interface (scripts and CI branch on them), listed here and
@@ -332,7 +333,8 @@ fn main() -> ExitCode {
     match result {
         Ok(exit) => exit.into(),
         Err(error) => {
-            eprintln!("error: {error:#}");
+            // Each cause once, control characters escaped (see `text::chain`).
+            eprintln!("error: {}", text::chain(error.as_ref()));
             Exit::Error.into()
         }
     }

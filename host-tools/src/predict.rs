@@ -72,12 +72,16 @@ pub enum PredictError {
     Engine(#[from] lockstep_engine::Error),
 }
 
-/// The output column names for `model`: `margin` and `prob` (or `value` for regression), with
-/// `_k` suffixes when the model has several outputs.
+/// The output column names for `model`: `margin` and `prob` for every classifier (a forest's
+/// probability included), `margin` and `value` for a regression, with `_k` suffixes when the
+/// model has several outputs.
 pub fn output_columns(model: &Model<'_>) -> Vec<String> {
     let transformed = match model.objective() {
         Objective::Regression => "value",
-        _ => "prob",
+        Objective::BinaryLogistic
+        | Objective::BinaryProbability
+        | Objective::MulticlassSoftmax
+        | Objective::MulticlassOneVsRest => "prob",
     };
     let n = model.n_outputs();
     let names = |stem: &str| -> Vec<String> {
@@ -180,8 +184,8 @@ impl<R: Read> FeatureReader<R> {
             let text = record.get(column).unwrap_or("");
             *slot = parse_cell(text).ok_or_else(|| PredictError::BadCell {
                 line,
-                column: self.header[column].clone(),
-                value: text.to_string(),
+                column: crate::text::shown(&self.header[column]).to_string(),
+                value: crate::text::shown(text).to_string(),
             })?;
         }
         Ok(true)

@@ -577,12 +577,28 @@ fn train_fits_forests_and_logistic_paths_and_records_the_selection() {
         .iter()
         .map(|v| v["name"].as_str().unwrap())
         .collect();
-    assert_eq!(excluded, ["diagnosis", "smoking"]);
-    let nonzero: Vec<&str> = path["coefficients"]
-        .as_array()
-        .unwrap()
+    assert!(excluded.is_empty(), "every feature is fitted: {excluded:?}");
+    let coefficients = path["coefficients"].as_array().unwrap();
+    // Multi-level categoricals are dummy coded against their first level, grouped per feature.
+    let diagnosis = coefficients
         .iter()
-        .filter(|c| c["coefficient"].as_f64().unwrap() != 0.0)
+        .find(|c| c["name"] == "diagnosis")
+        .expect("diagnosis is fitted");
+    assert_eq!(diagnosis["reference"], "osteoarthritis");
+    let levels = diagnosis["levels"].as_array().unwrap();
+    assert_eq!(levels.len(), 5);
+    assert_eq!(levels[0]["level"], "osteoarthritis");
+    assert_eq!(levels[0]["coefficient"], 0.0);
+    assert!(diagnosis["missing_term"].is_f64());
+    let used = |c: &serde_json::Value| match c["levels"].as_array() {
+        Some(levels) => levels
+            .iter()
+            .any(|l| l["coefficient"].as_f64().unwrap() != 0.0),
+        None => c["coefficient"].as_f64().unwrap() != 0.0,
+    };
+    let nonzero: Vec<&str> = coefficients
+        .iter()
+        .filter(|c| used(c))
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     let selected: Vec<&str> = record["selected_variables"]
@@ -665,4 +681,60 @@ fn train_where_reads_any_declared_column_and_only_features_become_inputs() {
         &result,
         &["'height'", "surgery_year", "patient_id", "death_2y"],
     );
+}
+
+#[test]
+fn predict_names_a_classifiers_output_prob_and_a_regressions_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let header = |model: &Path, rows: &Path| -> String {
+        let result = lockstep(&[
+            "predict",
+            "-m",
+            model.to_str().unwrap(),
+            "-i",
+            rows.to_str().unwrap(),
+        ]);
+        assert!(result.status.success(), "{}", stderr(&result));
+        stdout(&result)
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+
+    // A forest classifier: its output is a probability.
+    let (cohort, schema) = synth_cohort(dir.path(), "1500", "3");
+    let config = dir.path().join("forest.toml");
+    std::fs::write(&config, "kind = \"forest\"\n[forest]\nn_trees = 4\n").unwrap();
+    let forest = dir.path().join("forest.lsm");
+    let result = train_death(&cohort, &schema, &config, &forest);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let names: Vec<String> = lockstep_host::data::load_schema(&schema)
+        .expect("schema")
+        .features
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    let rows = dir.path().join("missing.csv");
+    std::fs::write(
+        &rows,
+        format!("{}\n{}\n", names.join(","), ",".repeat(names.len() - 1)),
+    )
+    .unwrap();
+    assert_eq!(header(&forest, &rows), "margin,prob");
+
+    // A LightGBM regression: its output is a value.
+    let regression = dir.path().join("regression.lsm");
+    let result = lockstep(&[
+        "compile",
+        fixtures()
+            .join("cases/lgb-4.7.0-regression.txt")
+            .to_str()
+            .unwrap(),
+        "-o",
+        regression.to_str().unwrap(),
+    ]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let (rows, _) = decimal_rows("lgb-4.7.0-regression", dir.path());
+    assert_eq!(header(&regression, &rows), "margin,value");
 }

@@ -142,7 +142,7 @@ fn compiled_forest_reproduces_train_probabilities_bit_for_bit() {
     assert_eq!(engine.n_trees(), 40);
     assert_eq!(engine.aggregation(), Aggregation::Mean);
     assert_eq!(engine.numerics(), Numerics::Xgboost);
-    assert_eq!(engine.objective(), Objective::Regression);
+    assert_eq!(engine.objective(), Objective::BinaryProbability);
     assert_eq!(engine.label(), FOREST_LABEL);
     let outputs = engine_outputs(&blob, &data);
     assert_eq!(bits(&outputs), bits(&forest.train_probabilities));

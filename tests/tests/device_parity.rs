@@ -139,7 +139,8 @@ fn a_model_too_large_for_a_model_region_is_refused_before_running() {
 }
 
 /// Models Lockstep trains itself (boosted trees, a forest, and a logistic regression in the
-/// engine's linear form, whose f64 sums meet infinities and NaN fills) are bit-exact too.
+/// engine's linear form, whose f64 sums meet infinities and NaN fills, with the cohort's
+/// multi-level categoricals as level terms probed at every code) are bit-exact too.
 #[test]
 fn trained_models_of_every_kind_are_bit_exact_on_every_target() {
     use lockstep_host::synth;
@@ -190,6 +191,12 @@ fn trained_models_of_every_kind_are_bit_exact_on_every_target() {
         let kind = format!("{:?}", config.kind).to_lowercase();
         let outcome = pipeline::train_model(&csv, &schema, config, |_| {}).expect("train");
         let model = Model::from_bytes(&outcome.model).expect("load");
+        if kind == "logistic" {
+            assert!(
+                model.has_level_terms(),
+                "diagnosis and smoking are dummy coded"
+            );
+        }
         let set = vectors::generate(
             &model,
             vectors::GenerateOptions {

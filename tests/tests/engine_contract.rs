@@ -1,7 +1,8 @@
 //! Pins the engine's evaluation semantics and load-time validation on models built in code.
 
 use lockstep_engine::builder::{
-    linear_section, BuildError, Condition, ModelSpec, NodeSpec, TreeSpec,
+    level_terms_section, linear_section, BuildError, Condition, LevelTermSpec, ModelSpec, NodeSpec,
+    TreeSpec,
 };
 use lockstep_engine::format::{
     next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective,
@@ -477,6 +478,163 @@ fn rejects_malformed_or_misplaced_linear_terms() {
     assert_eq!(
         empty.to_bytes().err(),
         Some(BuildError::Invalid(Error::Empty))
+    );
+}
+
+/// Level terms on feature 1 of [`linear_spec`]: codes 0, 1, 2 (0 the reference).
+fn stage_terms() -> LevelTermSpec {
+    LevelTermSpec {
+        feature: 1,
+        fill: 0.3125,
+        levels: vec![(0.0, 0.0), (1.0, -1.25), (2.0, 0.8)],
+    }
+}
+
+#[test]
+fn level_terms_add_the_inputs_level_coefficient_after_the_features_linear_term() {
+    let mut spec = linear_spec(&TERMS);
+    spec.sections.push(level_terms_section(&[stage_terms()]));
+    let bytes = spec.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    assert!(model.has_level_terms());
+    let terms = model.level_terms(1).expect("feature 1 has level terms");
+    assert_eq!(terms.fill(), 0.3125);
+    assert_eq!(
+        terms.levels().collect::<Vec<_>>(),
+        [(0.0, 0.0), (1.0, -1.25), (2.0, 0.8)]
+    );
+    assert!(model.level_terms(0).is_none() && model.level_terms(2).is_none());
+    // (stage input, its term): a level's coefficient; the reference adds nothing; missing,
+    // unlisted and non-integer codes take the fill.
+    let cases = [
+        (1.0f32, -1.25),
+        (2.0, 0.8),
+        (0.0, 0.0),
+        (-0.0, 0.0),
+        (f32::NAN, 0.3125),
+        (3.0, 0.3125),
+        (1.5, 0.3125),
+        (f32::INFINITY, 0.3125),
+    ];
+    for (stage, term) in cases {
+        let row = [71.0f32, stage, 3.0];
+        // Feature order: x0's linear term, x1's (zero: skipped) then its level term, x2's.
+        let mut expected: f64 = -2.5 + 0.031 * 71.0;
+        if term != 0.0 {
+            expected += term;
+        }
+        expected += -0.7 * 3.0;
+        let scores = model.score(&row).expect("score");
+        assert_eq!(scores.margins()[0].to_bits(), expected.to_bits(), "{stage}");
+        assert_eq!(
+            scores.outputs()[0].to_bits(),
+            math::sigmoid_lightgbm(expected, 1.0).to_bits()
+        );
+    }
+    // Level terms alone (no trees, no linear section) are a model too.
+    let mut alone = linear_spec(&TERMS);
+    alone.sections = vec![level_terms_section(&[stage_terms()])];
+    let bytes = alone.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let margin = model.score(&[9.0, 1.0, 9.0]).expect("score").margins()[0];
+    assert_eq!(margin.to_bits(), (-2.5f64 + -1.25).to_bits());
+}
+
+#[test]
+fn rejects_malformed_or_misplaced_level_terms() {
+    let bad = Some(BuildError::Invalid(Error::BadLevelTerms));
+    let build = |terms: &[LevelTermSpec]| {
+        let mut spec = linear_spec(&TERMS);
+        spec.sections.push(level_terms_section(terms));
+        spec.to_bytes().err()
+    };
+    let with = |edit: &dyn Fn(&mut LevelTermSpec)| {
+        let mut terms = stage_terms();
+        edit(&mut terms);
+        build(&[terms])
+    };
+    assert_eq!(build(&[stage_terms()]), None);
+    assert_eq!(build(&[]), bad.clone(), "an empty section");
+    assert_eq!(
+        with(&|t| t.feature = 3),
+        bad.clone(),
+        "feature out of range"
+    );
+    assert_eq!(with(&|t| t.levels.clear()), bad.clone(), "no levels");
+    assert_eq!(with(&|t| t.fill = f64::NAN), bad.clone(), "NaN fill");
+    assert_eq!(with(&|t| t.levels[1].1 = f64::INFINITY), bad.clone());
+    assert_eq!(with(&|t| t.levels[2].0 = f32::NAN), bad.clone());
+    assert_eq!(with(&|t| t.levels[2].0 = f32::INFINITY), bad.clone());
+    assert_eq!(with(&|t| t.levels[2].0 = 1.0), bad.clone(), "repeated code");
+    assert_eq!(
+        with(&|t| t.levels.swap(0, 1)),
+        bad.clone(),
+        "unsorted codes"
+    );
+    let mut first = stage_terms();
+    first.feature = 0;
+    assert_eq!(build(&[first.clone(), stage_terms()]), None);
+    assert_eq!(
+        build(&[stage_terms(), first]),
+        bad.clone(),
+        "features out of order"
+    );
+    assert_eq!(
+        build(&[stage_terms(), stage_terms()]),
+        bad.clone(),
+        "a feature twice"
+    );
+    // A truncated record.
+    let mut spec = linear_spec(&TERMS);
+    let (tag, mut payload) = level_terms_section(&[stage_terms()]);
+    payload.pop();
+    spec.sections.push((tag, payload));
+    assert_eq!(spec.to_bytes().err(), bad.clone());
+    // Twice.
+    let mut twice = linear_spec(&TERMS);
+    twice.sections.push(level_terms_section(&[stage_terms()]));
+    twice.sections.push(level_terms_section(&[stage_terms()]));
+    assert_eq!(twice.to_bytes().err(), bad.clone());
+    // Models a linear predictor cannot mean: f32 numerics, several outputs.
+    let mut f32_model = small_spec();
+    f32_model.sections = vec![level_terms_section(&[stage_terms()])];
+    assert_eq!(f32_model.to_bytes().err(), bad.clone());
+    let mut multi = linear_spec(&TERMS);
+    multi.sections = vec![level_terms_section(&[stage_terms()])];
+    multi.n_outputs = 2;
+    multi.objective = Objective::MulticlassSoftmax;
+    multi.base_margins = vec![0.0, 0.0];
+    assert_eq!(multi.to_bytes().err(), bad);
+}
+
+#[test]
+fn binary_probability_models_report_their_margin_as_the_probability() {
+    // A forest of probability trees: the output is the mean, untransformed.
+    let mut spec = small_spec();
+    spec.objective = Objective::BinaryProbability;
+    spec.aggregation = Aggregation::Mean;
+    spec.base_margins = vec![0.0];
+    let bytes = spec.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let mut regression = spec.clone();
+    regression.objective = Objective::Regression;
+    let regression_bytes = regression.to_bytes().expect("build");
+    let regression = Model::from_bytes(&regression_bytes).expect("load");
+    for row in [[0.0f32, 0.0, 0.0], [1.0, -1.0, f32::NAN], [f32::NAN; 3]] {
+        let ours = model.score(&row).expect("score");
+        let theirs = regression.score(&row).expect("score");
+        assert_eq!(ours.margins()[0].to_bits(), theirs.margins()[0].to_bits());
+        assert_eq!(ours.outputs()[0].to_bits(), theirs.outputs()[0].to_bits());
+        let mean = ours.margins()[0] as f32 / model.n_trees() as f32;
+        assert_eq!(ours.outputs()[0].to_bits(), f64::from(mean).to_bits());
+    }
+    // One output only.
+    let mut two = spec;
+    two.n_outputs = 2;
+    two.base_margins = vec![0.0, 0.0];
+    assert_eq!(
+        two.to_bytes().err(),
+        Some(BuildError::Invalid(Error::TableSize))
     );
 }
 

@@ -4,7 +4,9 @@
 //! Each pinned model covers part of the format: `XGBOOST_TINY` f32 leaves, numeric splits with
 //! both default sides, an XGBoost categorical split and feature ranges; `LIGHTGBM_TINY` f64
 //! leaves, both LightGBM missing modes, a LightGBM categorical split, a multi-word category
-//! set, an unknown optional section; `LINEAR_TINY` the linear-terms section. A test also loads
+//! set, an unknown optional section; `LINEAR_TINY` the linear-terms section; `LEVELS_TINY`
+//! (appended with the level-terms section, tag 7) linear and level terms without trees. A
+//! test also loads
 //! each pinned blob and checks what it predicts, bit for bit, so the bytes keep their meaning.
 //!
 //! `XGBOOST_TINY` is also committed as `engine/tests/data/tiny.lsm` for the engine's doctests;
@@ -13,7 +15,9 @@
 
 use std::path::Path;
 
-use lockstep_engine::builder::{linear_section, Condition, ModelSpec, TreeSpec};
+use lockstep_engine::builder::{
+    level_terms_section, linear_section, Condition, LevelTermSpec, ModelSpec, TreeSpec,
+};
 use lockstep_engine::format::{
     Aggregation, BaseOrder, Framework, MissingMode, Numerics, Objective,
 };
@@ -144,6 +148,33 @@ fn linear_tiny() -> ModelSpec {
         source_version: String::new(),
         label: "linear".into(),
         sections: vec![linear_section(&[(0.5, 2.0), (0.0, 0.0)])],
+    }
+}
+
+/// A logistic regression with a dummy-coded categorical and no trees: `x`'s linear term, then
+/// `stage`'s level term (codes 0, 1, 2; level 0 the reference).
+fn levels_tiny() -> ModelSpec {
+    ModelSpec {
+        n_outputs: 1,
+        objective: Objective::BinaryLogistic,
+        numerics: Numerics::Lightgbm { sigmoid: 1.0 },
+        base_order: BaseOrder::First,
+        aggregation: Aggregation::Sum,
+        base_margins: vec![-1.0],
+        feature_names: vec!["x".into(), "stage".into()],
+        feature_ranges: None,
+        trees: Vec::new(),
+        source_framework: Framework::Lockstep,
+        source_version: String::new(),
+        label: "levels".into(),
+        sections: vec![
+            linear_section(&[(0.5, 2.0), (0.0, 0.0)]),
+            level_terms_section(&[LevelTermSpec {
+                feature: 1,
+                fill: 0.25,
+                levels: vec![(0.0, 0.0), (1.0, 1.5), (2.0, -0.75)],
+            }]),
+        ],
     }
 }
 
@@ -287,6 +318,49 @@ const LINEAR_TINY: [u8; 167] = [
     0xe5, 0xdd, 0x8f, 0xa6, 0xc7, 0xfe, 0xd5, 0x58, // ...
 ];
 
+/// `levels_tiny()`, as written by the builder.
+#[rustfmt::skip]
+const LEVELS_TINY: [u8; 173] = [
+    0x4c, 0x53, 0x54, 0x50, // magic "LSTP"
+    0x01, 0x00, // format version 1
+    0x00, 0x00, // header flags
+    0x02, // n_features 2
+    0x01, // n_outputs 1
+    0x00, // max_depth 0
+    0x01, // objective BinaryLogistic
+    0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0x3f, // numerics Lightgbm, sigmoid f64 1.0
+    0x00, // base_order First
+    0x00, // aggregation Sum
+    0x08, // base_margins: 8 bytes
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0xbf, // f64 base margin of output 0: -1.0
+    0x00, // trees: 0 bytes
+    0x00, // nodes: 0 bytes
+    0x00, // leaf_values: 0 bytes
+    0x00, // category_sets: 0 bytes
+    0x00, // category_words: 0 bytes
+    0x08, 0x01, 0x78, 0x05, 0x73, 0x74, 0x61, 0x67, 0x65, // feature_names: 8 bytes, "x" and "stage"
+    0x00, // feature_ranges: 0 bytes
+    0x03, // source framework Lockstep
+    0x00, // source version ""
+    0x06, 0x6c, 0x65, 0x76, 0x65, 0x6c, 0x73, // label "levels"
+    0x54, // sections: 84 bytes
+    0x03, 0x20, // section tag 3 (linear terms), payload 32 bytes
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0x3f, // x coefficient 0.5
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, // x fill 2.0
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // stage coefficient 0.0
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // stage fill 0.0
+    0x07, 0x30, // section tag 7 (level terms), payload 48 bytes
+    0x01, 0x00, 0x03, 0x00, // feature 1, 3 levels
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xd0, 0x3f, // fill 0.25 (missing or unknown stage)
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, // code 0.0 (reference), coefficient 0.0
+    0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf8, 0x3f, // code 1.0, coefficient 1.5
+    0x00, 0x00, 0x00, 0x40, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe8, 0xbf, // code 2.0, coefficient -0.75
+    0x09, 0x8d, 0xfe, 0x12, 0xc3, 0x0e, 0x96, 0x79, // SHA-256 of all the bytes above
+    0x48, 0x7b, 0xc5, 0x40, 0x83, 0x64, 0x97, 0x0d, // ...
+    0x89, 0x7d, 0x7e, 0x6c, 0xb4, 0xf6, 0xf7, 0x35, // ...
+    0xfb, 0x8f, 0x26, 0xe7, 0x91, 0x4f, 0x35, 0xcb, // ...
+];
+
 /// Fails with the first differing offset and both blobs in hex, so a format change is easy to
 /// read off the test output.
 fn assert_pinned(name: &str, built: &[u8], pinned: &[u8]) {
@@ -329,6 +403,12 @@ fn lightgbm_model_bytes_are_pinned() {
 fn linear_model_bytes_are_pinned() {
     let built = linear_tiny().to_bytes().expect("build");
     assert_pinned("LINEAR_TINY", &built, &LINEAR_TINY);
+}
+
+#[test]
+fn levels_model_bytes_are_pinned() {
+    let built = levels_tiny().to_bytes().expect("build");
+    assert_pinned("LEVELS_TINY", &built, &LEVELS_TINY);
 }
 
 /// Scores `row` with the pinned blob and returns the f64 margin and output.
@@ -383,6 +463,25 @@ fn pinned_linear_bytes_mean_what_the_comments_say() {
     ];
     for (row, margin) in cases {
         let (got_margin, got_prob) = score(&LINEAR_TINY, &row);
+        assert_eq!(got_margin.to_bits(), margin.to_bits(), "{row:?}");
+        let prob = math::sigmoid_lightgbm(margin, 1.0);
+        assert_eq!(got_prob.to_bits(), prob.to_bits(), "{row:?}");
+    }
+}
+
+#[test]
+fn pinned_levels_bytes_mean_what_the_comments_say() {
+    // Base margin, then 0.5 * x (2.0 when missing), then stage's level coefficient; the
+    // reference level adds nothing, a missing or unknown stage adds the fill 0.25.
+    let cases: [([f32; 2], f64); 5] = [
+        ([1.0, 1.0], -1.0 + 0.5 * 1.0 + 1.5),
+        ([1.0, 2.0], -1.0 + 0.5 * 1.0 + -0.75),
+        ([f32::NAN, 0.0], -1.0 + 0.5 * 2.0),
+        ([3.0, f32::NAN], -1.0 + 0.5 * 3.0 + 0.25),
+        ([3.0, 7.0], -1.0 + 0.5 * 3.0 + 0.25),
+    ];
+    for (row, margin) in cases {
+        let (got_margin, got_prob) = score(&LEVELS_TINY, &row);
         assert_eq!(got_margin.to_bits(), margin.to_bits(), "{row:?}");
         let prob = math::sigmoid_lightgbm(margin, 1.0);
         assert_eq!(got_prob.to_bits(), prob.to_bits(), "{row:?}");

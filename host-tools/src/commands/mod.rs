@@ -11,6 +11,9 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use lockstep_engine::Model;
 
+use crate::output;
+use crate::text::shown_path;
+
 pub mod compile;
 pub mod inspect;
 pub mod parity;
@@ -19,10 +22,9 @@ pub mod synth;
 pub mod train;
 pub mod validate;
 
-/// Reads a whole input file; the error names the step and the path.
+/// Reads a whole input file; the error names the step, the operation and the path.
 fn read_file(step: &str, path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path)
-        .with_context(|| format!("{step}: cannot read '{}'; check the path", path.display()))
+    std::fs::read(path).map_err(|e| anyhow::anyhow!("{step}: {}", output::read_error(path, &e)))
 }
 
 /// Loads model bytes read from `path` through the engine, exactly as a device would.
@@ -30,7 +32,7 @@ fn load_model<'a>(step: &str, path: &Path, bytes: &'a [u8]) -> Result<Model<'a>>
     Model::from_bytes(bytes).with_context(|| {
         format!(
             "{step}: '{}' is not a valid lockstep model; compile it with `lockstep compile`",
-            path.display()
+            shown_path(path)
         )
     })
 }

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 
 use super::{load_model, read_file};
-use crate::{inspect, parity};
+use crate::text::shown_path;
+use crate::{inspect, output, parity};
 
 /// What `lockstep parity` was asked to do.
 pub struct ParityArgs {
@@ -36,6 +37,14 @@ pub struct ParityArgs {
 pub fn run(args: ParityArgs) -> Result<bool> {
     let model_path = args.model.as_path();
     let target_names = &args.targets;
+    if let Some(record) = &args.record {
+        let mut given = vec![("--model", model_path)];
+        if let Some(vectors) = &args.vectors {
+            given.push(("--vectors", vectors.as_path()));
+        }
+        output::refuse_overwriting_inputs(&given, &[("--record", record.as_path())])
+            .context("parity")?;
+    }
     let bytes = read_file("parity", model_path)?;
     let model = load_model("parity", model_path, &bytes)?;
     let mut targets = Vec::new();
@@ -51,7 +60,7 @@ pub fn run(args: ParityArgs) -> Result<bool> {
     }
     let vectors = match &args.vectors {
         Some(path) => parity::vectors::read_csv(&model, path)
-            .with_context(|| format!("parity: reading vectors '{}'", path.display()))?,
+            .with_context(|| format!("parity: reading vectors '{}'", shown_path(path)))?,
         None => parity::vectors::generate(
             &model,
             parity::vectors::GenerateOptions {
@@ -67,7 +76,7 @@ pub fn run(args: ParityArgs) -> Result<bool> {
     std::fs::create_dir_all(&work_dir).with_context(|| {
         format!(
             "parity: cannot create work directory '{}'",
-            work_dir.display()
+            shown_path(&work_dir)
         )
     })?;
     let options = parity::ParityOptions {
@@ -86,7 +95,7 @@ pub fn run(args: ParityArgs) -> Result<bool> {
     let record = parity::run(&bytes, &vectors, &targets, &options, |message| {
         eprintln!("parity: {message}")
     })
-    .with_context(|| format!("parity: '{}'", model_path.display()))?;
+    .with_context(|| format!("parity: '{}'", shown_path(model_path)))?;
     for result in &record.targets {
         println!(
             "{}: {}/{} bit-exact",
@@ -125,14 +134,13 @@ pub fn run(args: ParityArgs) -> Result<bool> {
     }
     if let Some(path) = &args.record {
         let json = serde_json::to_string_pretty(&record).context("parity: encoding the record")?;
-        std::fs::write(path, json + "\n")
-            .with_context(|| format!("parity: cannot write record '{}'", path.display()))?;
+        output::write_atomically(path, (json + "\n").as_bytes()).context("parity")?;
     }
     let exact = record.all_exact();
     if created_temp && exact {
         let _ = std::fs::remove_dir_all(&work_dir);
     } else if !exact {
-        eprintln!("parity: work files kept in '{}'", work_dir.display());
+        eprintln!("parity: work files kept in '{}'", shown_path(&work_dir));
     }
     Ok(exact)
 }

@@ -1,36 +1,34 @@
-//! `lockstep synth`: writes a seeded synthetic cohort and its schema, and prints the event
-//! rates.
+//! `lockstep synth`: writes a seeded synthetic cohort and its schema (together, atomically),
+//! and prints the event rates.
 
-use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
 
+use crate::output::OutputSet;
 use crate::synth;
+use crate::text::shown_path;
 
 /// Writes the arthroplasty cohort of `rows` patients drawn with `seed` to `output`, and its
 /// schema next to it.
 pub fn run(rows: usize, seed: u64, output: &Path) -> Result<()> {
     let cohort = synth::arthroplasty(rows, seed);
-    let file = File::create(output).with_context(|| {
-        format!(
-            "synth: cannot create '{}'; check the directory exists",
-            output.display()
-        )
-    })?;
-    let mut writer = BufWriter::new(file);
-    synth::write_csv(&cohort, &mut writer)
-        .and_then(|()| writer.flush())
-        .with_context(|| format!("synth: writing '{}'", output.display()))?;
     let schema = output.with_extension("schema.toml");
-    std::fs::write(&schema, synth::schema_toml())
-        .with_context(|| format!("synth: cannot write '{}'", schema.display()))?;
+    let mut set = OutputSet::new();
+    let writer = set.file(output).context("synth")?;
+    synth::write_csv(&cohort, &mut *writer)
+        .and_then(|()| writer.flush())
+        .map_err(|e| OutputSet::write_error(output, e))
+        .context("synth")?;
+    set.bytes(&schema, synth::schema_toml().as_bytes())
+        .context("synth")?;
+    set.commit().context("synth")?;
     let rates = cohort.event_rates();
     eprintln!(
         "wrote {rows} patients (seed {seed}) to '{}' and its schema to '{}'; event rates: {}",
-        output.display(),
-        schema.display(),
+        shown_path(output),
+        shown_path(&schema),
         synth::OUTCOMES
             .iter()
             .zip(rates)

@@ -1,10 +1,12 @@
 //! `lockstep train`: trains a model with a progress bar, writes the model and its training
-//! record (MODEL.training.json), and prints a summary.
+//! record (MODEL.training.json) together and atomically, and prints a summary.
 
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use crate::output::{self, OutputSet};
+use crate::text::{shown, shown_path};
 use crate::train::config::{ModelKind, TrainConfig};
 use crate::train::pipeline;
 
@@ -30,6 +32,19 @@ pub struct TrainArgs {
 /// unless `quiet`).
 pub fn run(args: TrainArgs) -> Result<()> {
     let (data, schema, output) = (&args.data, &args.schema, &args.output);
+    let record_path = output.with_extension("training.json");
+    let mut inputs = vec![("--data", data.as_path()), ("--schema", schema.as_path())];
+    if let Some(config) = &args.config {
+        inputs.push(("--config", config.as_path()));
+    }
+    output::refuse_overwriting_inputs(
+        &inputs,
+        &[
+            ("-o", output.as_path()),
+            ("the training record", &record_path),
+        ],
+    )
+    .context("train")?;
     let mut config = match args.config.as_deref() {
         Some(path) => pipeline::load_config(path).context("train: reading the config")?,
         None => TrainConfig::default(),
@@ -69,22 +84,19 @@ pub fn run(args: TrainArgs) -> Result<()> {
     .with_context(|| {
         format!(
             "train: '{}' with schema '{}'",
-            data.display(),
-            schema.display()
+            shown_path(data),
+            shown_path(schema)
         )
     })?;
     bar.finish_and_clear();
-    std::fs::write(output, &outcome.model).with_context(|| {
-        format!(
-            "train: cannot write '{}'; check the directory exists",
-            output.display()
-        )
-    })?;
-    let record_path = output.with_extension("training.json");
     let json =
         serde_json::to_string_pretty(&outcome.record).context("train: encoding the record")?;
-    std::fs::write(&record_path, json + "\n")
-        .with_context(|| format!("train: cannot write '{}'", record_path.display()))?;
+    // The model and its record appear together or not at all.
+    let mut set = OutputSet::new();
+    set.bytes(output, &outcome.model).context("train")?;
+    set.bytes(&record_path, (json + "\n").as_bytes())
+        .context("train")?;
+    set.commit().context("train")?;
     let r = &outcome.record;
     let shape = match (&r.logistic, r.best_round) {
         (Some(path), _) => format!(
@@ -98,14 +110,14 @@ pub fn run(args: TrainArgs) -> Result<()> {
     };
     eprintln!(
         "trained {} in {:.3} s on {} rows ({} events), {shape}, test AUC {} on {} rows -> '{}', record '{}'",
-        r.target,
+        shown(&r.target),
         outcome.train_seconds,
         r.train.rows,
         r.train.events,
         r.test_auc.map_or("n/a".into(), |a| format!("{a:.4}")),
         r.test.rows,
-        output.display(),
-        record_path.display()
+        shown_path(output),
+        shown_path(&record_path)
     );
     Ok(())
 }

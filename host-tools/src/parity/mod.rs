@@ -62,8 +62,11 @@ pub enum ParityError {
         host: String,
     },
     /// I/O on the work directory.
-    #[error("{0}")]
+    #[error(transparent)]
     Io(#[from] std::io::Error),
+    /// A work file could not be written.
+    #[error(transparent)]
+    Output(#[from] crate::output::OutputError),
 }
 
 /// One value that differs between host and device.
@@ -195,8 +198,8 @@ pub fn run(
         let elf = qemu::build_firmware(&options.firmware_dir, target)?;
         let dir = options.work_dir.join(target.name);
         std::fs::create_dir_all(&dir)?;
-        std::fs::write(dir.join(MODEL_BLOB_FILE), &blob)?;
-        std::fs::write(dir.join(VECTORS_FILE), &vector_bytes)?;
+        crate::output::write_atomically(&dir.join(MODEL_BLOB_FILE), &blob)?;
+        crate::output::write_atomically(&dir.join(VECTORS_FILE), &vector_bytes)?;
         progress(&format!(
             "{}: running {} vectors in QEMU",
             target.name,

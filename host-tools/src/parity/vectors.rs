@@ -1,5 +1,6 @@
 //! Input vectors for parity runs: generated from a model's own split points (each threshold,
-//! the f32 on either side, category members and their neighbours), IEEE special values, and
+//! the f32 on either side, category members and their neighbours; the level codes of
+//! per-level linear terms and their neighbours), IEEE special values, and
 //! seeded random rows inside the features' ranges; or read from a user's CSV.
 
 use std::collections::BTreeSet;
@@ -100,6 +101,17 @@ fn boundary_values(model: &Model<'_>) -> Vec<BTreeSet<u32>> {
                             set.insert(v.to_bits());
                         }
                     }
+                }
+            }
+        }
+    }
+    // A dummy-coded categorical's level codes, their neighbours and a value between two codes
+    // (an unknown level, scored as missing).
+    for (feature, set) in per_feature.iter_mut().enumerate() {
+        if let Some(terms) = model.level_terms(feature) {
+            for (code, _) in terms.levels() {
+                for v in [code, step_down(code), step_up(code), code + 0.5, code + 1.0] {
+                    set.insert(v.to_bits());
                 }
             }
         }

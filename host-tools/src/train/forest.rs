@@ -105,7 +105,7 @@ impl Default for ForestOptions {
 /// A trained forest.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TrainedForest {
-    /// The model (`Objective::Regression`, `Numerics::Xgboost`, `Aggregation::Mean`, base
+    /// The model (`Objective::BinaryProbability`, `Numerics::Xgboost`, `Aggregation::Mean`, base
     /// margin 0), ready for `to_bytes`; its output is the mean leaf probability.
     pub spec: ModelSpec,
     /// The model's output on every training row, exactly as the compiled model computes it
@@ -173,7 +173,7 @@ pub fn train_forest(
     let train_probabilities = sums.iter().map(|&sum| sum / divisor).collect();
     let spec = ModelSpec {
         n_outputs: 1,
-        objective: format::Objective::Regression,
+        objective: format::Objective::BinaryProbability,
         numerics: Numerics::Xgboost,
         base_order: BaseOrder::First,
         aggregation: Aggregation::Mean,

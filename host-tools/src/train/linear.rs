@@ -223,6 +223,226 @@ impl LogisticPath {
     }
 }
 
+/// How one input feature enters a linear predictor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeatureCoding {
+    /// The value itself (numbers, booleans, a two-level category's 0/1 code).
+    Value,
+    /// Dummy (one-hot) coding of a categorical whose values are the level codes
+    /// `0, 1, ..., levels.len() - 1` (as the data loader writes them): one 0/1 indicator
+    /// column per level except `reference`, in level order.
+    Dummy {
+        /// The level names, in code order.
+        levels: Vec<String>,
+        /// The code of the reference level, which gets no column (its coefficient is 0).
+        reference: usize,
+    },
+}
+
+impl FeatureCoding {
+    /// Design columns this feature takes.
+    pub fn n_columns(&self) -> usize {
+        match self {
+            FeatureCoding::Value => 1,
+            FeatureCoding::Dummy { levels, .. } => levels.len().saturating_sub(1),
+        }
+    }
+
+    /// The non-reference level codes of a dummy coding, in order (empty for a value).
+    fn indicator_levels(&self) -> Vec<usize> {
+        match self {
+            FeatureCoding::Value => Vec::new(),
+            FeatureCoding::Dummy { levels, reference } => {
+                (0..levels.len()).filter(|l| l != reference).collect()
+            }
+        }
+    }
+}
+
+/// The design of `columns` (one per feature) under `codings` (one per feature): names and
+/// columns to fit [`fit_path`] on. A value column is copied; a dummy-coded one becomes its
+/// indicators, named `feature=level`, each 1 where the value is that level's code, 0 where it
+/// is another level's, and NaN where it is missing or no level's code (so it is imputed with
+/// the indicator's training mean, as the compiled model's fill assumes).
+///
+/// # Panics
+/// If `names`, `columns` and `codings` differ in length.
+pub fn dummy_design(
+    names: &[String],
+    columns: &[Vec<f32>],
+    codings: &[FeatureCoding],
+) -> (Vec<String>, Vec<Vec<f32>>) {
+    assert!(names.len() == columns.len() && columns.len() == codings.len());
+    let mut design_names = Vec::new();
+    let mut design = Vec::new();
+    for ((name, column), coding) in names.iter().zip(columns).zip(codings) {
+        match coding {
+            FeatureCoding::Value => {
+                design_names.push(name.clone());
+                design.push(column.clone());
+            }
+            FeatureCoding::Dummy { levels, .. } => {
+                for level in coding.indicator_levels() {
+                    design_names.push(format!("{name}={}", levels[level]));
+                    design.push(
+                        column
+                            .iter()
+                            .map(|&x| match level_of(x, levels.len()) {
+                                Some(code) => f32::from(u8::from(code == level)),
+                                None => f32::NAN,
+                            })
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+    (design_names, design)
+}
+
+/// The level whose code is `x` (exactly, as the engine compares), if any.
+fn level_of(x: f32, n_levels: usize) -> Option<usize> {
+    (0..n_levels).find(|&level| level as f32 == x)
+}
+
+/// A linear predictor over the raw features in the engine's exact form (its linear and
+/// level-terms sections): what [`crate::train::linear_spec::linear_terms_spec`] compiles, and
+/// what [`LinearTerms::margin`] evaluates with the same operations in the same order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearTerms {
+    /// The intercept (the compiled model's base margin).
+    pub intercept: f64,
+    /// One term per raw feature.
+    pub terms: Vec<FeatureTerm>,
+}
+
+/// One raw feature's term.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FeatureTerm {
+    /// `coefficient * value`, `coefficient * fill` when the value is missing.
+    Value {
+        /// Per unit of the feature.
+        coefficient: f64,
+        /// The value a missing input is replaced by.
+        fill: f64,
+    },
+    /// A dummy-coded categorical: the coefficient of the input's level (code = index here;
+    /// the reference level's is 0), or `fill` when the input is missing or no level's code.
+    Levels {
+        /// One coefficient per level code.
+        coefficients: Vec<f64>,
+        /// The term of a missing or unknown value: the sum of the indicators' coefficients
+        /// times their training means (the fit imputes each indicator with its mean).
+        fill: f64,
+    },
+}
+
+impl FeatureTerm {
+    /// Whether the feature contributes to some prediction.
+    pub fn is_used(&self) -> bool {
+        match self {
+            FeatureTerm::Value { coefficient, .. } => *coefficient != 0.0,
+            FeatureTerm::Levels { coefficients, .. } => coefficients.iter().any(|&b| b != 0.0),
+        }
+    }
+}
+
+impl LinearTerms {
+    /// Margin (log-odds) for one row of raw features (NaN missing): the intercept, then each
+    /// feature's term in feature order, skipping zero coefficients and zero level terms, all
+    /// in f64: exactly the engine's evaluation of the compiled model.
+    ///
+    /// # Panics
+    /// If the row's length is not the feature count.
+    pub fn margin(&self, row: &[f32]) -> f64 {
+        assert_eq!(
+            row.len(),
+            self.terms.len(),
+            "a linear margin needs one value per feature"
+        );
+        let mut eta = self.intercept;
+        for (term, &x) in self.terms.iter().zip(row) {
+            match term {
+                FeatureTerm::Value { coefficient, fill } => {
+                    if *coefficient != 0.0 {
+                        eta += coefficient * if x.is_nan() { *fill } else { f64::from(x) };
+                    }
+                }
+                FeatureTerm::Levels { coefficients, fill } => {
+                    let level_term = match level_of(x, coefficients.len()) {
+                        Some(level) => coefficients[level],
+                        None => *fill,
+                    };
+                    if level_term != 0.0 {
+                        eta += level_term;
+                    }
+                }
+            }
+        }
+        eta
+    }
+
+    /// Probability of the positive class: `sigmoid_lightgbm(margin, 1.0)`, as the engine.
+    ///
+    /// # Panics
+    /// If the row's length is not the feature count.
+    pub fn predict_proba(&self, row: &[f32]) -> f64 {
+        sigmoid_lightgbm(self.margin(row), 1.0)
+    }
+}
+
+impl LogisticPath {
+    /// The model at lambda `lambda_index` over the raw features, for a path fitted on
+    /// [`dummy_design`]`(.., codings)`: value features keep their coefficient and fill (a
+    /// non-finite fill, of a feature never present and never given a coefficient, becomes 0);
+    /// a dummy-coded one gets its indicators' coefficients per level (0 for the reference) and
+    /// the fill `sum b_l * mean_l` over its nonzero indicators in level order. With every
+    /// coding `Value`, [`LinearTerms::margin`] equals [`LogisticPath::margin_at`] bit for bit.
+    ///
+    /// # Panics
+    /// If the codings' column count is not the path's feature count or the index is past the
+    /// path.
+    pub fn terms_at(&self, lambda_index: usize, codings: &[FeatureCoding]) -> LinearTerms {
+        let beta = &self.coefficients[lambda_index];
+        assert_eq!(
+            codings.iter().map(FeatureCoding::n_columns).sum::<usize>(),
+            beta.len(),
+            "the codings must describe the path's design columns"
+        );
+        let finite = |fill: f64| if fill.is_finite() { fill } else { 0.0 };
+        let mut column = 0;
+        let mut terms = Vec::with_capacity(codings.len());
+        for coding in codings {
+            match coding {
+                FeatureCoding::Value => {
+                    terms.push(FeatureTerm::Value {
+                        coefficient: beta[column],
+                        fill: finite(self.imputation_values[column]),
+                    });
+                    column += 1;
+                }
+                FeatureCoding::Dummy { levels, .. } => {
+                    let mut coefficients = vec![0.0; levels.len()];
+                    let mut fill = 0.0;
+                    for level in coding.indicator_levels() {
+                        let b = beta[column];
+                        coefficients[level] = b;
+                        if b != 0.0 {
+                            fill += b * finite(self.imputation_values[column]);
+                        }
+                        column += 1;
+                    }
+                    terms.push(FeatureTerm::Levels { coefficients, fill });
+                }
+            }
+        }
+        LinearTerms {
+            intercept: self.intercepts[lambda_index],
+            terms,
+        }
+    }
+}
+
 /// Fits the whole path on `data`, cross-validates it with `options.folds` folds and chooses a
 /// lambda, on up to `available_parallelism` threads. Labels must be 0 or 1; NaN features are
 /// missing and imputed with the training mean.
@@ -757,6 +977,9 @@ const MIN_WEIGHT: f64 = 1e-5;
 /// in favour of 32.
 const MAX_GRAM_AGE: usize = 32;
 
+/// Most halvings of one overshooting Newton step (2^-40 of a step moves nothing that counts).
+const MAX_HALVINGS: usize = 40;
+
 /// Margins, probabilities and the exact mean log-likelihood gradient (intercept and every
 /// feature) at one set of coefficients.
 struct State {
@@ -1003,30 +1226,51 @@ fn solve_path(
             end_beta.extend(working.iter().map(|&j| beta[j]));
             std::mem::swap(&mut state, &mut spare);
             state.update(design, labels, &working, b0, &beta);
-            if !fresh {
-                // A step on stale curvature is checked: the objective is convex along it, so
-                // a slope <= 0 at its end proves it went downhill. If it overshot, the
-                // quadratic through the slopes at both ends still predicts a decrease when
-                // `end < -start`; such a step is kept (it usually lands close enough to
-                // finish the lambda) and the curvature renewed. Otherwise it is undone and
-                // retaken with fresh weights.
+            // Every step is checked: the objective is convex along it, so a slope <= 0 at its
+            // end proves it went downhill. If it overshot, the quadratic through the slopes at
+            // both ends still predicts a decrease when `end < -start`; such a step is kept (it
+            // usually lands close enough to finish the lambda) and the curvature renewed.
+            // Otherwise a step on stale curvature is undone and retaken with fresh weights,
+            // and a step on fresh curvature (Newton overshooting, as near a rare level whose
+            // indicator almost separates the classes) is halved until the test holds.
+            let mut halvings = 0;
+            let mut undone = false;
+            loop {
                 let d0 = b0 - start_b0;
                 step.clear();
                 step.extend(end_beta.iter().zip(&start_beta).map(|(e, s)| e - s));
                 let end = state.slope_along(&working, d0, &step, &end_beta, l1, l2, false);
-                if end > 0.0 {
-                    let start = spare.slope_along(&working, d0, &step, &start_beta, l1, l2, true);
-                    gram_age = MAX_GRAM_AGE;
-                    if end >= -start {
-                        b0 = start_b0;
-                        for (&j, &b) in working.iter().zip(&start_beta) {
-                            beta[j] = b;
-                        }
-                        std::mem::swap(&mut state, &mut spare);
-                        testable = false;
-                        continue;
-                    }
+                if end <= 0.0 {
+                    break;
                 }
+                let start = spare.slope_along(&working, d0, &step, &start_beta, l1, l2, true);
+                if !fresh {
+                    gram_age = MAX_GRAM_AGE;
+                }
+                if end < -start || halvings == MAX_HALVINGS {
+                    break;
+                }
+                if !fresh {
+                    b0 = start_b0;
+                    for (&j, &b) in working.iter().zip(&start_beta) {
+                        beta[j] = b;
+                    }
+                    std::mem::swap(&mut state, &mut spare);
+                    undone = true;
+                    break;
+                }
+                halvings += 1;
+                b0 = start_b0 + d0 / 2.0;
+                end_beta.clear();
+                for ((&j, &s), &d) in working.iter().zip(&start_beta).zip(&step) {
+                    beta[j] = s + d / 2.0;
+                    end_beta.push(beta[j]);
+                }
+                state.update(design, labels, &working, b0, &beta);
+            }
+            if undone {
+                testable = false;
+                continue;
             }
             testable = true;
         }

@@ -6,8 +6,9 @@
 //! Kinds: `gbdt` (gradient boosting; a deterministic validation subset of the training rows
 //! drives early stopping), `forest` (random forest on every training row) and `logistic`
 //! (penalised logistic regression path, lambda chosen by k-fold cross-validation on every
-//! training row; categorical features with more than two levels are left out, because a
-//! coefficient on a level's index means nothing).
+//! training row; a categorical with more than two levels, or with a reference level other
+//! than its first, is dummy coded: one indicator per level except the reference, compiled as
+//! one coefficient per level).
 //!
 //! The settings are in [`super::config`] and the record written in [`super::record`]; writing
 //! the files and the progress bar are the command's (`crate::commands::train`).
@@ -18,10 +19,10 @@ use lockstep_engine::Model;
 
 use super::config::{ForestConfig, LogisticConfig, ModelKind, TrainConfig};
 use super::forest;
-use super::linear::{self, ElasticNetOptions};
-use super::linear_spec::logistic_spec;
+use super::linear::{self, ElasticNetOptions, FeatureCoding, FeatureTerm};
+use super::linear_spec::linear_terms_spec;
 use super::record::{
-    CoefficientRecord, ExcludedVariable, FeatureDistribution, LogisticRecord, PartCounts,
+    CoefficientRecord, FeatureDistribution, LevelCoefficient, LogisticRecord, PartCounts,
     SettingsInEffect, TrainingRecord,
 };
 use super::{RoundReport, TrainData};
@@ -201,7 +202,13 @@ pub fn train_model(
         train::auc(&scores, &test_labels)
     });
     let mut used: Vec<bool> = (0..model.n_features())
-        .map(|j| model.linear_term(j).is_some_and(|(c, _)| c != 0.0))
+        .map(|j| {
+            // A dummy-coded categorical counts when any level's coefficient is nonzero.
+            model.linear_term(j).is_some_and(|(c, _)| c != 0.0)
+                || model
+                    .level_terms(j)
+                    .is_some_and(|terms| terms.levels().any(|(_, b)| b != 0.0))
+        })
         .collect();
     for tree in model.trees() {
         for node in tree.nodes() {
@@ -359,37 +366,33 @@ fn fit_logistic(
     config: &LogisticConfig,
 ) -> Result<Fitted, TrainingError> {
     let (columns, labels) = subset(dataset, in_train, target);
-    // Which features a linear predictor can use: numbers, booleans and two-level categories
-    // (their index is a 0/1 indicator).
-    let mut fitted_features = Vec::new();
-    let mut excluded_variables = Vec::new();
-    for (index, name) in dataset.feature_names.iter().enumerate() {
-        let kind = schema
-            .features
-            .iter()
-            .find(|f| f.name == *name)
-            .map(|f| &f.kind);
-        match kind {
-            Some(FeatureKind::Categorical { levels }) if levels.len() > 2 => {
-                excluded_variables.push(ExcludedVariable {
-                    name: name.clone(),
-                    reason: format!(
-                        "categorical with {} levels; a linear term on a level's index has no meaning",
-                        levels.len()
-                    ),
-                });
+    // How each feature enters the linear predictor: numbers and booleans as their value; a
+    // categorical dummy coded against its reference level, unless it has two levels with the
+    // first as reference, whose 0/1 code already is that indicator.
+    let codings: Vec<FeatureCoding> = dataset
+        .feature_names
+        .iter()
+        .map(|name| {
+            let kind = schema
+                .features
+                .iter()
+                .find(|f| f.name == *name)
+                .map(|f| &f.kind);
+            match kind {
+                Some(FeatureKind::Categorical { levels, reference })
+                    if levels.len() > 2 || *reference != 0 =>
+                {
+                    FeatureCoding::Dummy {
+                        levels: levels.clone(),
+                        reference: *reference,
+                    }
+                }
+                _ => FeatureCoding::Value,
             }
-            _ => fitted_features.push(index),
-        }
-    }
-    let fitted_names: Vec<String> = fitted_features
-        .iter()
-        .map(|&j| dataset.feature_names[j].clone())
+        })
         .collect();
-    let fitted_columns: Vec<Vec<f32>> = fitted_features
-        .iter()
-        .map(|&j| columns[j].clone())
-        .collect();
+    let (fitted_names, fitted_columns) =
+        linear::dummy_design(&dataset.feature_names, &columns, &codings);
     let options = ElasticNetOptions {
         alpha: config.alpha,
         n_lambdas: config.n_lambdas,
@@ -409,28 +412,44 @@ fn fit_logistic(
     let path = linear::fit_path(&data, &options)?;
     let seconds = started.elapsed().as_secs_f64();
     let chosen = path.chosen_index;
-    // Widen the fitted model to every feature: excluded ones get a zero coefficient, which the
-    // engine skips, so its sum is the path's own sum term for term.
-    let mut full = path.clone();
-    full.feature_names = dataset.feature_names.clone();
-    full.imputation_values = vec![0.0; dataset.feature_names.len()];
-    full.scales = vec![1.0; dataset.feature_names.len()];
-    full.coefficients = path
-        .coefficients
+    let model = path.terms_at(chosen, &codings);
+    let coefficients = dataset
+        .feature_names
         .iter()
-        .map(|fitted| {
-            let mut wide = vec![0.0; dataset.feature_names.len()];
-            for (&j, &b) in fitted_features.iter().zip(fitted) {
-                wide[j] = b;
+        .zip(&codings)
+        .zip(&model.terms)
+        .map(|((name, coding), term)| match term {
+            FeatureTerm::Value { coefficient, fill } => CoefficientRecord::Value {
+                name: name.clone(),
+                coefficient: *coefficient,
+                fill: *fill,
+            },
+            FeatureTerm::Levels { coefficients, fill } => {
+                // Levels terms come from dummy codings, which name their levels.
+                let (names, reference) = match coding {
+                    FeatureCoding::Dummy { levels, reference } => (levels.clone(), *reference),
+                    FeatureCoding::Value => (Vec::new(), 0),
+                };
+                let level_name =
+                    |code: usize| names.get(code).cloned().unwrap_or_else(|| code.to_string());
+                CoefficientRecord::Levels {
+                    name: name.clone(),
+                    reference: level_name(reference),
+                    levels: coefficients
+                        .iter()
+                        .enumerate()
+                        .map(|(code, &coefficient)| LevelCoefficient {
+                            level: level_name(code),
+                            coefficient,
+                        })
+                        .collect(),
+                    missing_term: *fill,
+                }
             }
-            wide
         })
         .collect();
-    for (&j, &fill) in fitted_features.iter().zip(&path.imputation_values) {
-        full.imputation_values[j] = fill;
-    }
     let record = LogisticRecord {
-        excluded_variables,
+        excluded_variables: Vec::new(),
         lambdas: path.lambdas.clone(),
         n_nonzero: path.n_nonzero(),
         cv_deviance_mean: path.cv_deviance_mean.clone(),
@@ -438,20 +457,11 @@ fn fit_logistic(
         chosen_index: chosen,
         chosen_lambda: path.chosen_lambda(),
         intercept: path.intercepts[chosen],
-        coefficients: fitted_names
-            .iter()
-            .zip(&path.coefficients[chosen])
-            .zip(&path.imputation_values)
-            .map(|((name, &coefficient), &fill)| CoefficientRecord {
-                name: name.clone(),
-                coefficient,
-                fill,
-            })
-            .collect(),
+        coefficients,
         all_converged: path.converged.iter().all(|&c| c),
     };
     Ok(Fitted {
-        spec: logistic_spec(&full, chosen),
+        spec: linear_terms_spec(&model, dataset.feature_names.clone()),
         train: counts(&labels),
         valid: counts(&[]),
         rounds: Vec::new(),

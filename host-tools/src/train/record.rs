@@ -173,7 +173,7 @@ pub struct LogisticRecord {
     pub excluded_variables: Vec<ExcludedVariable>,
     /// The lambdas, decreasing.
     pub lambdas: Vec<f64>,
-    /// Nonzero coefficients at each lambda.
+    /// Nonzero coefficients at each lambda (a dummy-coded categorical counts one per level).
     pub n_nonzero: Vec<usize>,
     /// Mean held-out binomial deviance over the folds, per lambda.
     pub cv_deviance_mean: Vec<f64>,
@@ -185,8 +185,10 @@ pub struct LogisticRecord {
     pub chosen_lambda: f64,
     /// Intercept at the chosen lambda (original units).
     pub intercept: f64,
-    /// Coefficient per fitted feature at the chosen lambda (original units), with the value a
-    /// missing input is replaced by.
+    /// Coefficients at the chosen lambda (original units), one entry per fitted feature: a
+    /// value feature's coefficient with the value a missing input is replaced by, or a
+    /// dummy-coded categorical's coefficient per level (the reference level's is 0) with the
+    /// term a missing or unknown value adds.
     pub coefficients: Vec<CoefficientRecord>,
     /// Whether every fit on the full training data converged.
     pub all_converged: bool,
@@ -201,13 +203,39 @@ pub struct ExcludedVariable {
     pub reason: String,
 }
 
-/// One coefficient of the chosen model.
+/// One feature's coefficients in the chosen model.
 #[derive(Debug, Clone, Serialize)]
-pub struct CoefficientRecord {
-    /// The feature.
-    pub name: String,
-    /// Its coefficient (per unit of the feature).
+#[serde(untagged)]
+pub enum CoefficientRecord {
+    /// A feature taken as its value (numbers, booleans, two-level categories coded 0/1).
+    Value {
+        /// The feature.
+        name: String,
+        /// Its coefficient (per unit of the feature).
+        coefficient: f64,
+        /// The training mean, used for a missing value.
+        fill: f64,
+    },
+    /// A dummy-coded categorical.
+    Levels {
+        /// The feature.
+        name: String,
+        /// The reference level (coefficient 0).
+        reference: String,
+        /// Every level with its coefficient (log-odds relative to the reference), in schema
+        /// order.
+        levels: Vec<LevelCoefficient>,
+        /// What a missing (or unknown) value adds to the log-odds: the indicators'
+        /// coefficients times their training means.
+        missing_term: f64,
+    },
+}
+
+/// One level's coefficient.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelCoefficient {
+    /// The level.
+    pub level: String,
+    /// Its coefficient.
     pub coefficient: f64,
-    /// The training mean, used for a missing value.
-    pub fill: f64,
 }

@@ -164,7 +164,10 @@ fn verdict_banner(out: &mut String, r: &ValidationReport) {
                     out,
                     &[
                         c.rule.clone(),
-                        num(c.value, 4),
+                        match &c.reason {
+                            Some(reason) => reason.clone(),
+                            None => num(c.value, 4),
+                        },
                         (if c.passed { "pass" } else { "FAIL" }).into(),
                     ],
                 );

@@ -57,15 +57,20 @@ pub struct ValidateInputs {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ValidateError {
-    /// Reading a file failed.
-    #[error("{what} '{file}': {source}")]
+    /// Reading a file failed. The cause is part of the message (not a `source`), so an error
+    /// chain prints it once.
+    #[error(
+        "cannot read {what} '{}': {}",
+        crate::text::shown_path(file),
+        crate::output::describe_read(cause)
+    )]
     Io {
         /// Which input.
         what: &'static str,
         /// The file.
         file: PathBuf,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A model file is not a valid Lockstep model.
     #[error("{what} '{file}' is not a valid lockstep model: {error}")]
@@ -137,14 +142,6 @@ pub enum ValidateError {
     /// The report could not be encoded as JSON.
     #[error("encoding report.json: {0}")]
     Encode(serde_json::Error),
-    /// A criterion's metric is undefined on these data.
-    #[error("acceptance criterion '{rule}' cannot be judged: {reason}")]
-    CriterionUndefined {
-        /// The rule.
-        rule: String,
-        /// Why the value is missing.
-        reason: String,
-    },
 }
 
 fn metric(what: &str) -> impl FnOnce(MetricsError) -> ValidateError + '_ {
@@ -282,10 +279,41 @@ pub struct ScoreHistogram {
 pub struct Criterion {
     /// The rule as declared, e.g. `delta AUC lower bound >= -0.01`.
     pub rule: String,
-    /// The value it was judged on.
+    /// The value it was judged on (NaN, `null` in JSON, when the model leaves it undefined).
     pub value: f64,
     /// Whether it holds.
     pub passed: bool,
+    /// Why the criterion cannot be met, when the model leaves its value undefined (constant
+    /// scores, no interval, no estimable slope); absent for a criterion judged on a value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl Criterion {
+    fn judged(rule: String, value: f64, passed: bool) -> Self {
+        if value.is_nan() {
+            return Criterion::cannot_be_met(rule, "its value is undefined for these scores");
+        }
+        Criterion {
+            rule,
+            value,
+            passed,
+            reason: None,
+        }
+    }
+
+    /// A criterion the model cannot meet because it leaves the value undefined: with events
+    /// and non-events in the data (checked before), an undefined AUC interval, slope or
+    /// expected count comes from the scores (e.g. every patient scored the same), so the
+    /// model is rejected on it rather than the run failing.
+    fn cannot_be_met(rule: String, reason: &str) -> Self {
+        Criterion {
+            rule,
+            value: f64::NAN,
+            passed: false,
+            reason: Some(format!("cannot be met: {reason}")),
+        }
+    }
 }
 
 /// The verdict under the plan's criteria.
@@ -343,10 +371,10 @@ pub struct ValidationRun {
 }
 
 fn read(what: &'static str, file: &Path) -> Result<Vec<u8>, ValidateError> {
-    std::fs::read(file).map_err(|source| ValidateError::Io {
+    std::fs::read(file).map_err(|cause| ValidateError::Io {
         what,
         file: file.into(),
-        source,
+        cause,
     })
 }
 
@@ -375,7 +403,7 @@ fn score(
     let binary = model.n_outputs() == 1
         && matches!(
             model.objective(),
-            Objective::BinaryLogistic | Objective::Regression
+            Objective::BinaryLogistic | Objective::BinaryProbability | Objective::Regression
         );
     if !binary {
         return Err(ValidateError::NotBinary {
@@ -392,7 +420,7 @@ fn score(
                 .ok_or_else(|| ValidateError::MissingFeature {
                     what,
                     file: file.into(),
-                    feature: name.into(),
+                    feature: crate::text::shown(name).to_string(),
                     available: dataset.column_names().collect::<Vec<_>>().join(", "),
                 })
         })
@@ -604,7 +632,7 @@ fn subgroup_blocks(
             distinct.dedup();
             for value in distinct {
                 let name = match &kind {
-                    Some(FeatureKind::Categorical { levels }) => levels
+                    Some(FeatureKind::Categorical { levels, .. }) => levels
                         .get(value as usize)
                         .cloned()
                         .unwrap_or_else(|| value.to_string()),
@@ -644,35 +672,22 @@ fn judge(
     acceptance: &Acceptance,
     candidate: &ModelReport,
     comparison: Option<&ComparisonReport>,
-) -> Result<Verdict, ValidateError> {
+) -> Verdict {
     let mut criteria = Vec::new();
-    let undefined = |rule: &str, reason: &str| ValidateError::CriterionUndefined {
-        rule: rule.into(),
-        reason: reason.into(),
-    };
     if let Some(min) = acceptance.min_auc_lower {
         let rule = format!("AUC lower 95% bound >= {min}");
-        let value = candidate
-            .auc
-            .ci
-            .map(|ci| ci.lower)
-            .ok_or_else(|| undefined(&rule, "the AUC has no interval"))?;
-        criteria.push(Criterion {
-            rule,
-            value,
-            passed: value >= min,
+        let value = candidate.auc.ci.map(|ci| ci.lower);
+        criteria.push(match value {
+            Some(value) => Criterion::judged(rule, value, value >= min),
+            None => Criterion::cannot_be_met(rule, "the AUC has no interval: the scores do not separate patients (e.g. every patient has the same score)"),
         });
     }
     if let Some(min) = acceptance.min_delta_auc_lower {
         let rule = format!("delta AUC (candidate - baseline) lower 95% bound >= {min}");
-        let value = comparison
-            .and_then(|c| c.auc.ci)
-            .map(|ci| ci.lower)
-            .ok_or_else(|| undefined(&rule, "the paired AUC difference has no interval"))?;
-        criteria.push(Criterion {
-            rule,
-            value,
-            passed: value >= min,
+        let value = comparison.and_then(|c| c.auc.ci).map(|ci| ci.lower);
+        criteria.push(match value {
+            Some(value) => Criterion::judged(rule, value, value >= min),
+            None => Criterion::cannot_be_met(rule, "the paired AUC difference has no interval: the candidate's and the baseline's scores do not differ in ranking, or do not separate patients"),
         });
     }
     if let Some(max) = acceptance.max_delta_brier_upper {
@@ -680,56 +695,45 @@ fn judge(
         let value = comparison
             .and_then(|c| c.bootstrap.as_ref())
             .and_then(|b| b.brier_difference.ci)
-            .map(|ci| ci.upper)
-            .ok_or_else(|| undefined(&rule, "the paired Brier difference has no interval"))?;
-        criteria.push(Criterion {
-            rule,
-            value,
-            passed: value <= max,
+            .map(|ci| ci.upper);
+        criteria.push(match value {
+            Some(value) => Criterion::judged(rule, value, value <= max),
+            None => Criterion::cannot_be_met(rule, "the paired Brier difference has no interval: the candidate's and the baseline's scores do not differ"),
         });
     }
     if let Some((low, high)) = acceptance.calibration_slope_within {
         let rule = format!("calibration slope within [{low}, {high}]");
-        let value = match &candidate.calibration_slope {
-            SlopeFit::Estimated { slope, .. } => slope.estimate,
-            other => {
-                return Err(undefined(
-                    &rule,
-                    &format!("the slope is not estimable ({other:?})"),
-                ))
+        criteria.push(match &candidate.calibration_slope {
+            SlopeFit::Estimated { slope, .. } => {
+                let value = slope.estimate;
+                Criterion::judged(rule, value, (low..=high).contains(&value))
             }
-        };
-        criteria.push(Criterion {
-            rule,
-            value,
-            passed: (low..=high).contains(&value),
+            other => Criterion::cannot_be_met(
+                rule,
+                &format!("the calibration slope is not estimable ({other:?}): the scores do not vary (e.g. every patient has the same score)"),
+            ),
         });
     }
     if let Some((low, high)) = acceptance.observed_expected_within {
         let rule = format!("observed/expected within [{low}, {high}]");
-        let value = candidate
-            .observed_expected
-            .ratio
-            .ok_or_else(|| undefined(&rule, "the expected count is 0"))?;
-        criteria.push(Criterion {
-            rule,
-            value,
-            passed: (low..=high).contains(&value),
+        let value = candidate.observed_expected.ratio;
+        criteria.push(match value {
+            Some(value) => Criterion::judged(rule, value, (low..=high).contains(&value)),
+            None => Criterion::cannot_be_met(
+                rule,
+                "the expected event count is 0: the model gives every patient probability 0",
+            ),
         });
     }
     if let Some(max) = acceptance.max_ici {
         let rule = format!("integrated calibration index <= {max}");
         let value = candidate.smoothed_calibration.ici;
-        criteria.push(Criterion {
-            rule,
-            value,
-            passed: value <= max,
-        });
+        criteria.push(Criterion::judged(rule, value, value <= max));
     }
-    Ok(Verdict {
+    Verdict {
         accepted: criteria.iter().all(|c| c.passed),
         criteria,
-    })
+    }
 }
 
 fn feature_shift(
@@ -915,8 +919,7 @@ pub fn validate(
     let verdict = plan
         .acceptance
         .as_ref()
-        .map(|a| judge(a, &candidate.metrics, comparison.as_ref()))
-        .transpose()?;
+        .map(|a| judge(a, &candidate.metrics, comparison.as_ref()));
 
     let (training_record, feature_shift) = match &inputs.training_record {
         Some(path) => {
