@@ -683,3 +683,31 @@ fn tree_views_decode_what_the_builder_wrote() {
     }
     assert!(model.tree(2).is_none());
 }
+
+#[test]
+fn builder_refuses_two_features_with_one_name() {
+    let mut spec = small_spec();
+    let name = spec.feature_names[0].clone();
+    spec.feature_names[1] = name.clone();
+    let error = spec.to_bytes().err();
+    assert_eq!(
+        error,
+        Some(BuildError::DuplicateFeatureName {
+            name: name.clone(),
+            first: 0,
+            second: 1
+        })
+    );
+    let message = error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains(&format!("\"{name}\"")), "{message}");
+    // Control characters in the name are escaped in the message.
+    let mut spec = small_spec();
+    spec.feature_names[0] = "a\u{1b}[2J".into();
+    spec.feature_names[1] = "a\u{1b}[2J".into();
+    let message = spec
+        .to_bytes()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(!message.contains('\u{1b}'), "{message}");
+}
