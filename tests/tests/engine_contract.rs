@@ -711,3 +711,19 @@ fn builder_refuses_two_features_with_one_name() {
         .unwrap_or_default();
     assert!(!message.contains('\u{1b}'), "{message}");
 }
+
+#[test]
+fn loader_refuses_a_sigmoid_scale_that_is_not_finite_and_positive() {
+    for scale in [0.0, -0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut spec = small_spec();
+        spec.numerics = Numerics::Lightgbm { sigmoid: scale };
+        assert_eq!(
+            spec.to_bytes().err(),
+            Some(BuildError::Invalid(Error::BadSigmoid)),
+            "sigmoid {scale}"
+        );
+    }
+    let mut spec = small_spec();
+    spec.numerics = Numerics::Lightgbm { sigmoid: 0.5 };
+    assert!(spec.to_bytes().is_ok());
+}
