@@ -112,6 +112,9 @@ pub enum ConfigError {
          early stopping)"
     )]
     ValidFraction(f64),
+    /// A count-like setting above its cap (see [`crate::limits`]).
+    #[error(transparent)]
+    Limit(#[from] crate::limits::OverCap),
 }
 
 impl TrainConfig {
@@ -147,6 +150,19 @@ impl TrainConfig {
             if !(1..=255).contains(&bins) {
                 return Err(ConfigError::MaxBin(bins));
             }
+        }
+        {
+            use crate::limits::{check, MAX_FOLDS, MAX_LAMBDAS, MAX_THREADS, MAX_TREES};
+            check("[gbdt] n_trees", config.gbdt.n_trees, MAX_TREES)?;
+            check("[gbdt] threads", config.gbdt.threads, MAX_THREADS)?;
+            check("[forest] n_trees", config.forest.n_trees, MAX_TREES)?;
+            check("[forest] threads", config.forest.threads, MAX_THREADS)?;
+            check(
+                "[logistic] n_lambdas",
+                config.logistic.n_lambdas,
+                MAX_LAMBDAS,
+            )?;
+            check("[logistic] folds", config.logistic.folds, MAX_FOLDS)?;
         }
         if let Some(fraction) = config.valid_fraction {
             // NaN fails the range test too.
@@ -556,6 +572,25 @@ mod tests {
             let config = TrainConfig::from_toml(&format!("valid_fraction = {good}\n"));
             assert!(config.is_ok(), "{good}");
         }
+    }
+
+    #[test]
+    fn count_settings_above_their_caps_are_refused_naming_the_setting() {
+        for (text, option) in [
+            ("[gbdt]\nn_trees = 100001\n", "[gbdt] n_trees"),
+            ("[gbdt]\nthreads = 100000\n", "[gbdt] threads"),
+            ("[forest]\nn_estimators = 1000000000\n", "[forest] n_trees"),
+            ("[forest]\nthreads = 5000\n", "[forest] threads"),
+            ("[logistic]\nn_lambdas = 10000001\n", "[logistic] n_lambdas"),
+            ("[logistic]\nfolds = 100000\n", "[logistic] folds"),
+        ] {
+            let message = refusal(text);
+            assert!(
+                message.starts_with(&format!("{option} = ")) && message.contains("cap of"),
+                "{text}: {message}"
+            );
+        }
+        assert!(TrainConfig::from_toml("[gbdt]\nn_trees = 100000\n").is_ok());
     }
 
     #[test]

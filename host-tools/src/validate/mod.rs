@@ -162,6 +162,9 @@ pub enum ValidateError {
         /// The candidate's SHA-256.
         model_sha256: String,
     },
+    /// A count-like option above its cap.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::OverCap),
     /// The training record could not be read.
     #[error("training record '{file}': {detail}")]
     TrainingRecord {
@@ -882,6 +885,7 @@ pub fn validate(
     inputs: &ValidateInputs,
     mut progress: impl FnMut(&str),
 ) -> Result<ValidationRun, ValidateError> {
+    crate::limits::check("--threads", inputs.threads, crate::limits::MAX_THREADS)?;
     let (plan, plan_file) = match &inputs.plan {
         Some(path) => {
             let (plan, bytes) = plan::load_plan(path)?;
@@ -1024,7 +1028,7 @@ pub fn validate(
             let section = section(
                 "baseline",
                 path,
-                &bytes,
+                bytes,
                 &baseline_model,
                 &baseline_sample,
                 source,
