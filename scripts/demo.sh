@@ -48,12 +48,13 @@ echo "== inspect"
 
 echo "== predict (decimal rows -> $out/scores.csv)"
 # The bundled rows are stored as f32 bit patterns; turn them into the decimal CSV a user has.
+# They include infinities (conformance vectors, not measurements): --allow-infinite reads them.
 scripts/bits-to-decimal.py "$fixtures/$case_name.inputs.csv" "$out/rows.csv"
-"$lockstep" predict -m "$out/model.lsm" -i "$out/rows.csv" -o "$out/scores.csv"
+"$lockstep" predict -m "$out/model.lsm" -i "$out/rows.csv" -o "$out/scores.csv" --allow-infinite
 head -4 "$out/scores.csv"
 
 echo "== parity with the framework's own outputs"
-"$lockstep" predict -m "$out/model.lsm" -i "$out/rows.csv" -o "$out/bits.csv" --bits
+"$lockstep" predict -m "$out/model.lsm" -i "$out/rows.csv" -o "$out/bits.csv" --bits --allow-infinite
 n_out=$(head -1 "$out/bits.csv" | tr ',' '\n' | wc -l)
 cut -d, -f1-"$n_out" "$fixtures/$case_name.expected.csv" | tail -n +2 > "$out/want.txt"
 tail -n +2 "$out/bits.csv" > "$out/got.txt"

@@ -3,7 +3,7 @@
 //! arbitrary node numbering; this module lays them out breadth-first, packs the tables, and
 //! proves the result by loading it back through [`Model::from_bytes`].
 
-use alloc::collections::VecDeque;
+use alloc::collections::{BTreeMap, VecDeque};
 use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -121,6 +121,16 @@ pub enum BuildError {
     },
     /// The assembled bytes were rejected by the loader (a limit or invariant).
     Invalid(Error),
+    /// Two features carry the same name, so a caller matching columns by name would feed one
+    /// column to both.
+    DuplicateFeatureName {
+        /// The repeated name.
+        name: String,
+        /// The first feature with that name.
+        first: usize,
+        /// The later feature with that name.
+        second: usize,
+    },
     /// postcard could not encode the body.
     Encode,
 }
@@ -146,6 +156,23 @@ impl fmt::Display for BuildError {
                 write!(f, "category {category} is too large for a category bitset")
             }
             BuildError::Invalid(error) => write!(f, "the compiled model is invalid: {error}"),
+            BuildError::DuplicateFeatureName {
+                name,
+                first,
+                second,
+            } => {
+                f.write_str("feature name \"")?;
+                for c in name.chars().take(80).flat_map(char::escape_debug) {
+                    write!(f, "{c}")?;
+                }
+                if name.chars().count() > 80 {
+                    f.write_str("...")?;
+                }
+                write!(
+                    f,
+                    "\" is used by features {first} and {second}; every feature needs its own name"
+                )
+            }
             BuildError::Encode => f.write_str("could not encode the model body"),
         }
     }
@@ -197,6 +224,7 @@ pub const MAX_CATEGORY: u32 = 1 << 24;
 impl ModelSpec {
     /// Writes the model's bytes and checks them by loading them back.
     pub fn to_bytes(&self) -> Result<Vec<u8>, BuildError> {
+        check_unique_names(&self.feature_names)?;
         let f64_leaves = self.numerics.is_f64();
         let mut tree_table = Vec::new();
         let mut node_table = Vec::new();
@@ -333,6 +361,22 @@ impl ModelSpec {
         Model::from_bytes(&bytes).map_err(BuildError::Invalid)?;
         Ok(bytes)
     }
+}
+
+/// Refuses two features with one name (O(n log n)).
+fn check_unique_names(names: &[String]) -> Result<(), BuildError> {
+    let mut seen = BTreeMap::new();
+    for (index, name) in names.iter().enumerate() {
+        if let Some(&first) = seen.get(name.as_str()) {
+            return Err(BuildError::DuplicateFeatureName {
+                name: name.clone(),
+                first,
+                second: index,
+            });
+        }
+        seen.insert(name.as_str(), index);
+    }
+    Ok(())
 }
 
 fn saturate_u16(value: usize) -> u16 {

@@ -103,6 +103,8 @@ pub enum Error {
         /// The feature whose range is invalid.
         feature: u32,
     },
+    /// A LightGBM model's sigmoid scale is not a finite positive number.
+    BadSigmoid,
     /// The model's trees do not have the same count per output, as averaging requires.
     UnevenForest,
     /// An optional section record is malformed.
@@ -193,6 +195,7 @@ impl fmt::Display for Error {
             Error::BadFeatureRange { feature } => {
                 write!(f, "feature {feature} has an invalid range")
             }
+            Error::BadSigmoid => f.write_str("sigmoid scale is not a finite positive number"),
             Error::UnevenForest => f.write_str("averaged model has uneven tree counts per output"),
             Error::BadSection => f.write_str("malformed optional section"),
             Error::UnsupportedSection { tag } => write!(f, "unsupported required section {tag}"),

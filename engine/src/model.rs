@@ -453,8 +453,9 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8], &'a [u8]), Error
         return Err(Error::TableSize);
     }
     if let Numerics::Lightgbm { sigmoid } = body.numerics {
-        if !sigmoid.is_finite() {
-            return Err(Error::MalformedBody);
+        // NaN fails `> 0.0` too.
+        if !(sigmoid.is_finite() && sigmoid > 0.0) {
+            return Err(Error::BadSigmoid);
         }
     }
     validate_base_margins(body)?;

@@ -80,6 +80,11 @@ enum Command {
         /// Print each value as the 8 hex digits of its f32 bit pattern (e.g. 3f1b25ae).
         #[arg(long)]
         bits: bool,
+        /// Read `inf`, `-inf` and decimals beyond the f32 range (`1e999`) as infinities, as the
+        /// frameworks' own predict does (for conformance vectors). Without it such a cell is
+        /// refused, as `train` and `validate` refuse it: it is not a measurement.
+        #[arg(long)]
+        allow_infinite: bool,
     },
     /// Prove that Cortex-M devices compute the same bits as the host for a model: builds (or
     /// reuses) the firmware for each target, runs it in QEMU on the model and a set of input
@@ -250,7 +255,9 @@ fn main() -> ExitCode {
             input,
             output,
             bits,
-        } => commands::predict::run(&model, &input, output.as_deref(), bits).map(succeeded),
+            allow_infinite,
+        } => commands::predict::run(&model, &input, output.as_deref(), bits, allow_infinite)
+            .map(succeeded),
         Command::Inspect { model, json } => commands::inspect::run(&model, json).map(succeeded),
         Command::Train {
             data,

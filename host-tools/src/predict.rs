@@ -12,6 +12,9 @@ use lockstep_engine::Model;
 pub struct PredictOptions {
     /// Write each value as the 8 lowercase hex digits of its f32 bit pattern.
     pub bits: bool,
+    /// Read `inf`, `-inf` and decimals too large for an f32 as infinities instead of refusing
+    /// them (conformance vectors from a framework, never measurements).
+    pub allow_infinite: bool,
 }
 
 /// What `predict_csv` did.
@@ -41,8 +44,8 @@ pub enum PredictError {
         /// The repeated name.
         name: String,
     },
-    /// A cell is not a number.
-    #[error("line {line}, column '{column}': '{value}' is not a number (use an empty cell, NA or NaN for missing)")]
+    /// A cell is not a finite number.
+    #[error("line {line}, column '{column}': '{value}' is not a finite number (use an empty cell, NA or NaN for missing)")]
     BadCell {
         /// 1-based line number.
         line: u64,
@@ -97,12 +100,22 @@ pub fn output_columns(model: &Model<'_>) -> Vec<String> {
 }
 
 /// Parses one cell: a missing cell ([`crate::data::is_missing`]: empty, `NA` or `NaN`) is NaN;
-/// anything else, trimmed, must parse as an f32 (rounded once, directly from the decimal text).
+/// anything else, trimmed, must parse as a finite f32 (rounded once, directly from the decimal
+/// text). Infinities (`inf`, `-Infinity`) and decimals too large for an f32 (`1e999`) are
+/// refused, as the data loader behind `train` and `validate` refuses them: they are not
+/// measurements.
 pub fn parse_cell(text: &str) -> Option<f32> {
+    parse_cell_with(text, false)
+}
+
+/// [`parse_cell`], reading infinities (`inf`, `1e999`) as such when `allow_infinite` (for
+/// conformance vectors: `predict --allow-infinite`, `parity --vectors`).
+pub fn parse_cell_with(text: &str, allow_infinite: bool) -> Option<f32> {
     if crate::data::is_missing(text) {
         return Some(f32::NAN);
     }
-    text.trim().parse::<f32>().ok()
+    let value = text.trim().parse::<f32>().ok()?;
+    (allow_infinite || value.is_finite()).then_some(value)
 }
 
 /// Formats one value for output.
@@ -121,6 +134,7 @@ pub struct FeatureReader<R: Read> {
     header: Vec<String>,
     columns: Vec<usize>,
     line: u64,
+    allow_infinite: bool,
 }
 
 impl<R: Read> FeatureReader<R> {
@@ -162,7 +176,14 @@ impl<R: Read> FeatureReader<R> {
             header,
             columns,
             line: 1,
+            allow_infinite: false,
         })
+    }
+
+    /// Reads infinite cells as infinities instead of refusing them (see [`parse_cell_with`]).
+    pub fn allowing_infinities(mut self, allow: bool) -> Self {
+        self.allow_infinite = allow;
+        self
     }
 
     /// Fills `features` with the next row; `Ok(false)` at the end of the input.
@@ -182,10 +203,12 @@ impl<R: Read> FeatureReader<R> {
         }
         for (slot, &column) in features.iter_mut().zip(&self.columns) {
             let text = record.get(column).unwrap_or("");
-            *slot = parse_cell(text).ok_or_else(|| PredictError::BadCell {
-                line,
-                column: crate::text::shown(&self.header[column]).to_string(),
-                value: crate::text::shown(text).to_string(),
+            *slot = parse_cell_with(text, self.allow_infinite).ok_or_else(|| {
+                PredictError::BadCell {
+                    line,
+                    column: crate::text::shown(&self.header[column]).to_string(),
+                    value: crate::text::shown(text).to_string(),
+                }
             })?;
         }
         Ok(true)
@@ -197,7 +220,16 @@ pub fn read_feature_rows<R: Read>(
     model: &Model<'_>,
     input: R,
 ) -> Result<Vec<Vec<f32>>, PredictError> {
-    let mut reader = FeatureReader::new(model, input)?;
+    read_feature_rows_with(model, input, false)
+}
+
+/// [`read_feature_rows`], reading infinite cells as infinities when `allow_infinite`.
+pub fn read_feature_rows_with<R: Read>(
+    model: &Model<'_>,
+    input: R,
+    allow_infinite: bool,
+) -> Result<Vec<Vec<f32>>, PredictError> {
+    let mut reader = FeatureReader::new(model, input)?.allowing_infinities(allow_infinite);
     let mut rows = Vec::new();
     let mut features = vec![0.0f32; model.n_features()];
     while reader.next_row(&mut features)? {
@@ -213,7 +245,7 @@ pub fn predict_csv<R: Read, W: Write>(
     output: W,
     options: PredictOptions,
 ) -> Result<PredictReport, PredictError> {
-    let mut reader = FeatureReader::new(model, input)?;
+    let mut reader = FeatureReader::new(model, input)?.allowing_infinities(options.allow_infinite);
     let mut writer = csv::WriterBuilder::new().from_writer(output);
     writer.write_record(output_columns(model))?;
     let n_outputs = model.n_outputs();

@@ -95,6 +95,8 @@ fn predict_bits_reproduce_xgboost_outputs() {
         "-o",
         scores.to_str().unwrap(),
         "--bits",
+        // The frameworks' vectors include infinities.
+        "--allow-infinite",
     ]);
     assert!(result.status.success(), "{}", stderr(&result));
     let got = std::fs::read_to_string(&scores).expect("scores");
@@ -280,7 +282,7 @@ fn predict_names_missing_columns_and_bad_cells() {
             "bad.csv",
             "line 4",
             &format!("column '{first}'"),
-            "'abc' is not a number",
+            "'abc' is not a finite number",
         ],
     );
 
@@ -693,6 +695,7 @@ fn predict_names_a_classifiers_output_prob_and_a_regressions_value() {
             model.to_str().unwrap(),
             "-i",
             rows.to_str().unwrap(),
+            "--allow-infinite",
         ]);
         assert!(result.status.success(), "{}", stderr(&result));
         stdout(&result)

@@ -212,3 +212,63 @@ fn the_rule_is_one_function() {
         assert!(!data::is_missing(cell), "{cell:?}");
     }
 }
+
+/// Cells that are numbers to Rust's parser but not finite f32 values: every reader of
+/// measurements refuses them.
+const NON_FINITE: [&str; 6] = ["inf", "-inf", " Infinity", "+INF", "1e999", "-3.5e39"];
+
+#[test]
+fn every_reader_refuses_the_same_non_finite_cells() {
+    let dir = tempfile::tempdir().unwrap();
+    let model_bytes = mask_model();
+    let model_path = dir.path().join("mask.lsm");
+    std::fs::write(&model_path, &model_bytes).unwrap();
+    let model = Model::from_bytes(&model_bytes).unwrap();
+    let schema = data::parse_schema(SCHEMA, Path::new("missing.schema.toml")).unwrap();
+    for cell in NON_FINITE {
+        assert_eq!(predict::parse_cell(cell), None, "{cell:?}");
+        let csv = dir.path().join("rows.csv");
+        std::fs::write(&csv, format!("a,b,c,event\n1,2,3,0\n4,{cell},6,1\n")).unwrap();
+
+        let loaded = data::load_csv(&csv, &schema).err().map(|e| e.to_string());
+        assert!(
+            loaded
+                .as_deref()
+                .is_some_and(|m| m.contains("not a finite number")),
+            "data, {cell:?}: {loaded:?}"
+        );
+        let read = predict::read_feature_rows(&model, std::fs::File::open(&csv).unwrap());
+        let message = read.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(
+            message.contains("line 3, column 'b'") && message.contains("not a finite number"),
+            "predict, {cell:?}: {message}"
+        );
+        // Conformance vectors read infinities, as `predict --allow-infinite` does.
+        let vectors = parity::vectors::read_csv(&model, &csv).unwrap();
+        assert!(vectors.row(1)[1].is_infinite(), "vectors, {cell:?}");
+        let allowed = predict::parse_cell_with(cell, true);
+        assert!(allowed.is_some_and(f32::is_infinite), "{cell:?}");
+        let allowed = lockstep(&[
+            "predict",
+            "-m",
+            model_path.to_str().unwrap(),
+            "-i",
+            csv.to_str().unwrap(),
+            "--allow-infinite",
+        ]);
+        assert!(allowed.status.success(), "{}", stderr(&allowed));
+        let output = lockstep(&[
+            "predict",
+            "-m",
+            model_path.to_str().unwrap(),
+            "-i",
+            csv.to_str().unwrap(),
+        ]);
+        assert!(!output.status.success(), "lockstep predict, {cell:?}");
+        let printed = stderr(&output);
+        assert!(
+            printed.contains("line 3, column 'b'") && printed.contains("not a finite number"),
+            "lockstep predict, {cell:?}: {printed}"
+        );
+    }
+}

@@ -388,3 +388,107 @@ fn report_renders_every_plot_in_headless_chromium() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     println!("screenshot: {}", screenshot.display());
 }
+
+/// Runs `lockstep validate` on `model` with extra arguments.
+fn validate_with(model: &str, plan: &Path, out: &str, extra: &[&str]) -> Output {
+    let f = fixture();
+    let model = f.dir.join(model);
+    let out = f.dir.join(out);
+    let mut args = vec![
+        "validate",
+        "-m",
+        model.to_str().unwrap(),
+        "--data",
+        f.cohort.to_str().unwrap(),
+        "--plan",
+        plan.to_str().unwrap(),
+        "--quiet",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    lockstep(&args)
+}
+
+#[test]
+fn refuses_a_baseline_for_another_outcome_and_a_record_of_another_model() {
+    let f = fixture();
+    // A baseline trained for another outcome of the same cohort.
+    let config = write(
+        &f.dir,
+        "infection.toml",
+        "[gbdt]\nn_trees = 2\nmax_depth = 1\n",
+    );
+    let infection = f.dir.join("infection.lsm");
+    let trained = lockstep(&[
+        "train",
+        "--data",
+        f.cohort.to_str().unwrap(),
+        "--schema",
+        f.schema.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+        "--target",
+        "infection_1y",
+        "-o",
+        infection.to_str().unwrap(),
+    ]);
+    assert!(trained.status.success(), "{}", stderr(&trained));
+    let plan = write(
+        &f.dir,
+        "plan-small.toml",
+        "target = \"death_2y\"\n[metrics]\nbootstrap_resamples = 100\n",
+    );
+    let baseline = infection.to_str().unwrap();
+    let result = validate_with(
+        "good.lsm",
+        &plan,
+        "report-outcome",
+        &["--baseline", baseline],
+    );
+    assert_eq!(result.status.code(), Some(1));
+    let err = stderr(&result);
+    assert!(
+        err.contains("baseline")
+            && err.contains("infection.lsm")
+            && err.contains("'infection_1y'")
+            && err.contains("'death_2y'"),
+        "{err}"
+    );
+    assert!(!f.dir.join("report-outcome").exists());
+    // The candidate itself, under a plan naming another outcome.
+    let other = write(&f.dir, "plan-infection.toml", "target = \"infection_1y\"\n");
+    let result = validate_with("good.lsm", &other, "report-outcome2", &[]);
+    assert_eq!(result.status.code(), Some(1));
+    let err = stderr(&result);
+    assert!(
+        err.contains("'death_2y'") && err.contains("'infection_1y'"),
+        "{err}"
+    );
+
+    // A training record written for another model.
+    let weak_record = f.dir.join("weak.training.json");
+    let record = weak_record.to_str().unwrap();
+    let result = validate_with(
+        "good.lsm",
+        &plan,
+        "report-record",
+        &["--training-record", record],
+    );
+    assert_eq!(result.status.code(), Some(1));
+    let err = stderr(&result);
+    assert!(
+        err.contains("weak.training.json") && err.contains("good.lsm") && err.contains("SHA-256"),
+        "{err}"
+    );
+    // Its own record is accepted.
+    let good_record = f.dir.join("good.training.json");
+    let record = good_record.to_str().unwrap();
+    let result = validate_with(
+        "good.lsm",
+        &plan,
+        "report-own",
+        &["--training-record", record],
+    );
+    assert!(result.status.success(), "{}", stderr(&result));
+}

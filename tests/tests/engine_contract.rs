@@ -683,3 +683,47 @@ fn tree_views_decode_what_the_builder_wrote() {
     }
     assert!(model.tree(2).is_none());
 }
+
+#[test]
+fn builder_refuses_two_features_with_one_name() {
+    let mut spec = small_spec();
+    let name = spec.feature_names[0].clone();
+    spec.feature_names[1] = name.clone();
+    let error = spec.to_bytes().err();
+    assert_eq!(
+        error,
+        Some(BuildError::DuplicateFeatureName {
+            name: name.clone(),
+            first: 0,
+            second: 1
+        })
+    );
+    let message = error.map(|e| e.to_string()).unwrap_or_default();
+    assert!(message.contains(&format!("\"{name}\"")), "{message}");
+    // Control characters in the name are escaped in the message.
+    let mut spec = small_spec();
+    spec.feature_names[0] = "a\u{1b}[2J".into();
+    spec.feature_names[1] = "a\u{1b}[2J".into();
+    let message = spec
+        .to_bytes()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(!message.contains('\u{1b}'), "{message}");
+}
+
+#[test]
+fn loader_refuses_a_sigmoid_scale_that_is_not_finite_and_positive() {
+    for scale in [0.0, -0.0, -1.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut spec = small_spec();
+        spec.numerics = Numerics::Lightgbm { sigmoid: scale };
+        assert_eq!(
+            spec.to_bytes().err(),
+            Some(BuildError::Invalid(Error::BadSigmoid)),
+            "sigmoid {scale}"
+        );
+    }
+    let mut spec = small_spec();
+    spec.numerics = Numerics::Lightgbm { sigmoid: 0.5 };
+    assert!(spec.to_bytes().is_ok());
+}

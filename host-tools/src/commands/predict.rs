@@ -13,8 +13,15 @@ use crate::predict;
 use crate::text::shown_path;
 
 /// Scores the rows of `input` with the model in `model_path`, writing to `output` (standard
-/// output if `None`); `bits` prints each value as its f32 bit pattern.
-pub fn run(model_path: &Path, input: &Path, output: Option<&Path>, bits: bool) -> Result<()> {
+/// output if `None`); `bits` prints each value as its f32 bit pattern; `allow_infinite` reads
+/// infinite cells as infinities instead of refusing them.
+pub fn run(
+    model_path: &Path,
+    input: &Path,
+    output: Option<&Path>,
+    bits: bool,
+    allow_infinite: bool,
+) -> Result<()> {
     if let Some(path) = output {
         output::refuse_overwriting_inputs(
             &[("the model", model_path), ("the input", input)],
@@ -28,7 +35,10 @@ pub fn run(model_path: &Path, input: &Path, output: Option<&Path>, bits: bool) -
         File::open(input)
             .map_err(|e| anyhow::anyhow!("predict: {}", output::read_error(input, &e)))?,
     );
-    let options = predict::PredictOptions { bits };
+    let options = predict::PredictOptions {
+        bits,
+        allow_infinite,
+    };
     let step = || format!("predict: scoring '{}'", shown_path(input));
     match output {
         Some(path) => {

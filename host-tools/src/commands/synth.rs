@@ -13,6 +13,7 @@ use crate::text::shown_path;
 /// Writes the arthroplasty cohort of `rows` patients drawn with `seed` to `output`, and its
 /// schema next to it.
 pub fn run(rows: usize, seed: u64, output: &Path) -> Result<()> {
+    crate::limits::check("--rows", rows, crate::limits::MAX_SYNTH_ROWS).context("synth")?;
     let cohort = synth::arthroplasty(rows, seed);
     let schema = output.with_extension("schema.toml");
     let mut set = OutputSet::new();

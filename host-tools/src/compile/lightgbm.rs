@@ -1640,6 +1640,20 @@ mod tests {
     }
 
     #[test]
+    fn refuses_two_features_with_one_name() {
+        let text =
+            binary(&[&stump("0.5", 0)], 2).replace("feature_names=f0 f1", "feature_names=x x");
+        let message = match crate::compile::compile(text.as_bytes()) {
+            Err(error) => error.to_string(),
+            Ok(_) => String::from("compiled"),
+        };
+        assert!(
+            message.contains("\"x\" is used by features 0 and 1"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn refuses_garbled_headers_and_structure() {
         let good = binary(&[&stump("0.5", 0)], 2);
         assert_malformed(

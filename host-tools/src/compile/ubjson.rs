@@ -13,6 +13,7 @@
 //! `#<count>` headers. Object keys are a length and UTF-8 bytes without a marker. A length or
 //! count is itself an integer value (`i`, `U`, `I`, `l` or `L`); XGBoost always uses `L`.
 
+use std::collections::HashSet;
 use std::fmt;
 
 /// Deepest container nesting accepted. XGBoost models nest about eight levels; the bound keeps
@@ -237,7 +238,11 @@ impl std::error::Error for DecodeError {}
 
 /// Decodes one UBJSON value that spans all of `bytes` (only no-op markers may follow it).
 pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
-    let mut reader = Reader { bytes, pos: 0 };
+    let mut reader = Reader {
+        bytes,
+        pos: 0,
+        values_left: value_budget(bytes.len()),
+    };
     let value = reader.value(0)?;
     while reader.peek() == Some(b'N') {
         reader.pos += 1;
@@ -248,9 +253,24 @@ pub fn decode(bytes: &[u8]) -> Result<Value, DecodeError> {
     Ok(value)
 }
 
+/// Values a file of `len` bytes may hold: one per [`BYTES_PER_VALUE`] bytes, plus
+/// [`SMALL_FILE_VALUES`]. A decoded value takes 32 bytes; one per input byte (a typed array of
+/// nulls, `[ZZZ…]`) asked for 32 times the file's size. XGBoost's models hold one value per 60
+/// or more bytes (their numbers are in typed arrays, which are not counted per element).
+pub fn value_budget(len: usize) -> usize {
+    len / BYTES_PER_VALUE + SMALL_FILE_VALUES
+}
+
+/// See [`value_budget`].
+pub const BYTES_PER_VALUE: usize = 8;
+/// See [`value_budget`].
+pub const SMALL_FILE_VALUES: usize = 4096;
+
 struct Reader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Values still allowed (see [`value_budget`]).
+    values_left: usize,
 }
 
 /// Printable form of a marker byte for messages.
@@ -360,6 +380,14 @@ impl<'a> Reader<'a> {
 
     /// The value introduced by `marker` (already consumed, or given by a typed container).
     fn value_of(&mut self, marker: u8, depth: usize) -> Result<Value, DecodeError> {
+        self.values_left = self.values_left.checked_sub(1).ok_or_else(|| {
+            self.error(format!(
+                "more than {} values in {} bytes (at most one per {BYTES_PER_VALUE} bytes plus \
+                 {SMALL_FILE_VALUES}): refused to bound memory; a model file holds far fewer",
+                value_budget(self.bytes.len()),
+                self.bytes.len()
+            ))
+        })?;
         if let Some(i) = self.int_payload(marker)? {
             return Ok(Value::Int(i));
         }
@@ -446,7 +474,7 @@ impl<'a> Reader<'a> {
         match (element_type, count) {
             (Some(t), Some(n)) => self.typed_array(t, n, depth),
             (None, Some(n)) => {
-                let mut items = Vec::with_capacity(n);
+                let mut items = Vec::with_capacity(n.min(self.values_left));
                 for _ in 0..n {
                     items.push(self.value(depth)?);
                 }
@@ -483,7 +511,8 @@ impl<'a> Reader<'a> {
         };
         if width == 0 {
             // Strings, booleans, nulls, containers: decode each element with the given marker.
-            let mut items = Vec::with_capacity(n);
+            // Capacity within the value budget: each element is charged as it is read.
+            let mut items = Vec::with_capacity(n.min(self.values_left));
             for _ in 0..n {
                 items.push(self.value_of(element_type, depth)?);
             }
@@ -529,14 +558,16 @@ impl<'a> Reader<'a> {
     fn object_body(&mut self, depth: usize) -> Result<Value, DecodeError> {
         let (element_type, count) = self.container_header()?;
         let mut members: Vec<(String, Value)> = Vec::new();
-        let member =
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut member =
             |reader: &mut Self, members: &mut Vec<(String, Value)>| -> Result<(), DecodeError> {
                 let at = reader.pos;
                 let key = reader.utf8("an object key")?;
-                if members.iter().any(|(k, _)| *k == key) {
+                // Hashing keeps the check linear in the object's size.
+                if !seen.insert(key.clone()) {
                     return Err(DecodeError {
                         offset: at,
-                        reason: format!("duplicate key \"{key}\""),
+                        reason: format!("duplicate key \"{}\"", crate::text::shown(&key)),
                     });
                 }
                 let value = match element_type {
@@ -916,6 +947,55 @@ mod tests {
             }
             let _ = decode(&damaged);
         }
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_linear_time() {
+        // 200,000 distinct keys: comparing each with every earlier one took minutes.
+        let n = 200_000;
+        let mut bytes = vec![b'{'];
+        for i in 0..n {
+            bytes.extend(key(&format!("k{i}")));
+            bytes.push(b'Z');
+        }
+        bytes.push(b'}');
+        let start = std::time::Instant::now();
+        assert!(decode(&bytes).is_ok());
+        let mut repeated = bytes.clone();
+        repeated.pop();
+        repeated.extend(key("k0"));
+        repeated.extend([b'Z', b'}']);
+        let error = decode(&repeated).unwrap_err();
+        assert!(error.reason.contains("duplicate key \"k0\""), "{error}");
+        assert!(start.elapsed().as_secs() < 20, "{:?}", start.elapsed());
+    }
+
+    #[test]
+    fn memory_stays_within_a_small_multiple_of_the_input() {
+        let n = 200_000;
+        // A typed array of n nulls (no bytes each), in an otherwise valid file of ~n bytes.
+        let mut typed = vec![b'{'];
+        typed.extend(key("a"));
+        typed.extend([b'[', b'$', b'Z', b'#']);
+        typed.extend(len_l(n));
+        typed.extend(key("b"));
+        typed.push(b'S');
+        typed.extend(len_l(n));
+        typed.extend(std::iter::repeat_n(b'x', n));
+        typed.push(b'}');
+        // An untyped array of n nulls (one byte each).
+        let mut untyped = vec![b'['];
+        untyped.extend(std::iter::repeat_n(b'Z', n));
+        untyped.push(b']');
+        for bytes in [typed, untyped] {
+            let error = decode(&bytes).unwrap_err();
+            assert!(error.reason.contains("refused to bound memory"), "{error}");
+        }
+        // Numbers in typed arrays are not counted one by one.
+        let mut floats = vec![b'[', b'$', b'd', b'#'];
+        floats.extend(len_l(n));
+        floats.extend(std::iter::repeat_n(0u8, 4 * n));
+        assert_eq!(decode(&floats).unwrap().array_len(), Some(n));
     }
 
     #[test]

@@ -1479,6 +1479,22 @@ mod tests {
     }
 
     #[test]
+    fn refuses_two_features_with_one_name() {
+        let text = json("[2, 0, 0]", "reg:squarederror", "0E0").replace(
+            r#""feature_names": []"#,
+            r#""feature_names": ["age", "w", "age"]"#,
+        );
+        let message = match crate::compile::compile(text.as_bytes()) {
+            Err(error) => error.to_string(),
+            Ok(_) => String::from("compiled"),
+        };
+        assert!(
+            message.contains("\"age\" is used by features 0 and 2"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn uses_feature_names_when_present() {
         let text = json("[2, 0, 0]", "reg:squarederror", "0E0").replace(
             r#""feature_names": []"#,

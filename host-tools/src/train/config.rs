@@ -35,7 +35,7 @@
 //! | `scale_pos_weight` | 1 | 1 | |
 //! | `max_bin` (value bins) | 255 (`max_bins` = 256 with the missing bin) | 256 | bin codes are one byte, missing values included |
 //! | `seed` (`random_state`) | 2024 | 0 | |
-//! | `valid_fraction` (top level) | 0.2 of the training rows held out | none (no validation set unless given) | early stopping needs held-out rows; set 0 to train on every row |
+//! | `valid_fraction` (top level) | 0.2 of the training rows held out | none (no validation set unless given) | early stopping needs held-out rows; set 0 to train on every row; must be in [0, 1) (anything else is refused) |
 //! | `early_stopping_rounds` | 30 (when there is a validation set) | none | stops before overfitting; 0 or `valid_fraction = 0` turns it off |
 //! | base margin | logit of the mean training label (positives weighted by `scale_pos_weight`) | the same: `base_score` = mean training label | |
 //! | `threads` | 0: one per core | all cores | the model does not depend on it |
@@ -105,6 +105,16 @@ pub enum ConfigError {
          values and holds at most 256, so XGBoost's default 256 is not available)"
     )]
     MaxBin(usize),
+    /// `valid_fraction` outside `[0, 1)` (a negative or NaN value would silently turn early
+    /// stopping off; 1 or more would hold out every row).
+    #[error(
+        "valid_fraction = {0}: must be at least 0 and below 1 (0 trains on every row without \
+         early stopping)"
+    )]
+    ValidFraction(f64),
+    /// A count-like setting above its cap (see [`crate::limits`]).
+    #[error(transparent)]
+    Limit(#[from] crate::limits::OverCap),
 }
 
 impl TrainConfig {
@@ -139,6 +149,25 @@ impl TrainConfig {
         if let Some(bins) = config.gbdt.max_bin {
             if !(1..=255).contains(&bins) {
                 return Err(ConfigError::MaxBin(bins));
+            }
+        }
+        {
+            use crate::limits::{check, MAX_FOLDS, MAX_LAMBDAS, MAX_THREADS, MAX_TREES};
+            check("[gbdt] n_trees", config.gbdt.n_trees, MAX_TREES)?;
+            check("[gbdt] threads", config.gbdt.threads, MAX_THREADS)?;
+            check("[forest] n_trees", config.forest.n_trees, MAX_TREES)?;
+            check("[forest] threads", config.forest.threads, MAX_THREADS)?;
+            check(
+                "[logistic] n_lambdas",
+                config.logistic.n_lambdas,
+                MAX_LAMBDAS,
+            )?;
+            check("[logistic] folds", config.logistic.folds, MAX_FOLDS)?;
+        }
+        if let Some(fraction) = config.valid_fraction {
+            // NaN fails the range test too.
+            if !(0.0..1.0).contains(&fraction) {
+                return Err(ConfigError::ValidFraction(fraction));
             }
         }
         Ok(config)
@@ -528,6 +557,40 @@ mod tests {
         }
         let message = refusal("[gbdt]\nmax_bins = 256\nmax_bin = 255\n");
         assert!(message.contains("missing bin"), "{message}");
+    }
+
+    #[test]
+    fn valid_fraction_outside_zero_to_one_is_refused() {
+        for bad in ["-0.5", "nan", "1.0", "1.5", "inf", "-inf"] {
+            let message = refusal(&format!("valid_fraction = {bad}\n"));
+            assert!(
+                message.starts_with("valid_fraction = ") && message.contains("below 1"),
+                "{bad}: {message}"
+            );
+        }
+        for good in ["0.0", "0.2", "0.99"] {
+            let config = TrainConfig::from_toml(&format!("valid_fraction = {good}\n"));
+            assert!(config.is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn count_settings_above_their_caps_are_refused_naming_the_setting() {
+        for (text, option) in [
+            ("[gbdt]\nn_trees = 100001\n", "[gbdt] n_trees"),
+            ("[gbdt]\nthreads = 100000\n", "[gbdt] threads"),
+            ("[forest]\nn_estimators = 1000000000\n", "[forest] n_trees"),
+            ("[forest]\nthreads = 5000\n", "[forest] threads"),
+            ("[logistic]\nn_lambdas = 10000001\n", "[logistic] n_lambdas"),
+            ("[logistic]\nfolds = 100000\n", "[logistic] folds"),
+        ] {
+            let message = refusal(text);
+            assert!(
+                message.starts_with(&format!("{option} = ")) && message.contains("cap of"),
+                "{text}: {message}"
+            );
+        }
+        assert!(TrainConfig::from_toml("[gbdt]\nn_trees = 100000\n").is_ok());
     }
 
     #[test]

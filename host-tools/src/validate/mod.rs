@@ -123,6 +123,48 @@ pub enum ValidateError {
         "the plan's acceptance criteria compare with a baseline; pass --baseline ACCEPTED.lsm"
     )]
     BaselineRequired,
+    /// A model (the baseline, or the candidate under a plan's `target`) was trained for
+    /// another outcome than the one validated.
+    #[error(
+        "{what} '{}' predicts '{}' (its label is '{}') but this validation is of '{}'; \
+         compare models of the same outcome",
+        crate::text::shown_path(file),
+        crate::text::shown(model_target),
+        crate::text::shown(label),
+        crate::text::shown(target)
+    )]
+    OutcomeMismatch {
+        /// Which input.
+        what: &'static str,
+        /// The model file.
+        file: PathBuf,
+        /// The outcome the model's label names.
+        model_target: String,
+        /// The model's label.
+        label: String,
+        /// The outcome validated.
+        target: String,
+    },
+    /// The training record belongs to another model than the candidate.
+    #[error(
+        "training record '{}' is for the model with SHA-256 {record_sha256}, but the model \
+         '{}' has SHA-256 {model_sha256}; pass the record written next to this model",
+        crate::text::shown_path(file),
+        crate::text::shown_path(model)
+    )]
+    RecordMismatch {
+        /// The record file.
+        file: PathBuf,
+        /// The model SHA-256 the record names (empty if none).
+        record_sha256: String,
+        /// The candidate model file.
+        model: PathBuf,
+        /// The candidate's SHA-256.
+        model_sha256: String,
+    },
+    /// A count-like option above its cap.
+    #[error(transparent)]
+    Limit(#[from] crate::limits::OverCap),
     /// The training record could not be read.
     #[error("training record '{file}': {detail}")]
     TrainingRecord {
@@ -736,6 +778,68 @@ fn judge(
     }
 }
 
+/// The outcome a model's label names, if it names one of the data's outcomes: `lockstep
+/// train` labels its models `TARGET (kind, schema)`; compiled models carry the framework's
+/// objective, which names none.
+fn labelled_target<'a>(model: &'a Model<'_>, dataset: &Dataset) -> Option<&'a str> {
+    let first = model.label().split_whitespace().next()?;
+    dataset
+        .targets
+        .iter()
+        .any(|(name, _)| name == first)
+        .then_some(first)
+}
+
+/// Refuses a model whose label names another of the data's outcomes than `target`.
+fn check_outcome(
+    what: &'static str,
+    file: &Path,
+    model: &Model<'_>,
+    dataset: &Dataset,
+    target: &str,
+) -> Result<(), ValidateError> {
+    match labelled_target(model, dataset) {
+        Some(model_target) if model_target != target => Err(ValidateError::OutcomeMismatch {
+            what,
+            file: file.into(),
+            model_target: model_target.into(),
+            label: model.label().into(),
+            target: target.into(),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a training record that names another model than `model` (by its SHA-256).
+fn check_record_model(
+    file: &Path,
+    bytes: &[u8],
+    model_file: &Path,
+    model: &Model<'_>,
+) -> Result<(), ValidateError> {
+    #[derive(serde::Deserialize)]
+    struct RecordModel {
+        #[serde(default)]
+        model_sha256: String,
+    }
+    let record: RecordModel =
+        serde_json::from_slice(bytes).map_err(|e| ValidateError::TrainingRecord {
+            file: file.into(),
+            detail: e.to_string(),
+        })?;
+    let model_sha256 = hex(&model.checksum());
+    if record.model_sha256.eq_ignore_ascii_case(&model_sha256) {
+        Ok(())
+    } else {
+        Err(ValidateError::RecordMismatch {
+            file: file.into(),
+            record_sha256: crate::text::shown(&record.model_sha256).to_string(),
+            model: model_file.into(),
+            model_sha256,
+        })
+    }
+}
+
 fn feature_shift(
     file: &Path,
     bytes: &[u8],
@@ -781,6 +885,7 @@ pub fn validate(
     inputs: &ValidateInputs,
     mut progress: impl FnMut(&str),
 ) -> Result<ValidationRun, ValidateError> {
+    crate::limits::check("--threads", inputs.threads, crate::limits::MAX_THREADS)?;
     let (plan, plan_file) = match &inputs.plan {
         Some(path) => {
             let (plan, bytes) = plan::load_plan(path)?;
@@ -823,6 +928,30 @@ pub fn validate(
             target: target.clone(),
             available: dataset.target_names(),
         })?;
+    check_outcome("model", &inputs.model, &model, &dataset, &target)?;
+    // The baseline and the training record are checked before any scoring.
+    let baseline_input = match &inputs.baseline {
+        Some(path) => {
+            let bytes = read("baseline", path)?;
+            let baseline_model =
+                Model::from_bytes(&bytes).map_err(|error| ValidateError::Model {
+                    what: "baseline",
+                    file: path.clone(),
+                    error,
+                })?;
+            check_outcome("baseline", path, &baseline_model, &dataset, &target)?;
+            Some((path, bytes))
+        }
+        None => None,
+    };
+    let record_input = match &inputs.training_record {
+        Some(path) => {
+            let bytes = read("training record", path)?;
+            check_record_model(path, &bytes, &inputs.model, &model)?;
+            Some((path, bytes))
+        }
+        None => None,
+    };
     let rows: Vec<usize> = match &plan.rows {
         Some(expr) => {
             let keep = dataset.rows_where(expr)?;
@@ -884,13 +1013,12 @@ pub fn validate(
         &mut progress,
     )?;
 
-    let (baseline, comparison) = match &inputs.baseline {
-        Some(path) => {
-            let bytes = read("baseline", path)?;
+    let (baseline, comparison) = match &baseline_input {
+        Some((path, bytes)) => {
             let baseline_model =
-                Model::from_bytes(&bytes).map_err(|error| ValidateError::Model {
+                Model::from_bytes(bytes).map_err(|error| ValidateError::Model {
                     what: "baseline",
-                    file: path.clone(),
+                    file: path.to_path_buf(),
                     error,
                 })?;
             progress("scoring the baseline through the engine");
@@ -900,7 +1028,7 @@ pub fn validate(
             let section = section(
                 "baseline",
                 path,
-                &bytes,
+                bytes,
                 &baseline_model,
                 &baseline_sample,
                 source,
@@ -921,11 +1049,10 @@ pub fn validate(
         .as_ref()
         .map(|a| judge(a, &candidate.metrics, comparison.as_ref()));
 
-    let (training_record, feature_shift) = match &inputs.training_record {
-        Some(path) => {
-            let bytes = read("training record", path)?;
-            let shift = feature_shift(path, &bytes, &dataset, &rows)?;
-            (Some(identity(path, &bytes)), shift)
+    let (training_record, feature_shift) = match &record_input {
+        Some((path, bytes)) => {
+            let shift = feature_shift(path, bytes, &dataset, &rows)?;
+            (Some(identity(path, bytes)), shift)
         }
         None => (None, Vec::new()),
     };

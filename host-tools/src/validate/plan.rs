@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::limits;
+
 /// A validation plan as written.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -187,6 +189,19 @@ fn check(plan: &Plan, file: &Path) -> Result<(), PlanError> {
     if m.calibration_groups < 2 {
         return invalid("metrics.calibration_groups", "at least 2");
     }
+    // Caps (crate::limits), checked before anything is allocated.
+    if m.bootstrap_resamples > limits::MAX_BOOTSTRAP_RESAMPLES {
+        return invalid("metrics.bootstrap_resamples", "at most 100000 (its cap)");
+    }
+    if m.calibration_groups > limits::MAX_CALIBRATION_GROUPS {
+        return invalid("metrics.calibration_groups", "at most 1000 (its cap)");
+    }
+    if m.decision_max / m.decision_step > limits::MAX_DECISION_THRESHOLDS as f64 {
+        return invalid(
+            "metrics.decision_step",
+            "at least decision_max / 10000 (the decision curve's cap of 10000 thresholds)",
+        );
+    }
     if !(m.lowess_frac > 0.0 && m.lowess_frac <= 1.0) {
         return invalid("metrics.lowess_frac", "in (0, 1]");
     }
@@ -229,6 +244,31 @@ mod tests {
         })?;
         check(&plan, Path::new("p.toml"))?;
         Ok(plan)
+    }
+
+    #[test]
+    fn count_settings_above_their_caps_are_refused() {
+        for (text, setting, cap) in [
+            (
+                "bootstrap_resamples = 100001",
+                "bootstrap_resamples",
+                "100000",
+            ),
+            ("calibration_groups = 1001", "calibration_groups", "1000"),
+            ("decision_step = 1e-9", "decision_step", "10000"),
+        ] {
+            let message = parse(&format!("[metrics]\n{text}\n"))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                message.contains(setting) && message.contains(cap),
+                "{text}: {message}"
+            );
+        }
+        assert!(parse("[metrics]\nbootstrap_resamples = 100000\n").is_ok());
+        assert_eq!(crate::limits::MAX_BOOTSTRAP_RESAMPLES, 100_000);
+        assert_eq!(crate::limits::MAX_CALIBRATION_GROUPS, 1_000);
+        assert_eq!(crate::limits::MAX_DECISION_THRESHOLDS, 10_000);
     }
 
     #[test]
