@@ -4,7 +4,8 @@
 //! A field is parsed exactly as the host's `lockstep predict` parses a CSV cell: a missing cell
 //! by the one rule both sides share (`lockstep_protocol::cells::is_missing`: empty, `NA` or
 //! `NaN` in any case, whitespace ignored) is NaN; anything else is trimmed and goes through
-//! `core`'s `f32` parser, which rounds the decimal text once, correctly, to the nearest f32.
+//! `core`'s `f32` parser, which rounds the decimal text once, correctly, to the nearest f32, and
+//! must be finite (`inf`, or a decimal beyond the f32 range, is refused as on the host).
 
 use core::fmt;
 
@@ -80,7 +81,7 @@ pub enum FieldError<'a> {
         /// Fields on the line.
         found: usize,
     },
-    /// A field is neither a missing cell (`cells::is_missing`) nor a decimal number.
+    /// A field is neither a missing cell (`cells::is_missing`) nor a finite decimal number.
     NotANumber {
         /// 1-based field position.
         field: usize,
@@ -98,7 +99,7 @@ impl fmt::Display for FieldError<'_> {
             FieldError::NotANumber { field, text } => {
                 write!(
                     f,
-                    "value {field} ('{text}') is not a number (leave it empty or NA if missing)"
+                    "value {field} ('{text}') is not a finite number (leave it empty or NA if missing)"
                 )
             }
         }
@@ -119,10 +120,17 @@ pub fn parse_features<'a>(line: &'a str, features: &mut [f32]) -> Result<(), Fie
         *slot = if lockstep_protocol::cells::is_missing(text) {
             f32::NAN
         } else {
-            text.parse::<f32>().map_err(|_| FieldError::NotANumber {
-                field: index + 1,
-                text,
-            })?
+            // Measurements are finite: `inf` or a decimal beyond the f32 range is refused, as
+            // the host's readers refuse it.
+            match text.parse::<f32>() {
+                Ok(value) if value.is_finite() => value,
+                _ => {
+                    return Err(FieldError::NotANumber {
+                        field: index + 1,
+                        text,
+                    })
+                }
+            }
         };
     }
     Ok(())

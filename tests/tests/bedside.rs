@@ -47,8 +47,8 @@ fn bedside_round_trip_over_uart_matches_the_host() {
         let cells: Vec<&str> = line.split(',').collect();
         let parsed: Option<Vec<f32>> = cells
             .iter()
-            // The firmware's line parser reads `inf` as an infinity.
-            .map(|c| lockstep_host::predict::parse_cell_with(c, true))
+            // The firmware reads a line's cells as the host's predict does.
+            .map(|c| lockstep_host::predict::parse_cell(c))
             .collect();
         let Some(features) = parsed.filter(|f| f.len() == model.n_features()) else {
             continue;
