@@ -20,8 +20,12 @@ fn model_bytes() -> &'static [u8] {
 
 fuzz_target!(|data: &[u8]| {
     let model = Model::from_bytes(model_bytes()).expect("the fixture loads");
-    for bits in [false, true] {
+    for (bits, allow_infinite) in [(false, false), (true, true)] {
         let mut out = Vec::new();
-        let _ = predict_csv(&model, data, &mut out, PredictOptions { bits });
+        let options = PredictOptions {
+            bits,
+            allow_infinite,
+        };
+        let _ = predict_csv(&model, data, &mut out, options);
     }
 });
