@@ -1384,6 +1384,16 @@ impl Cell<'_> {
 mod tests {
     use super::*;
 
+    /// `text` is refused as an invalid schema with a message containing `expected`.
+    fn assert_invalid_schema(text: &str, expected: &str) {
+        let error = parse_schema(text, Path::new("s.toml")).unwrap_err();
+        assert!(
+            matches!(error, DataError::InvalidSchema { .. }),
+            "{error:?}"
+        );
+        assert!(error.to_string().contains(expected), "{error}");
+    }
+
     const SCHEMA: &str = r#"
 [dataset]
 name = "tiny"
@@ -1708,12 +1718,7 @@ name = "id"
             ),
         ];
         for (text, expected) in bad {
-            let error = parse_schema(&text, Path::new("s.toml")).unwrap_err();
-            assert!(
-                matches!(error, DataError::InvalidSchema { .. }),
-                "{error:?}"
-            );
-            assert!(error.to_string().contains(expected), "{error}");
+            assert_invalid_schema(&text, expected);
         }
         let typo = SCHEMA.replace("missing = true", "mising = true");
         let error = parse_schema(&typo, Path::new("s.toml")).unwrap_err();
@@ -2013,12 +2018,7 @@ name = "id"
             ),
         ];
         for (text, expected) in bad {
-            let error = parse_schema(&text, Path::new("s.toml")).unwrap_err();
-            assert!(
-                matches!(error, DataError::InvalidSchema { .. }),
-                "{error:?}"
-            );
-            assert!(error.to_string().contains(expected), "{error}");
+            assert_invalid_schema(&text, expected);
         }
     }
 }
