@@ -72,7 +72,7 @@ step "firmware clippy (Debian's clippy, every Cortex-M target)"
   done
 )
 
-step "engine and protocol alone on embedded targets"
+step "engine, protocol and seal alone on embedded targets"
 # Each built from its own directory so no other package's features leak in; in a subshell
 # so Debian's compiler (RUSTC) does not leak into the host builds below.
 (
@@ -85,6 +85,9 @@ step "engine and protocol alone on embedded targets"
     done
     echo "protocol: $target"
     (cd protocol && "$EMBEDDED_CARGO" build --quiet --release --target "$target" -Z build-std=core \
+      --target-dir ../target/embedded)
+    echo "seal: $target"
+    (cd seal && "$EMBEDDED_CARGO" build --quiet --release --target "$target" -Z build-std=core \
       --target-dir ../target/embedded)
   done
 )

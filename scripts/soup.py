@@ -6,7 +6,7 @@ own workspace, and lists every third-party crate with its exact version and lice
 for (a curated line for each crate we depend on directly; transitive crates name the direct
 dependencies that pull them in) and where it runs:
 
-  device            linked into the firmware (engine, protocol and firmware-demo's tree)
+  device            linked into the firmware (engine, protocol, seal and firmware-demo's tree)
   host: CLI         linked into the `lockstep` command (lockstep-host and what it uses)
   host: build time  proc-macros and build scripts (they run in the compiler, not in a binary)
   host: tests only  test, bench and dev-only crates (never in a shipped binary)
@@ -39,6 +39,7 @@ PURPOSE = {
     "postcard": "compact serde encoding of the model body (engine format)",
     "serde": "derive-based (de)serialisation of the model format and of host-side files",
     "sha2": "SHA-256 of the model bytes, verified at every load",
+    "ed25519-dalek": "Ed25519 signature check of a sealed model (lockstep-seal), before the first score",
     "defmt": "deferred-formatting logging on the device (engine's `defmt` feature, firmware log)",
     # firmware-demo
     "cortex-m": "Cortex-M core peripherals and critical sections",
@@ -147,7 +148,7 @@ def render(all_rows: list) -> str:
         f"workspace resolved for {HOST_PLATFORM}, firmware-demo for {DEVICE_PLATFORM}, the same",
         "tree as every Cortex-M target); do not edit by hand, CI checks it is up to date",
         "(`scripts/soup.py --check`). Lockstep's own crates (lockstep-engine, lockstep-protocol,",
-        "lockstep-host, firmware-demo) are not SOUP and are not listed. The fuzz crate (fuzz/,",
+        "lockstep-seal, lockstep-host, firmware-demo) are not SOUP and are not listed. The fuzz crate (fuzz/,",
         "libfuzzer-sys) is a test tool outside both workspaces and is not listed either.",
         "",
     ]
