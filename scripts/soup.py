@@ -39,6 +39,7 @@ PURPOSE = {
     "postcard": "compact serde encoding of the model body (engine format)",
     "serde": "derive-based (de)serialisation of the model format and of host-side files",
     "sha2": "SHA-256 of the model bytes, verified at every load",
+    "getrandom": "the operating system's random source, for new signing keys (lockstep keygen)",
     "ed25519-dalek": "Ed25519 signature check of a sealed model (lockstep-seal), before the first score",
     "defmt": "deferred-formatting logging on the device (engine's `defmt` feature, firmware log)",
     # firmware-demo

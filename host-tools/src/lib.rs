@@ -9,6 +9,7 @@ pub mod commands;
 pub mod compile;
 pub mod data;
 pub mod inspect;
+pub mod keys;
 pub mod limits;
 pub mod math;
 pub mod metrics;

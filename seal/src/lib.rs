@@ -254,6 +254,11 @@ pub fn open<'a>(
     })
 }
 
+/// True when `public_key` is a valid Ed25519 point (a key that can verify anything).
+pub fn is_valid_public_key(public_key: &[u8; PUBLIC_KEY_LEN]) -> bool {
+    VerifyingKey::from_bytes(public_key).is_ok()
+}
+
 /// The public key of a secret key (the 32-byte Ed25519 seed).
 pub fn public_key(secret_key: &[u8; SECRET_KEY_LEN]) -> [u8; PUBLIC_KEY_LEN] {
     SigningKey::from_bytes(secret_key)
