@@ -5,6 +5,9 @@
 #
 #   scripts/fuzz.sh [SECONDS] [TARGET...]     default: 60 s, every target
 #
+# FUZZ_RUNS=N stops a target after N executions if that comes before SECONDS (the release check
+# is FUZZ_RUNS=10000000 scripts/fuzz.sh 1800: ten million executions or 30 minutes per target).
+#
 # Needs the nightly toolchain (sanitizers) and cargo-fuzz (ci/setup.sh installs it). Built with
 # AddressSanitizer and debug assertions (integer overflow panics). A failing input is saved as
 # fuzz/artifacts/TARGET/crash-*, timeout-*, oom-* or leak-*; rerun it with
@@ -39,7 +42,7 @@ for target in "${targets[@]}"; do
   log="target/fuzz/$target.log"
   set +e
   "${fuzz[@]}" run "${common[@]}" "$target" "fuzz/corpus/$target" -- \
-    -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
+    -max_total_time="$seconds" -runs="${FUZZ_RUNS:--1}" -timeout="$timeout" -rss_limit_mb="$rss_mb" \
     -malloc_limit_mb="$malloc_mb" -max_len="$max_len" -print_final_stats=1 \
     -artifact_prefix="fuzz/artifacts/$target/" >"$log" 2>&1
   rc=$?
