@@ -192,6 +192,33 @@ fn inspect_reports_structure() {
     assert_eq!(json["bytes_per_node"], 8);
     assert_eq!(json["sha256"].as_str().unwrap().len(), 64);
     assert!(json["n_trees"].as_u64().unwrap() > 0);
+
+    // The worst-case cost: each tree's longest path, counted here from the tree views.
+    fn path_nodes(tree: &lockstep_engine::view::TreeView<'_>, index: usize) -> u64 {
+        match tree.node(index).expect("node") {
+            lockstep_engine::view::NodeView::Leaf { .. } => 1,
+            lockstep_engine::view::NodeView::Split { left, .. } => {
+                1 + path_nodes(tree, left).max(path_nodes(tree, left + 1))
+            }
+        }
+    }
+    let bytes = std::fs::read(&model).expect("model");
+    let loaded = lockstep_engine::Model::from_bytes(&bytes).expect("load");
+    let visits: u64 = loaded.trees().map(|tree| path_nodes(&tree, 0)).sum();
+    assert!(visits > json["n_trees"].as_u64().unwrap());
+    let cost = &json["cost"];
+    assert_eq!(cost["node_visits_max"], visits);
+    assert_eq!(
+        (cost["linear_terms"].as_u64(), cost["level_codes"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(cost["work_items_max"], visits);
+    assert_eq!(
+        cost["stack_bytes_cortex_m"],
+        lockstep_engine::PREDICT_STACK_BYTES_CORTEX_M
+    );
+    let line = format!("cost          at most {visits} work items per row ({visits} node visits");
+    assert!(text.contains(&line), "inspect text lacks '{line}':\n{text}");
 }
 
 fn assert_one_line_failure(result: &Output, needles: &[&str]) {
