@@ -768,3 +768,104 @@ fn predict_names_a_classifiers_output_prob_and_a_regressions_value() {
     let (rows, _) = decimal_rows("lgb-4.7.0-regression", dir.path());
     assert_eq!(header(&regression, &rows), "margin,value");
 }
+
+/// An error that wraps a cause names only its operation; the cause is its source, not repeated
+/// in its own text (so a chain or `{:#}` prints it once).
+fn assert_cause_not_repeated(error: &(dyn std::error::Error + 'static)) {
+    let cause = error
+        .source()
+        .expect("the error keeps its cause as its source");
+    let (own, cause) = (error.to_string(), cause.to_string());
+    assert!(
+        !own.contains(&cause),
+        "'{own}' repeats its source '{cause}'"
+    );
+}
+
+#[test]
+fn wrapping_errors_name_their_operation_and_keep_the_cause_as_source() {
+    use lockstep_host::predict::PredictError;
+    use lockstep_host::train::config::TrainConfig;
+    use lockstep_host::train::pipeline::TrainingError;
+    let disk = || std::io::Error::other("disk on fire");
+    let config = TrainConfig::from_toml("[gbdt]\nmax_bin = 0\n").unwrap_err();
+    let errors: Vec<Box<dyn std::error::Error>> = vec![
+        Box::new(PredictError::Io(disk())),
+        Box::new(PredictError::Open(disk())),
+        Box::new(PredictError::Csv(csv::Error::from(disk()))),
+        Box::new(PredictError::Engine(lockstep_engine::Error::Empty)),
+        Box::new(TrainingError::Train(
+            lockstep_host::train::TrainError::NoRows,
+        )),
+        Box::new(TrainingError::Linear(
+            lockstep_host::train::linear::LinearError::NoRows,
+        )),
+        Box::new(TrainingError::Build(
+            lockstep_engine::builder::BuildError::Invalid(lockstep_engine::Error::Empty),
+        )),
+        Box::new(TrainingError::ConfigInvalid {
+            file: "c.toml".into(),
+            source: config,
+        }),
+    ];
+    for error in &errors {
+        assert_cause_not_repeated(error.as_ref());
+    }
+}
+
+#[test]
+fn the_command_line_prints_every_cause_exactly_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (cohort, schema) = synth_cohort(d, "300", "1");
+    let train = |config: &str| {
+        let path = d.join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        stderr(&train_death(&cohort, &schema, &path, &d.join("m.lsm")))
+    };
+    let (model, _) = compiled(d);
+    let features = model_features(&model);
+    let rows = d.join("rows.csv");
+    let mut bad_utf8 = format!("{}\n", features.join(",")).into_bytes();
+    bad_utf8.extend_from_slice(b"\xff\n");
+    std::fs::write(&rows, bad_utf8).unwrap();
+    let predict = stderr(&lockstep(&[
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "--input",
+        rows.to_str().unwrap(),
+    ]));
+    let parity = stderr(&lockstep(&[
+        "parity",
+        "-m",
+        model.to_str().unwrap(),
+        "-t",
+        "cortex-m4f",
+        "--vectors",
+        d.join("none.csv").to_str().unwrap(),
+    ]));
+    for (err, operation, cause) in [
+        (
+            train("[gbdt]\nmax_bin = 0\n"),
+            "config.toml'",
+            "max_bin = 0: must be in 1..=255",
+        ),
+        (
+            train("kind = \n"),
+            "config.toml'",
+            "string values must be quoted",
+        ),
+        (
+            train("[gbdt]\nlearning_rate = 0\n"),
+            "training:",
+            "learning_rate must be in (0, 1]",
+        ),
+        (predict, "reading the CSV:", "invalid UTF-8"),
+        (parity, "opening the input:", "No such file or directory"),
+    ] {
+        assert!(err.starts_with("error: "), "{err}");
+        assert_eq!(err.matches(operation).count(), 1, "{err}");
+        assert_eq!(err.matches(cause).count(), 1, "{err}");
+    }
+}
