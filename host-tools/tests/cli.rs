@@ -869,3 +869,51 @@ fn the_command_line_prints_every_cause_exactly_once() {
         assert_eq!(err.matches(cause).count(), 1, "{err}");
     }
 }
+
+#[test]
+fn inspect_json_escapes_del_c1_and_bidi_characters_from_the_model() {
+    use lockstep_engine::builder::{ModelSpec, NodeSpec, TreeSpec};
+    use lockstep_engine::format::{Aggregation, BaseOrder, Framework, Numerics, Objective};
+    // DEL, NEL, CSI (the C1 form of ESC [) and a right-to-left override.
+    let name = "age\u{7f}\u{85}\u{9b}31m\u{202e}x";
+    let label = "label\u{9b}2J";
+    let bytes = ModelSpec {
+        n_outputs: 1,
+        objective: Objective::BinaryLogistic,
+        numerics: Numerics::Xgboost,
+        base_order: BaseOrder::First,
+        aggregation: Aggregation::Sum,
+        base_margins: vec![0.0],
+        feature_names: vec![name.into()],
+        feature_ranges: None,
+        trees: vec![TreeSpec {
+            output: 0,
+            nodes: vec![NodeSpec::Leaf { value: 0.5 }],
+        }],
+        source_framework: Framework::Lockstep,
+        source_version: "test".into(),
+        label: label.into(),
+        sections: vec![],
+    }
+    .to_bytes()
+    .expect("build");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("m.lsm");
+    std::fs::write(&model, bytes).unwrap();
+    let result = lockstep(&["inspect", model.to_str().unwrap(), "--json"]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let json = stdout(&result);
+    let raw: Vec<char> = json
+        .chars()
+        .filter(|&c| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) || c == '\u{202e}')
+        .collect();
+    assert!(raw.is_empty(), "raw characters {raw:?} in:\n{json}");
+    assert!(
+        json.contains(r"age\u007f\u0085\u009b31m\u202ex") && json.contains(r"label\u009b2J"),
+        "{json}"
+    );
+    // Still JSON, and it still means the model's exact text.
+    let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(value["features"][0]["name"], name);
+    assert_eq!(value["label"], label);
+}
