@@ -142,6 +142,15 @@ pub enum Error {
     /// a non-finite coefficient or fill, repeated) or the model cannot carry one (as for
     /// [`Error::BadLinearTerms`]).
     BadLevelTerms,
+    /// The model exceeds a limit of the [`crate::Budget`] it was loaded with.
+    OverBudget {
+        /// The limit exceeded.
+        item: crate::BudgetItem,
+        /// The model's figure (for bytes, the blob's length).
+        found: u64,
+        /// The budget's limit.
+        limit: u64,
+    },
 }
 
 impl fmt::Display for Error {
@@ -210,6 +219,12 @@ impl fmt::Display for Error {
                 write!(f, "feature {feature} is outside its valid range")
             }
             Error::BadLevelTerms => f.write_str("malformed or misplaced level-terms section"),
+            Error::OverBudget { item, found, limit } => {
+                write!(
+                    f,
+                    "model has {found} {item}, over the load budget of {limit}"
+                )
+            }
         }
     }
 }

@@ -39,6 +39,7 @@
 #[cfg(feature = "alloc")]
 extern crate alloc;
 
+mod cost;
 mod error;
 mod model;
 mod predict;
@@ -46,6 +47,7 @@ mod predict;
 // The whole public API. Everything else is private to the crate.
 
 // Loading and evaluating: the validated model view, its results, the one error type.
+pub use cost::{Budget, BudgetItem, Cost, PREDICT_STACK_BYTES_CORTEX_M};
 pub use error::Error;
 pub use model::{FeatureNames, LevelTerms, Model};
 pub use predict::{transform_xgboost, Scores, CANONICAL_NAN_F32, CANONICAL_NAN_F64};

@@ -1,6 +1,7 @@
 //! Loading: turns a byte blob into a [`Model`] view after checking every invariant the evaluator
 //! relies on. Nothing is copied; the view borrows the blob (which may sit in flash).
 
+use crate::cost::{Budget, BudgetItem, Cost};
 use crate::format::{
     f64_at, le_f64, le_u16, le_u32, limits, record, Aggregation, BaseOrder, CategorySetRecord,
     ModelBody, Node, Numerics, Objective, Source, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN,
@@ -35,6 +36,8 @@ pub struct Model<'a> {
     pub(crate) levels: &'a [u8],
     /// Trees per output, for averaging (all outputs have the same count when averaging).
     pub(crate) trees_per_output: u32,
+    /// The worst-case work of one score, counted while validating.
+    pub(crate) cost: Cost,
 }
 
 impl<'a> Model<'a> {
@@ -58,9 +61,18 @@ impl<'a> Model<'a> {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn from_bytes(bytes: &'a [u8]) -> Result<Self, Error> {
+        Self::from_bytes_with_budget(bytes, &Budget::UNLIMITED)
+    }
+
+    /// [`Model::from_bytes`], refusing with [`Error::OverBudget`] a model beyond `budget`:
+    /// a blob longer than its byte limit (before hashing it), more trees or nodes than its
+    /// limits (before walking them), or a worst-case score ([`Model::cost`]) of more work items.
+    /// See [`Budget`] for an example.
+    pub fn from_bytes_with_budget(bytes: &'a [u8], budget: &Budget) -> Result<Self, Error> {
         if bytes.len() < HEADER_LEN + CHECKSUM_LEN {
             return Err(Error::Truncated);
         }
+        Budget::check(BudgetItem::Bytes, bytes.len() as u64, budget.max_bytes)?;
         if bytes.get(0..4) != Some(&MAGIC[..]) {
             return Err(Error::BadMagic);
         }
@@ -83,13 +95,23 @@ impl<'a> Model<'a> {
         if !rest.is_empty() {
             return Err(Error::TrailingBytes);
         }
-        let (trees_per_output, linear, levels) = validate(&body)?;
+        let n_trees = (body.trees.len() / TREE_BYTES) as u64;
+        Budget::check(BudgetItem::Trees, n_trees, budget.max_trees)?;
+        let n_nodes = (body.nodes.len() / NODE_BYTES) as u64;
+        Budget::check(BudgetItem::Nodes, n_nodes, budget.max_nodes)?;
+        let (trees_per_output, linear, levels, cost) = validate(&body)?;
+        Budget::check(
+            BudgetItem::WorkItems,
+            cost.work_items_max,
+            budget.max_work_items,
+        )?;
         Ok(Model {
             body,
             checksum,
             linear,
             levels,
             trees_per_output,
+            cost,
         })
     }
 
@@ -128,10 +150,26 @@ impl<'a> Model<'a> {
 
     /// The deepest tree's depth, measured.
     pub fn measured_depth(&self) -> u16 {
-        (0..self.n_trees())
-            .map(|tree| tree_depth(self.tree_nodes(self.tree_record(tree))).unwrap_or(u16::MAX))
-            .max()
-            .unwrap_or(0)
+        self.cost.depth_max
+    }
+
+    /// The worst-case work of scoring one row (counted at load): node visits, linear and
+    /// level terms, and the stack bound.
+    ///
+    /// ```
+    /// use lockstep_engine::{Model, PREDICT_STACK_BYTES_CORTEX_M};
+    ///
+    /// static MODEL: &[u8] =
+    ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
+    /// let cost = Model::from_bytes(MODEL)?.cost();
+    /// assert_eq!((cost.trees, cost.nodes, cost.depth_max), (2, 8, 2));
+    /// // Trees of depth 2 and 1: a row visits at most 3 + 2 nodes.
+    /// assert_eq!((cost.node_visits_max, cost.work_items_max), (5, 5));
+    /// assert_eq!(cost.stack_bytes_max, PREDICT_STACK_BYTES_CORTEX_M);
+    /// # Ok::<(), lockstep_engine::Error>(())
+    /// ```
+    pub fn cost(&self) -> Cost {
+        self.cost
     }
 
     /// What the outputs mean.
@@ -418,9 +456,13 @@ impl<'a> Iterator for Sections<'a> {
     }
 }
 
-/// Checks every invariant documented on [`Model`]; returns the number of trees per output and
-/// the linear-terms and level-terms payloads (empty if none).
-fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8], &'a [u8]), Error> {
+/// What [`validate`] finds: trees per output, the linear-terms and level-terms payloads (empty
+/// if none), and the cost of one score.
+type Validated<'a> = (u32, &'a [u8], &'a [u8], Cost);
+
+/// Checks every invariant documented on [`Model`]; returns the number of trees per output,
+/// the linear-terms and level-terms payloads (empty if none) and the worst-case cost.
+fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
     let n_features = usize::from(body.n_features);
     let n_outputs = usize::from(body.n_outputs);
     let (linear, levels) = validate_sections(body.sections)?;
@@ -462,11 +504,15 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8], &'a [u8]), Error
     validate_feature_names(body.feature_names, n_features)?;
     validate_feature_ranges(body.feature_ranges)?;
     validate_category_sets(body)?;
+    let mut cost = Cost::default();
     if let Some(payload) = linear {
         validate_linear_terms(body, payload)?;
     }
     if let Some(payload) = levels {
-        validate_level_terms(body, payload)?;
+        cost.level_codes = validate_level_terms(body, payload)?;
+    }
+    if linear.is_some() || levels.is_some() {
+        cost.linear_terms = n_features as u64;
     }
 
     let n_nodes = body.nodes.len() / NODE_BYTES;
@@ -487,7 +533,7 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8], &'a [u8]), Error
         }
         validate_tree(body, nodes, tree_id)?;
         match tree_depth(nodes) {
-            Some(depth) if depth <= body.max_depth => {}
+            Some(depth) if depth <= body.max_depth => cost.add_tree(depth, nodes.len()),
             _ => return Err(Error::DepthExceeded { tree: tree_id }),
         }
     }
@@ -502,7 +548,12 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<(u32, &'a [u8], &'a [u8]), Error
     if body.aggregation == Aggregation::Mean && (!even || first == 0) {
         return Err(Error::UnevenForest);
     }
-    Ok((first, linear.unwrap_or(&[]), levels.unwrap_or(&[])))
+    Ok((
+        first,
+        linear.unwrap_or(&[]),
+        levels.unwrap_or(&[]),
+        cost.finish(),
+    ))
 }
 
 fn validate_base_margins(body: &ModelBody<'_>) -> Result<(), Error> {
@@ -603,13 +654,14 @@ fn carries_linear_terms(body: &ModelBody<'_>) -> bool {
 }
 
 /// The level terms need well-formed records (see [`Model`]'s invariant) in a model that
-/// can carry linear terms.
-fn validate_level_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Error> {
+/// can carry linear terms. Returns the number of level codes.
+fn validate_level_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<u64, Error> {
     if !carries_linear_terms(body) || payload.is_empty() {
         return Err(Error::BadLevelTerms);
     }
     let mut rest = payload;
     let mut next_feature = 0usize;
+    let mut n_codes: u64 = 0;
     while !rest.is_empty() {
         let (terms, tail) = LevelTerms::split(rest).ok_or(Error::BadLevelTerms)?;
         let well_formed = terms.feature >= next_feature
@@ -626,11 +678,12 @@ fn validate_level_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Erro
                 return Err(Error::BadLevelTerms);
             }
             previous = code;
+            n_codes += 1;
         }
         next_feature = terms.feature + 1;
         rest = tail;
     }
-    Ok(())
+    Ok(n_codes)
 }
 
 /// The linear terms need one finite `(coefficient, fill)` per feature, in a model that can

@@ -56,8 +56,25 @@ pub struct ModelSummary {
     pub leaf_table_bytes: usize,
     /// Bytes of category bitsets.
     pub category_bytes: usize,
+    /// Worst-case work of scoring one row, counted at load.
+    pub cost: CostSummary,
     /// Features in model order.
     pub features: Vec<FeatureSummary>,
+}
+
+/// The worst case of one score as `inspect` reports it (see [`lockstep_engine::Cost`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct CostSummary {
+    /// Most nodes one row visits: over all trees, the sum of depth + 1.
+    pub node_visits_max: u64,
+    /// Features the linear pass visits (all when the model has linear or level terms).
+    pub linear_terms: u64,
+    /// Level codes a row may be compared with.
+    pub level_codes: u64,
+    /// Node visits plus linear terms plus level codes.
+    pub work_items_max: u64,
+    /// Peak stack of one score on Cortex-M, measured; the same for every model.
+    pub stack_bytes_cortex_m: u32,
 }
 
 /// One feature as `inspect` reports it.
@@ -130,6 +147,16 @@ pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
         node_table_bytes: model.n_nodes() * NODE_BYTES,
         leaf_table_bytes: model.leaf_table_bytes(),
         category_bytes: model.category_bytes(),
+        cost: {
+            let cost = model.cost();
+            CostSummary {
+                node_visits_max: cost.node_visits_max,
+                linear_terms: cost.linear_terms,
+                level_codes: cost.level_codes,
+                work_items_max: cost.work_items_max,
+                stack_bytes_cortex_m: cost.stack_bytes_max,
+            }
+        },
         features: model
             .feature_names()
             .enumerate()
@@ -196,6 +223,12 @@ pub fn render_text(summary: &ModelSummary) -> String {
         out,
         "  depth         {} (declared {})",
         s.measured_depth, s.max_depth
+    );
+    let c = &s.cost;
+    let _ = writeln!(
+        out,
+        "  cost          at most {} work items per row ({} node visits, {} linear terms, {} level codes); stack {} bytes on Cortex-M",
+        c.work_items_max, c.node_visits_max, c.linear_terms, c.level_codes, c.stack_bytes_cortex_m
     );
     let _ = writeln!(out, "  features      {}", s.n_features);
     let n_terms = s.features.iter().filter(|f| f.has_nonzero_term()).count();

@@ -19,6 +19,17 @@ pub const MAX_CALIBRATION_GROUPS: usize = 1_000;
 pub const MAX_DECISION_THRESHOLDS: usize = 10_000;
 /// Patients of `lockstep synth` (`--rows`).
 pub const MAX_SYNTH_ROWS: usize = 10_000_000;
+/// Random rows of `lockstep parity` (`--random-rows`); each row runs on every target in QEMU.
+pub const MAX_PARITY_RANDOM_ROWS: usize = 1_000_000;
+/// Coordinate-descent passes per lambda of the logistic path (`[logistic] max_iterations`).
+pub const MAX_LOGISTIC_ITERATIONS: usize = 1_000_000;
+/// Subgroup definitions of a validation plan (`[[subgroup]]` tables).
+pub const MAX_SUBGROUPS: usize = 100;
+/// Cut points of one subgroup (`[[subgroup]] cuts`).
+pub const MAX_SUBGROUP_CUTS: usize = 100;
+/// Groups of one subgroup without cuts: the distinct values of its column in the data (each
+/// group scans every row, so a continuous column without cuts would take quadratic time).
+pub const MAX_SUBGROUP_LEVELS: usize = 1_000;
 
 /// A count-like option above its cap.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

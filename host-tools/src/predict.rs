@@ -65,13 +65,16 @@ pub enum PredictError {
         found: usize,
     },
     /// The CSV reader failed.
-    #[error("CSV error: {0}")]
+    #[error("reading the CSV")]
     Csv(#[from] csv::Error),
+    /// Opening the input failed.
+    #[error("opening the input")]
+    Open(#[source] std::io::Error),
     /// Writing the output failed.
-    #[error("writing output: {0}")]
+    #[error("writing the scores")]
     Io(#[from] std::io::Error),
     /// The engine refused a row (cannot happen for a well-formed row of a loaded model).
-    #[error("engine: {0}")]
+    #[error("scoring a row")]
     Engine(#[from] lockstep_engine::Error),
 }
 
@@ -238,6 +241,19 @@ pub fn read_feature_rows_with<R: Read>(
     Ok(rows)
 }
 
+/// A failed write of the CSV writer: its I/O cause as [`PredictError::Io`] (so a full disk is
+/// reported as a failed write), anything else as [`PredictError::Csv`].
+fn write_failure(error: csv::Error) -> PredictError {
+    if !error.is_io_error() {
+        return PredictError::Csv(error);
+    }
+    match error.into_kind() {
+        csv::ErrorKind::Io(cause) => PredictError::Io(cause),
+        // `is_io_error` said it is one.
+        _ => PredictError::Io(std::io::Error::other("the CSV writer failed")),
+    }
+}
+
 /// Scores every row of `input` and writes one output row per input row to `output`.
 pub fn predict_csv<R: Read, W: Write>(
     model: &Model<'_>,
@@ -247,7 +263,9 @@ pub fn predict_csv<R: Read, W: Write>(
 ) -> Result<PredictReport, PredictError> {
     let mut reader = FeatureReader::new(model, input)?.allowing_infinities(options.allow_infinite);
     let mut writer = csv::WriterBuilder::new().from_writer(output);
-    writer.write_record(output_columns(model))?;
+    writer
+        .write_record(output_columns(model))
+        .map_err(write_failure)?;
     let n_outputs = model.n_outputs();
     let mut features = vec![0.0f32; model.n_features()];
     let mut margins = vec![0.0f32; n_outputs];
@@ -263,7 +281,7 @@ pub fn predict_csv<R: Read, W: Write>(
                 .chain(&outputs)
                 .map(|&v| format_value(v, options.bits)),
         );
-        writer.write_record(&row_out)?;
+        writer.write_record(&row_out).map_err(write_failure)?;
         rows += 1;
     }
     writer.flush()?;

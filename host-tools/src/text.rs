@@ -104,6 +104,24 @@ impl fmt::Debug for Shown<'_> {
     }
 }
 
+/// `json` (serde_json's output) with every character [`escaped`] would escape and serde_json
+/// leaves raw (DEL, the C1 controls U+0080-U+009F, invisible and bidirectional formatting
+/// characters) written as a `\uXXXX` escape, so that JSON printed to a terminal cannot carry
+/// control codes. Such characters can only stand inside JSON strings, where the escape means
+/// the same character; all of them are in the Basic Multilingual Plane.
+pub fn json_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        // Below DEL, serde_json has escaped what strings hold; the rest is layout (newlines).
+        if c >= '\u{7f}' && needs_escape(c) {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// `error` and its causes joined by `: `, each cause once: a cause whose text the message
 /// before it already ends with (error types that put their source in their own message) is
 /// skipped. Control characters the messages carry are escaped; newlines are kept (some
@@ -160,6 +178,18 @@ mod tests {
             "{text}"
         );
         assert!(text.chars().count() < SHOWN_CHARS + 50);
+    }
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_raw() {
+        let value = serde_json::json!({ "name": "a\u{7f}b\u{85}c\u{9b}31m\u{202e}d\u{1b}é" });
+        let json = json_escaped(&serde_json::to_string_pretty(&value).unwrap());
+        assert_eq!(
+            json,
+            "{\n  \"name\": \"a\\u007fb\\u0085c\\u009b31m\\u202ed\\u001bé\"\n}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, value);
     }
 
     #[test]

@@ -192,6 +192,33 @@ fn inspect_reports_structure() {
     assert_eq!(json["bytes_per_node"], 8);
     assert_eq!(json["sha256"].as_str().unwrap().len(), 64);
     assert!(json["n_trees"].as_u64().unwrap() > 0);
+
+    // The worst-case cost: each tree's longest path, counted here from the tree views.
+    fn path_nodes(tree: &lockstep_engine::view::TreeView<'_>, index: usize) -> u64 {
+        match tree.node(index).expect("node") {
+            lockstep_engine::view::NodeView::Leaf { .. } => 1,
+            lockstep_engine::view::NodeView::Split { left, .. } => {
+                1 + path_nodes(tree, left).max(path_nodes(tree, left + 1))
+            }
+        }
+    }
+    let bytes = std::fs::read(&model).expect("model");
+    let loaded = lockstep_engine::Model::from_bytes(&bytes).expect("load");
+    let visits: u64 = loaded.trees().map(|tree| path_nodes(&tree, 0)).sum();
+    assert!(visits > json["n_trees"].as_u64().unwrap());
+    let cost = &json["cost"];
+    assert_eq!(cost["node_visits_max"], visits);
+    assert_eq!(
+        (cost["linear_terms"].as_u64(), cost["level_codes"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(cost["work_items_max"], visits);
+    assert_eq!(
+        cost["stack_bytes_cortex_m"],
+        lockstep_engine::PREDICT_STACK_BYTES_CORTEX_M
+    );
+    let line = format!("cost          at most {visits} work items per row ({visits} node visits");
+    assert!(text.contains(&line), "inspect text lacks '{line}':\n{text}");
 }
 
 fn assert_one_line_failure(result: &Output, needles: &[&str]) {
@@ -740,4 +767,153 @@ fn predict_names_a_classifiers_output_prob_and_a_regressions_value() {
     assert!(result.status.success(), "{}", stderr(&result));
     let (rows, _) = decimal_rows("lgb-4.7.0-regression", dir.path());
     assert_eq!(header(&regression, &rows), "margin,value");
+}
+
+/// An error that wraps a cause names only its operation; the cause is its source, not repeated
+/// in its own text (so a chain or `{:#}` prints it once).
+fn assert_cause_not_repeated(error: &(dyn std::error::Error + 'static)) {
+    let cause = error
+        .source()
+        .expect("the error keeps its cause as its source");
+    let (own, cause) = (error.to_string(), cause.to_string());
+    assert!(
+        !own.contains(&cause),
+        "'{own}' repeats its source '{cause}'"
+    );
+}
+
+#[test]
+fn wrapping_errors_name_their_operation_and_keep_the_cause_as_source() {
+    use lockstep_host::predict::PredictError;
+    use lockstep_host::train::config::TrainConfig;
+    use lockstep_host::train::pipeline::TrainingError;
+    let disk = || std::io::Error::other("disk on fire");
+    let config = TrainConfig::from_toml("[gbdt]\nmax_bin = 0\n").unwrap_err();
+    let errors: Vec<Box<dyn std::error::Error>> = vec![
+        Box::new(PredictError::Io(disk())),
+        Box::new(PredictError::Open(disk())),
+        Box::new(PredictError::Csv(csv::Error::from(disk()))),
+        Box::new(PredictError::Engine(lockstep_engine::Error::Empty)),
+        Box::new(TrainingError::Train(
+            lockstep_host::train::TrainError::NoRows,
+        )),
+        Box::new(TrainingError::Linear(
+            lockstep_host::train::linear::LinearError::NoRows,
+        )),
+        Box::new(TrainingError::Build(
+            lockstep_engine::builder::BuildError::Invalid(lockstep_engine::Error::Empty),
+        )),
+        Box::new(TrainingError::ConfigInvalid {
+            file: "c.toml".into(),
+            source: config,
+        }),
+    ];
+    for error in &errors {
+        assert_cause_not_repeated(error.as_ref());
+    }
+}
+
+#[test]
+fn the_command_line_prints_every_cause_exactly_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (cohort, schema) = synth_cohort(d, "300", "1");
+    let train = |config: &str| {
+        let path = d.join("config.toml");
+        std::fs::write(&path, config).unwrap();
+        stderr(&train_death(&cohort, &schema, &path, &d.join("m.lsm")))
+    };
+    let (model, _) = compiled(d);
+    let features = model_features(&model);
+    let rows = d.join("rows.csv");
+    let mut bad_utf8 = format!("{}\n", features.join(",")).into_bytes();
+    bad_utf8.extend_from_slice(b"\xff\n");
+    std::fs::write(&rows, bad_utf8).unwrap();
+    let predict = stderr(&lockstep(&[
+        "predict",
+        "-m",
+        model.to_str().unwrap(),
+        "--input",
+        rows.to_str().unwrap(),
+    ]));
+    let parity = stderr(&lockstep(&[
+        "parity",
+        "-m",
+        model.to_str().unwrap(),
+        "-t",
+        "cortex-m4f",
+        "--vectors",
+        d.join("none.csv").to_str().unwrap(),
+    ]));
+    for (err, operation, cause) in [
+        (
+            train("[gbdt]\nmax_bin = 0\n"),
+            "config.toml'",
+            "max_bin = 0: must be in 1..=255",
+        ),
+        (
+            train("kind = \n"),
+            "config.toml'",
+            "string values must be quoted",
+        ),
+        (
+            train("[gbdt]\nlearning_rate = 0\n"),
+            "training:",
+            "learning_rate must be in (0, 1]",
+        ),
+        (predict, "reading the CSV:", "invalid UTF-8"),
+        (parity, "opening the input:", "No such file or directory"),
+    ] {
+        assert!(err.starts_with("error: "), "{err}");
+        assert_eq!(err.matches(operation).count(), 1, "{err}");
+        assert_eq!(err.matches(cause).count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn inspect_json_escapes_del_c1_and_bidi_characters_from_the_model() {
+    use lockstep_engine::builder::{ModelSpec, NodeSpec, TreeSpec};
+    use lockstep_engine::format::{Aggregation, BaseOrder, Framework, Numerics, Objective};
+    // DEL, NEL, CSI (the C1 form of ESC [) and a right-to-left override.
+    let name = "age\u{7f}\u{85}\u{9b}31m\u{202e}x";
+    let label = "label\u{9b}2J";
+    let bytes = ModelSpec {
+        n_outputs: 1,
+        objective: Objective::BinaryLogistic,
+        numerics: Numerics::Xgboost,
+        base_order: BaseOrder::First,
+        aggregation: Aggregation::Sum,
+        base_margins: vec![0.0],
+        feature_names: vec![name.into()],
+        feature_ranges: None,
+        trees: vec![TreeSpec {
+            output: 0,
+            nodes: vec![NodeSpec::Leaf { value: 0.5 }],
+        }],
+        source_framework: Framework::Lockstep,
+        source_version: "test".into(),
+        label: label.into(),
+        sections: vec![],
+    }
+    .to_bytes()
+    .expect("build");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("m.lsm");
+    std::fs::write(&model, bytes).unwrap();
+    let result = lockstep(&["inspect", model.to_str().unwrap(), "--json"]);
+    assert!(result.status.success(), "{}", stderr(&result));
+    let json = stdout(&result);
+    let raw: Vec<char> = json
+        .chars()
+        .filter(|&c| c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) || c == '\u{202e}')
+        .collect();
+    assert!(raw.is_empty(), "raw characters {raw:?} in:\n{json}");
+    assert!(
+        json.contains(r"age\u007f\u0085\u009b31m\u202ex") && json.contains(r"label\u009b2J"),
+        "{json}"
+    );
+    // Still JSON, and it still means the model's exact text.
+    let value: serde_json::Value = serde_json::from_str(&json).expect("JSON");
+    assert_eq!(value["features"][0]["name"], name);
+    assert_eq!(value["label"], label);
 }

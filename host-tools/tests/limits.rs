@@ -44,3 +44,25 @@ fn synth_rows_and_validate_threads_above_their_caps_are_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn parity_random_rows_above_its_cap_is_refused_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    // The model does not exist: the cap is checked first, before reading or building anything.
+    let model = dir.path().join("m.lsm");
+    let result = lockstep(&[
+        "parity",
+        "--model",
+        model.to_str().unwrap(),
+        "-t",
+        "cortex-m4f",
+        "--random-rows",
+        "1000001",
+    ]);
+    assert_eq!(result.status.code(), Some(1));
+    let err = stderr(&result);
+    assert!(
+        err.contains("--random-rows = 1000001") && err.contains("cap of 1000000"),
+        "{err}"
+    );
+}

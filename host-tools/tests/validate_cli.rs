@@ -492,3 +492,50 @@ fn refuses_a_baseline_for_another_outcome_and_a_record_of_another_model() {
     );
     assert!(result.status.success(), "{}", stderr(&result));
 }
+
+#[test]
+fn a_subgroup_without_cuts_on_a_column_of_too_many_values_is_refused() {
+    let f = fixture();
+    // The cohort with a distinct BMI per patient (8000 values).
+    let text = std::fs::read_to_string(&f.cohort).unwrap();
+    let mut lines = text.lines();
+    let header = lines.next().unwrap();
+    let bmi = header.split(',').position(|c| c == "bmi").unwrap();
+    let mut spread = format!("{header}\n");
+    for (i, line) in lines.enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+        cells[bmi] = format!("{}", 20.0 + i as f64 / 1000.0);
+        spread.push_str(&cells.join(","));
+        spread.push('\n');
+    }
+    let data = write(&f.dir, "cohort-spread-bmi.csv", &spread);
+    std::fs::copy(&f.schema, f.dir.join("cohort-spread-bmi.schema.toml")).unwrap();
+    let plan = write(
+        &f.dir,
+        "plan-levels.toml",
+        "target = \"death_2y\"\n[metrics]\nbootstrap_resamples = 100\n\
+         [[subgroup]]\nname = \"each bmi\"\ncolumn = \"bmi\"\n",
+    );
+    let out = f.dir.join("report-levels");
+    let result = lockstep(&[
+        "validate",
+        "-m",
+        f.dir.join("good.lsm").to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--plan",
+        plan.to_str().unwrap(),
+        "--quiet",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(result.status.code(), Some(1), "{}", stderr(&result));
+    let err = stderr(&result);
+    assert!(
+        err.contains("subgroup 'each bmi' has 8000 distinct values of column 'bmi'")
+            && err.contains("cap of 1000 groups")
+            && err.contains("cuts"),
+        "{err}"
+    );
+    assert!(!out.exists());
+}

@@ -8,7 +8,7 @@ use lockstep_engine::format::{
     next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective,
     HEADER_LEN,
 };
-use lockstep_engine::{math, Error, Model};
+use lockstep_engine::{math, Budget, BudgetItem, Error, Model, PREDICT_STACK_BYTES_CORTEX_M};
 use lockstep_tests::{leaf, reseal, small_spec, split};
 
 fn margin_and_prob(model: &Model<'_>, features: &[f32]) -> (f32, f32) {
@@ -726,4 +726,139 @@ fn loader_refuses_a_sigmoid_scale_that_is_not_finite_and_positive() {
     let mut spec = small_spec();
     spec.numerics = Numerics::Lightgbm { sigmoid: 0.5 };
     assert!(spec.to_bytes().is_ok());
+}
+
+/// A tree of `depth` splits on feature 0, each sending values below `k` left to a leaf: the
+/// longest path visits `depth + 1` of its `2 * depth + 1` nodes.
+fn chain_tree(depth: usize) -> TreeSpec {
+    let mut nodes = Vec::new();
+    for k in 0..depth {
+        // Breadth-first: the k-th split sits at 2k, its children at 2k+1 and 2k+2.
+        nodes.push(split(0, k as f32, true, 2 * k + 1, 2 * k + 2));
+        nodes.push(leaf(k as f64));
+    }
+    nodes.push(leaf(-1.0));
+    TreeSpec { output: 0, nodes }
+}
+
+#[test]
+fn cost_counts_each_trees_longest_path_and_every_term() {
+    let bytes = small_spec().to_bytes().expect("build");
+    let cost = Model::from_bytes(&bytes).expect("load").cost();
+    // Tree 0: depth 2 (5 nodes); tree 1: depth 1 (3 nodes).
+    assert_eq!((cost.trees, cost.nodes, cost.depth_max), (2, 8, 2));
+    assert_eq!(cost.node_visits_max, 3 + 2);
+    assert_eq!((cost.linear_terms, cost.level_codes), (0, 0));
+    assert_eq!(cost.work_items_max, 5);
+    assert_eq!(cost.stack_bytes_max, PREDICT_STACK_BYTES_CORTEX_M);
+
+    // A lopsided tree costs its longest path, not its node count or a balanced guess.
+    let mut deep = small_spec();
+    deep.trees.push(chain_tree(9));
+    let bytes = deep.to_bytes().expect("build");
+    let model = Model::from_bytes(&bytes).expect("load");
+    let cost = model.cost();
+    assert_eq!((cost.trees, cost.nodes, cost.depth_max), (3, 8 + 19, 9));
+    assert_eq!(cost.node_visits_max, 3 + 2 + 10);
+    assert_eq!(model.measured_depth(), 9);
+    // The chain really is that deep: a large age walks all 9 splits to the last leaf.
+    let margin = model.score(&[100.0, 0.0, 1.0]).expect("score").margins()[0];
+    assert_eq!(margin, f64::from(0.25f32 + 0.75 + 0.375 - 1.0));
+
+    // Linear and level terms: the linear pass visits every feature, each level code once.
+    let mut terms = linear_spec(&TERMS);
+    terms.sections.push(level_terms_section(&[stage_terms()]));
+    let bytes = terms.to_bytes().expect("build");
+    let cost = Model::from_bytes(&bytes).expect("load").cost();
+    assert_eq!((cost.trees, cost.node_visits_max), (0, 0));
+    assert_eq!((cost.linear_terms, cost.level_codes), (3, 3));
+    assert_eq!(cost.work_items_max, 6);
+}
+
+#[test]
+fn a_budget_refuses_models_beyond_each_of_its_limits() {
+    let mut spec = small_spec();
+    spec.trees.push(chain_tree(9));
+    let bytes = spec.to_bytes().expect("build");
+    let cost = Model::from_bytes(&bytes).expect("load").cost();
+    let exact = Budget {
+        max_bytes: bytes.len() as u64,
+        max_trees: cost.trees,
+        max_nodes: cost.nodes,
+        max_work_items: cost.work_items_max,
+    };
+    assert!(Model::from_bytes_with_budget(&bytes, &exact).is_ok());
+    assert!(Model::from_bytes_with_budget(&bytes, &Budget::UNLIMITED).is_ok());
+    let over = |item, found: u64| {
+        Some(Error::OverBudget {
+            item,
+            found,
+            limit: found - 1,
+        })
+    };
+    let cases = [
+        (
+            Budget {
+                max_bytes: exact.max_bytes - 1,
+                ..exact
+            },
+            over(BudgetItem::Bytes, bytes.len() as u64),
+        ),
+        (
+            Budget {
+                max_trees: 2,
+                ..exact
+            },
+            over(BudgetItem::Trees, 3),
+        ),
+        (
+            Budget {
+                max_nodes: 26,
+                ..exact
+            },
+            over(BudgetItem::Nodes, 27),
+        ),
+        (
+            Budget {
+                max_work_items: 14,
+                ..exact
+            },
+            over(BudgetItem::WorkItems, 15),
+        ),
+    ];
+    for (budget, expected) in cases {
+        assert_eq!(
+            Model::from_bytes_with_budget(&bytes, &budget).err(),
+            expected,
+            "{budget:?}"
+        );
+    }
+    // The byte limit applies before the checksum is computed: an oversized blob is refused
+    // for its size even when damaged.
+    let mut damaged = bytes.clone();
+    damaged[HEADER_LEN + 3] ^= 1;
+    assert_eq!(
+        Model::from_bytes(&damaged).err(),
+        Some(Error::ChecksumMismatch)
+    );
+    assert_eq!(
+        Model::from_bytes_with_budget(
+            &damaged,
+            &Budget {
+                max_bytes: 64,
+                ..exact
+            }
+        )
+        .err(),
+        Some(Error::OverBudget {
+            item: BudgetItem::Bytes,
+            found: bytes.len() as u64,
+            limit: 64,
+        })
+    );
+    let message = over(BudgetItem::WorkItems, 15).expect("error").to_string();
+    assert_eq!(
+        message,
+        "model has 15 work items per score, over the load budget of 14"
+    );
 }

@@ -17,7 +17,7 @@ use cortex_m_rt::entry;
 use defmt_semihosting as _; // the defmt global logger: frames go out through semihosting
 use embedded_io::Write;
 use lockstep_engine::format::limits::MAX_OUTPUTS;
-use lockstep_engine::Model;
+use lockstep_engine::{Budget, Model};
 use lockstep_firmware_demo::hex::Hex;
 use lockstep_firmware_demo::line::{parse_features, LineReader};
 use lockstep_firmware_demo::uart::{CmsdkUart, MPS2_BAUDDIV_115200, MPS2_UART0};
@@ -26,6 +26,16 @@ use lockstep_firmware_demo::{exit_failure, exit_success, fpenv};
 /// The compiled model, chosen at build time (build.rs: LOCKSTEP_MODEL, by default
 /// models/bedside.lsm). The engine reads it byte-wise, so no alignment is needed.
 static MODEL: &[u8] = include_bytes!(env!("LOCKSTEP_MODEL"));
+
+/// The most work one answer may take: a model whose worst case per row
+/// ([`lockstep_engine::Cost::work_items_max`]) is larger is refused at boot, so that an
+/// oversized or hostile model cannot stall the bedside loop. 100,000 node visits are about 4.5
+/// million instructions on Cortex-M4F (`lockstep parity --cost`: about 45 per visit), under
+/// 0.2 s at 25 MHz.
+const BUDGET: Budget = Budget {
+    max_work_items: 100_000,
+    ..Budget::UNLIMITED
+};
 
 /// Longest input line in bytes.
 const LINE_BYTES: usize = 1024;
@@ -62,7 +72,7 @@ fn main() -> ! {
         );
         exit_failure();
     }
-    let model = match Model::from_bytes(MODEL) {
+    let model = match Model::from_bytes_with_budget(MODEL, &BUDGET) {
         Ok(model) => model,
         Err(error) => {
             defmt::error!("model refused: {}", error);
@@ -77,9 +87,10 @@ fn main() -> ! {
     let mut identity_bytes = [0u8; 8];
     identity_bytes.copy_from_slice(&checksum[..8]);
     defmt::info!(
-        "model {=u64:016x} verified (SHA-256 checked): {=usize} trees, {=usize} features, {=usize} outputs, label {=str}",
+        "model {=u64:016x} verified (SHA-256 checked): {=usize} trees ({=u64} work items per row at most), {=usize} features, {=usize} outputs, label {=str}",
         u64::from_be_bytes(identity_bytes),
         model.n_trees(),
+        model.cost().work_items_max,
         n_features,
         n_outputs,
         model.label()

@@ -13,10 +13,9 @@ pub fn run(model_path: &Path, json: bool) -> Result<()> {
     let model = load_model("inspect", model_path, &bytes)?;
     let summary = inspect::summarize(&model, bytes.len());
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&summary).context("inspect: encoding JSON")?
-        );
+        // serde_json escapes only C0 controls; feature names and the label may hold others.
+        let json = serde_json::to_string_pretty(&summary).context("inspect: encoding JSON")?;
+        println!("{}", crate::text::json_escaped(&json));
     } else {
         print!("{}", inspect::render_text(&summary));
     }

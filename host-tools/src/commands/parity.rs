@@ -45,6 +45,12 @@ pub fn run(args: ParityArgs) -> Result<bool> {
         output::refuse_overwriting_inputs(&given, &[("--record", record.as_path())])
             .context("parity")?;
     }
+    crate::limits::check(
+        "--random-rows",
+        args.random_rows,
+        crate::limits::MAX_PARITY_RANDOM_ROWS,
+    )
+    .context("parity")?;
     let bytes = read_file("parity", model_path)?;
     let model = load_model("parity", model_path, &bytes)?;
     let mut targets = Vec::new();

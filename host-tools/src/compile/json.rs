@@ -2,17 +2,29 @@
 //! reads both. Standard JSON plus the non-finite tokens XGBoost's writer emits; numbers keep
 //! their decimal text, so the importer rounds each once, to f32, itself. Containers nest at most
 //! [`MAX_DEPTH`] deep, as in UBJSON.
+//!
+//! Memory stays proportional to the input: an array of integers only is read as
+//! [`Value::IntArray`] and one of other numbers only as [`Value::F32Array`] (each element rounded
+//! once, as [`Value::as_f32`] would), 8 and 4 bytes an element instead of a 32-byte [`Value`];
+//! every other value is charged against the same budget as UBJSON's
+//! ([`super::ubjson::value_budget`]: one per 8 input bytes plus 4,096).
 
 use std::collections::HashSet;
 
-use super::ubjson::{DecodeError, Value, MAX_DEPTH};
+use super::ubjson::{
+    parse_f32_text, value_budget, DecodeError, Value, BYTES_PER_VALUE, MAX_DEPTH, SMALL_FILE_VALUES,
+};
 
 /// Parses XGBoost's JSON text: standard JSON plus the tokens `NaN`, `Infinity` and `-Infinity`
 /// that its writer emits for non-finite floats (which is why serde_json cannot read every
 /// XGBoost model). Numbers keep their decimal text; integers that fit an i64 become
 /// [`Value::Int`], as XGBoost's reader makes them integers.
 pub(super) fn parse(bytes: &[u8]) -> Result<Value, DecodeError> {
-    let mut reader = TextReader { bytes, pos: 0 };
+    let mut reader = TextReader {
+        bytes,
+        pos: 0,
+        values_left: value_budget(bytes.len()),
+    };
     if bytes.starts_with(b"\xef\xbb\xbf") {
         reader.pos = 3;
     }
@@ -27,6 +39,16 @@ pub(super) fn parse(bytes: &[u8]) -> Result<Value, DecodeError> {
 struct TextReader<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Values still allowed (see [`value_budget`]); elements of number arrays are not charged.
+    values_left: usize,
+}
+
+/// The elements of an array read so far: numbers kept compact until an element of another
+/// kind arrives.
+enum Items {
+    Ints(Vec<i64>),
+    Floats(Vec<f32>),
+    Values(Vec<Value>),
 }
 
 impl TextReader<'_> {
@@ -39,6 +61,20 @@ impl TextReader<'_> {
 
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.pos).copied()
+    }
+
+    /// Charges `n` values against the budget.
+    fn charge(&mut self, n: usize) -> Result<(), DecodeError> {
+        self.values_left = self.values_left.checked_sub(n).ok_or_else(|| {
+            self.error(format!(
+                "more than {} values in {} bytes (at most one per {BYTES_PER_VALUE} bytes plus \
+                 {SMALL_FILE_VALUES}, numbers in arrays of numbers not counted): refused to \
+                 bound memory; a model file holds far fewer",
+                value_budget(self.bytes.len()),
+                self.bytes.len()
+            ))
+        })?;
+        Ok(())
     }
 
     fn skip_whitespace(&mut self) {
@@ -73,6 +109,10 @@ impl TextReader<'_> {
         let Some(byte) = self.peek() else {
             return Err(self.error("input ends where a value should start"));
         };
+        // Numbers are charged where they are stored (see `Items`).
+        if !matches!(byte, b'-' | b'0'..=b'9' | b'N' | b'I') {
+            self.charge(1)?;
+        }
         match byte {
             b'{' | b'[' => {
                 if depth >= MAX_DEPTH {
@@ -100,25 +140,82 @@ impl TextReader<'_> {
     }
 
     fn array(&mut self, depth: usize) -> Result<Value, DecodeError> {
-        let mut items = Vec::new();
         self.skip_whitespace();
         if self.peek() == Some(b']') {
             self.pos += 1;
-            return Ok(Value::Array(items));
+            return Ok(Value::Array(Vec::new()));
         }
+        let mut items: Option<Items> = None;
         loop {
-            items.push(self.value(depth)?);
+            let value = self.value(depth)?;
+            items = Some(self.push(items, value)?);
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
                     self.pos += 1;
-                    return Ok(Value::Array(items));
+                    return Ok(match items {
+                        Some(Items::Ints(mut v)) => {
+                            v.shrink_to_fit();
+                            Value::IntArray(v)
+                        }
+                        Some(Items::Floats(mut v)) => {
+                            v.shrink_to_fit();
+                            Value::F32Array(v)
+                        }
+                        Some(Items::Values(mut v)) => {
+                            v.shrink_to_fit();
+                            Value::Array(v)
+                        }
+                        None => Value::Array(Vec::new()),
+                    });
                 }
                 None => return Err(self.error("input ends inside an array")),
                 Some(_) => return Err(self.error("expected ',' or ']' in an array")),
             }
         }
+    }
+
+    /// Adds `value` to the array elements `items` (`None` before the first): an integer to
+    /// integers, another number (its text rounded once to f32) to floats; any other mix turns
+    /// them into values, each then charged. A float kept as [`Value::F32`] reads as its text
+    /// did through every accessor ([`Value::as_f32`] rounds the text the same way).
+    fn push(&mut self, items: Option<Items>, value: Value) -> Result<Items, DecodeError> {
+        let float = match &value {
+            Value::Number(text) => parse_f32_text(text),
+            _ => None,
+        };
+        Ok(match (items, value, float) {
+            (None, Value::Int(i), _) => Items::Ints(vec![i]),
+            (None, Value::Number(_), Some(x)) => Items::Floats(vec![x]),
+            (Some(Items::Ints(mut v)), Value::Int(i), _) => {
+                v.push(i);
+                Items::Ints(v)
+            }
+            (Some(Items::Floats(mut v)), Value::Number(_), Some(x)) => {
+                v.push(x);
+                Items::Floats(v)
+            }
+            (items, value, _) => {
+                let mut values = match items {
+                    None => Vec::new(),
+                    Some(Items::Values(values)) => values,
+                    Some(Items::Ints(v)) => {
+                        self.charge(v.len())?;
+                        v.into_iter().map(Value::Int).collect()
+                    }
+                    Some(Items::Floats(v)) => {
+                        self.charge(v.len())?;
+                        v.into_iter().map(Value::F32).collect()
+                    }
+                };
+                if matches!(value, Value::Int(_) | Value::Number(_)) {
+                    self.charge(1)?;
+                }
+                values.push(value);
+                Items::Values(values)
+            }
+        })
     }
 
     fn object(&mut self, depth: usize) -> Result<Value, DecodeError> {
@@ -149,6 +246,8 @@ impl TextReader<'_> {
                 });
             }
             self.expect(b':', "':'")?;
+            // The member itself (a key and a value slot).
+            self.charge(1)?;
             let value = self.value(depth)?;
             members.push((key, value));
             self.skip_whitespace();
@@ -349,6 +448,55 @@ mod tests {
             .unwrap_err()
             .reason
             .contains("nest deeper"));
+    }
+
+    #[test]
+    fn arrays_of_numbers_are_kept_compact_and_read_as_their_text_would() {
+        let value = parse(
+            br#"{"i": [3, -1, 0], "f": [0.1, 1e400, NaN, 2.5E-1],
+            "fi": [0.5, 2], "e": []}"#,
+        )
+        .unwrap();
+        assert_eq!(value.get("i"), Some(&Value::IntArray(vec![3, -1, 0])));
+        let floats = [0.1f32, f32::INFINITY, f32::NAN, 0.25];
+        match value.get("f") {
+            Some(Value::F32Array(v)) => {
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(v), bits(&floats));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A float then an integer: kept as values, the float as its f32 (what its text reads as).
+        assert_eq!(
+            value.get("fi"),
+            Some(&Value::Array(vec![Value::F32(0.5), Value::Int(2)]))
+        );
+        assert_eq!(value.get("fi").unwrap().to_f32_vec(), Ok(vec![0.5, 2.0]));
+        assert_eq!(value.get("e"), Some(&Value::Array(vec![])));
+    }
+
+    #[test]
+    fn memory_is_bounded_by_the_input() {
+        // Numbers in number arrays are not counted: 200,000 of them in 400 KB.
+        let numbers = vec!["0"; 200_000].join(",");
+        assert!(parse(format!("[{numbers}]").as_bytes()).is_ok());
+        let floats = vec!["1e1"; 200_000].join(",");
+        assert!(parse(format!("[{floats}]").as_bytes()).is_ok());
+        // Empty containers and short strings are: 200,000 in 600 KB is over one per 8 bytes.
+        for element in ["[]", "{}", "\"\"", "null"] {
+            let text = format!("[{}]", vec![element; 200_000].join(","));
+            let error = parse(text.as_bytes()).unwrap_err();
+            assert!(
+                error.reason.contains("refused to bound memory"),
+                "{element}: {error}"
+            );
+        }
+        // A mixed array charges its numbers once it turns mixed.
+        let mixed = format!("[{numbers},\"x\"]");
+        assert!(parse(mixed.as_bytes())
+            .unwrap_err()
+            .reason
+            .contains("values in"));
     }
 
     #[test]

@@ -273,10 +273,14 @@ impl Reader {
                 self.malformed(format!("{path} is {}, expected an array", article(value)))
             }
             ElementError::Element(index) => {
-                let found = value
-                    .as_array()
-                    .and_then(|items| items.get(index))
-                    .map_or("a number", article);
+                // Typed arrays (UBJSON's, and JSON's arrays of numbers only) hold one kind.
+                let found = match value {
+                    Value::IntArray(_) => "an integer",
+                    _ => value
+                        .as_array()
+                        .and_then(|items| items.get(index))
+                        .map_or("a number", article),
+                };
                 self.malformed(format!("{path}[{index}] is {found}, expected {expected}"))
             }
         }

@@ -207,7 +207,7 @@ pub fn generate(model: &Model<'_>, options: GenerateOptions) -> VectorSet {
 /// exactly as `lockstep predict --allow-infinite` does: vectors are conformance inputs, not
 /// measurements, so `inf` and `1e999` read as infinities (as generated vectors carry them).
 pub fn read_csv(model: &Model<'_>, path: &Path) -> Result<VectorSet, crate::predict::PredictError> {
-    let file = std::fs::File::open(path).map_err(crate::predict::PredictError::Io)?;
+    let file = std::fs::File::open(path).map_err(crate::predict::PredictError::Open)?;
     let rows = crate::predict::read_feature_rows_with(model, file, true)?;
     Ok(VectorSet {
         n_features: model.n_features(),

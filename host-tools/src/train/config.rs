@@ -152,7 +152,9 @@ impl TrainConfig {
             }
         }
         {
-            use crate::limits::{check, MAX_FOLDS, MAX_LAMBDAS, MAX_THREADS, MAX_TREES};
+            use crate::limits::{
+                check, MAX_FOLDS, MAX_LAMBDAS, MAX_LOGISTIC_ITERATIONS, MAX_THREADS, MAX_TREES,
+            };
             check("[gbdt] n_trees", config.gbdt.n_trees, MAX_TREES)?;
             check("[gbdt] threads", config.gbdt.threads, MAX_THREADS)?;
             check("[forest] n_trees", config.forest.n_trees, MAX_TREES)?;
@@ -163,6 +165,11 @@ impl TrainConfig {
                 MAX_LAMBDAS,
             )?;
             check("[logistic] folds", config.logistic.folds, MAX_FOLDS)?;
+            check(
+                "[logistic] max_iterations",
+                config.logistic.max_iterations,
+                MAX_LOGISTIC_ITERATIONS,
+            )?;
         }
         if let Some(fraction) = config.valid_fraction {
             // NaN fails the range test too.
@@ -583,6 +590,10 @@ mod tests {
             ("[forest]\nthreads = 5000\n", "[forest] threads"),
             ("[logistic]\nn_lambdas = 10000001\n", "[logistic] n_lambdas"),
             ("[logistic]\nfolds = 100000\n", "[logistic] folds"),
+            (
+                "[logistic]\nmax_iterations = 1000001\n",
+                "[logistic] max_iterations",
+            ),
         ] {
             let message = refusal(text);
             assert!(
@@ -591,6 +602,7 @@ mod tests {
             );
         }
         assert!(TrainConfig::from_toml("[gbdt]\nn_trees = 100000\n").is_ok());
+        assert!(TrainConfig::from_toml("[logistic]\nmax_iterations = 1000000\n").is_ok());
     }
 
     #[test]

@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use lockstep_engine::Model;
 
-use super::config::{ForestConfig, LogisticConfig, ModelKind, TrainConfig};
+use super::config::{ConfigError, ForestConfig, LogisticConfig, ModelKind, TrainConfig};
 use super::forest;
 use super::linear::{self, ElasticNetOptions, FeatureCoding, FeatureTerm};
 use super::linear_spec::linear_terms_spec;
@@ -38,12 +38,21 @@ pub enum TrainingError {
     #[error(transparent)]
     Data(#[from] data::DataError),
     /// Reading the config failed.
-    #[error("config '{file}': {detail}")]
+    #[error("config '{}': {detail}", crate::text::shown_path(file))]
     Config {
         /// The file.
         file: PathBuf,
-        /// What was wrong.
+        /// What was wrong, and what to do.
         detail: String,
+    },
+    /// The config is not valid.
+    #[error("config '{}'", crate::text::shown_path(file))]
+    ConfigInvalid {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong.
+        #[source]
+        source: ConfigError,
     },
     /// The requested target is not an outcome column of the schema.
     #[error("target '{target}' is not an outcome column (the schema declares: {available})")]
@@ -57,13 +66,13 @@ pub enum TrainingError {
     #[error("monotone constraint on unknown feature '{0}'")]
     UnknownFeature(String),
     /// The trainer refused.
-    #[error("training: {0}")]
+    #[error("training")]
     Train(#[from] train::TrainError),
     /// The logistic path could not be fitted.
-    #[error("logistic regression: {0}")]
+    #[error("fitting the logistic regression")]
     Linear(#[from] linear::LinearError),
     /// The trained model could not be compiled.
-    #[error("compiling the trained model: {0}")]
+    #[error("compiling the trained model")]
     Build(#[from] lockstep_engine::builder::BuildError),
 }
 
@@ -71,11 +80,11 @@ pub enum TrainingError {
 pub fn load_config(path: &Path) -> Result<TrainConfig, TrainingError> {
     let text = std::fs::read_to_string(path).map_err(|e| TrainingError::Config {
         file: path.into(),
-        detail: e.to_string(),
+        detail: crate::output::describe_read(&e),
     })?;
-    TrainConfig::from_toml(&text).map_err(|e| TrainingError::Config {
+    TrainConfig::from_toml(&text).map_err(|source| TrainingError::ConfigInvalid {
         file: path.into(),
-        detail: e.to_string(),
+        source,
     })
 }
 

@@ -165,6 +165,23 @@ pub enum ValidateError {
     /// A count-like option above its cap.
     #[error(transparent)]
     Limit(#[from] crate::limits::OverCap),
+    /// A subgroup without cuts on a column with more distinct values than groups allowed.
+    #[error(
+        "subgroup '{}' has {levels} distinct values of column '{}', above the cap of {cap} \
+         groups; give the [[subgroup]] cuts to band it",
+        crate::text::shown(name),
+        crate::text::shown(column)
+    )]
+    SubgroupLevels {
+        /// The subgroup's name.
+        name: String,
+        /// Its column.
+        column: String,
+        /// Distinct non-missing values found.
+        levels: usize,
+        /// The cap ([`crate::limits::MAX_SUBGROUP_LEVELS`]).
+        cap: usize,
+    },
     /// The training record could not be read.
     #[error("training record '{file}': {detail}")]
     TrainingRecord {
@@ -672,6 +689,14 @@ fn subgroup_blocks(
             let mut distinct: Vec<f32> = values.iter().copied().filter(|v| !v.is_nan()).collect();
             distinct.sort_by(f32::total_cmp);
             distinct.dedup();
+            if distinct.len() > crate::limits::MAX_SUBGROUP_LEVELS {
+                return Err(ValidateError::SubgroupLevels {
+                    name: spec.name.clone(),
+                    column: spec.column.clone(),
+                    levels: distinct.len(),
+                    cap: crate::limits::MAX_SUBGROUP_LEVELS,
+                });
+            }
             for value in distinct {
                 let name = match &kind {
                     Some(FeatureKind::Categorical { levels, .. }) => levels

@@ -205,9 +205,15 @@ fn check(plan: &Plan, file: &Path) -> Result<(), PlanError> {
     if !(m.lowess_frac > 0.0 && m.lowess_frac <= 1.0) {
         return invalid("metrics.lowess_frac", "in (0, 1]");
     }
+    if plan.subgroups.len() > limits::MAX_SUBGROUPS {
+        return invalid("[[subgroup]]", "at most 100 tables (its cap)");
+    }
     for subgroup in &plan.subgroups {
         if subgroup.cuts.windows(2).any(|w| !(w[0] < w[1])) {
             return invalid("subgroup.cuts", "strictly increasing numbers");
+        }
+        if subgroup.cuts.len() > limits::MAX_SUBGROUP_CUTS {
+            return invalid("subgroup.cuts", "at most 100 cut points (its cap)");
         }
     }
     if let Some(a) = &plan.acceptance {
@@ -269,6 +275,28 @@ mod tests {
         assert_eq!(crate::limits::MAX_BOOTSTRAP_RESAMPLES, 100_000);
         assert_eq!(crate::limits::MAX_CALIBRATION_GROUPS, 1_000);
         assert_eq!(crate::limits::MAX_DECISION_THRESHOLDS, 10_000);
+        assert_eq!(crate::limits::MAX_SUBGROUPS, 100);
+        assert_eq!(crate::limits::MAX_SUBGROUP_CUTS, 100);
+        // Subgroups: 101 tables, or 101 cut points in one, are refused; the caps themselves pass.
+        let table = |cuts: usize| {
+            let cuts: Vec<String> = (0..cuts).map(|c| c.to_string()).collect();
+            format!(
+                "[[subgroup]]\nname = \"a\"\ncolumn = \"age\"\ncuts = [{}]\n",
+                cuts.join(", ")
+            )
+        };
+        for (text, setting) in [
+            (table(1).repeat(101), "[[subgroup]]"),
+            (table(101), "subgroup.cuts"),
+        ] {
+            let message = parse(&text).unwrap_err().to_string();
+            assert!(
+                message.contains(setting) && message.contains("at most 100"),
+                "{message}"
+            );
+        }
+        assert!(parse(&table(1).repeat(100)).is_ok());
+        assert!(parse(&table(100)).is_ok());
     }
 
     #[test]
