@@ -2205,6 +2205,88 @@ name = "id"
     }
 
     #[test]
+    fn drift_thresholds_default_and_may_be_set_per_feature() {
+        let defaults = parse_schema(SCHEMA, Path::new("s.toml")).unwrap().drift;
+        assert_eq!(defaults.of("age"), (0.25, 0.1));
+        let text = format!("{SCHEMA}\n[drift]\nks = 0.2\n[drift.feature.age]\npsi = 0.5\n");
+        let drift = parse_schema(&text, Path::new("s.toml")).unwrap().drift;
+        assert_eq!(drift.of("age"), (0.5, 0.2));
+        assert_eq!(drift.of("albumin"), (0.25, 0.2));
+        for (extra, expected) in [
+            (
+                "[drift]\npsi = 0\n",
+                "[drift] psi = 0 must be a positive finite number",
+            ),
+            ("[drift]\nks = -1\n", "[drift] ks = -1"),
+            (
+                "[drift.feature.nope]\npsi = 1\n",
+                "[drift.feature.nope] names no [[feature]]",
+            ),
+            (
+                "[drift.feature.age]\nks = inf\n",
+                "[drift.feature.age] ks = inf",
+            ),
+        ] {
+            assert_invalid_schema(&format!("{SCHEMA}\n{extra}"), expected);
+        }
+        let unknown = format!("{SCHEMA}\n[drift]\npsl = 0.3\n");
+        assert!(matches!(
+            parse_schema(&unknown, Path::new("s.toml")),
+            Err(DataError::SchemaSyntax { .. })
+        ));
+    }
+
+    #[test]
+    fn the_cell_readers_name_each_fault() {
+        let spec = |kind: FeatureKind, missing: bool| FeatureSpec {
+            name: "x".into(),
+            kind,
+            unit: None,
+            missing,
+            description: None,
+        };
+        let number = spec(
+            FeatureKind::Numeric {
+                min: Some(0.0),
+                max: Some(10.0),
+            },
+            false,
+        );
+        assert_eq!(read_feature_cell(&number, ""), Err(CellFault::Missing));
+        assert_eq!(read_feature_cell(&number, "x1"), Err(CellFault::NotANumber));
+        assert_eq!(read_feature_cell(&number, "inf"), Err(CellFault::NotFinite));
+        assert_eq!(
+            read_feature_cell(&number, "1e39"),
+            Err(CellFault::NotFinite)
+        );
+        let above = read_feature_cell(&number, "10.5").unwrap();
+        assert_eq!(
+            (above.value, above.outside),
+            (10.5, Some(Outside::Above(10.0)))
+        );
+        let optional = spec(FeatureKind::Boolean, true);
+        assert!(read_feature_cell(&optional, "NA").unwrap().value.is_nan());
+        assert_eq!(
+            read_feature_cell(&optional, "yes"),
+            Err(CellFault::NotBoolean)
+        );
+        let id = IdSpec {
+            name: "id".into(),
+            kind: IdKind::Integer {
+                min: Some(1),
+                max: None,
+            },
+            description: None,
+        };
+        assert_eq!(read_id_cell(&id, "1.5"), Err(CellFault::NotAnInteger));
+        let zero = read_id_cell(&id, "0").unwrap();
+        assert_eq!(zero.outside, Some(Outside::Below(1.0)));
+        assert_eq!(read_id_cell(&id, "007").unwrap().value, IdKey::Integer(7));
+        assert_eq!(read_outcome_cell("1.0"), Ok(1.0));
+        assert_eq!(read_outcome_cell(""), Err(CellFault::NotBinary));
+    }
+
+    #[test]
     fn rejects_inconsistent_roles() {
         let bad = [
             (
