@@ -32,6 +32,9 @@ use crate::train::record::FeatureDistribution;
 /// Line numbers kept per anomaly group (the count is always complete).
 pub const LINES_SHOWN_PER_ANOMALY: usize = 5;
 
+/// Undeclared columns named in the note about them (the count is always complete).
+pub const COLUMNS_NAMED_IN_A_NOTE: usize = 20;
+
 /// Why a check could not run (an error of use, not an anomaly of the data).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -389,16 +392,20 @@ pub fn check(
             || schema.targets.iter().any(|target| target == name)
             || schema.ignored_columns.iter().any(|column| column == name)
     };
-    let unknown: Vec<String> = header
-        .iter()
-        .filter(|name| !declared(name))
-        .map(|name| format!("'{}'", shown(name)))
-        .collect();
+    let unknown: Vec<&String> = header.iter().filter(|name| !declared(name)).collect();
     if !unknown.is_empty() {
+        let mut listed: Vec<String> = unknown
+            .iter()
+            .take(COLUMNS_NAMED_IN_A_NOTE)
+            .map(|name| format!("'{}'", shown(name)))
+            .collect();
+        if unknown.len() > listed.len() {
+            listed.push(format!("and {} more", unknown.len() - listed.len()));
+        }
         notes.push(format!(
             "{} column(s) not in the schema, not checked: {}",
             unknown.len(),
-            unknown.join(", ")
+            listed.join(", ")
         ));
     }
 

@@ -33,6 +33,11 @@
 //! decides what an implausible value means. CSV columns the schema does not name are ignored;
 //! the loader never invents, imputes or reorders values.
 //!
+//! One reading rule: what a cell means is decided only by [`read_feature_cell`],
+//! [`read_id_cell`] and [`read_outcome_cell`] (a [`CellFault`], or the value with any breached
+//! limit), and a file is opened only by [`open_csv`]. The loader stops at the first fault;
+//! `lockstep data check` ([`crate::check`]) reads with the same functions and counts them all.
+//!
 //! Encoding (column-major `f32`, features and split columns alike): numeric values are parsed
 //! directly from the decimal text to `f32` (one rounding); booleans are 0/1; a categorical value
 //! is the index of its level in the schema's `levels` list; a missing cell (see [`is_missing`]:
