@@ -256,6 +256,7 @@ enum DataCommand {
     /// use (unreadable file, invalid schema), when nothing is written.
     Check {
         /// The data (CSV with a header).
+        #[arg(value_name = "DATA.csv")]
         data: PathBuf,
         /// The schema (TOML), with an optional [drift] table of thresholds.
         #[arg(long, value_name = "S.toml")]
