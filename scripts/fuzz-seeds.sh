@@ -45,6 +45,13 @@ done
 
 # CSV: the example cohort's first rows; predict input for the model predict_csv scores.
 head -50 examples/arthroplasty/cohort.csv | seed cohort_csv cohort-head.csv
+# data_check: mode byte 0 then a CSV (the cohort's head, and one with an anomaly of each kind).
+{ printf '\x00'; head -50 examples/arthroplasty/cohort.csv; } | seed data_check cohort-head.csv
+{ printf '\x00'; head -3 examples/arthroplasty/cohort.csv; printf '3,2012,250,other,,1,hip,gout,yes,inf,never,0,0,,70,87,39,2.0,0,0,1,0,0,2\n'; } |
+  seed data_check anomalies.csv
+# ... mode byte 1 then a reference summary.
+printf '\x01{"feature_summaries":[{"name":"age","rows":3,"missing":1,"mean":70,"sd":1,"p5":69,"p50":70,"p95":71,"bins":{"numeric":{"edges":[70.0],"counts":[1,1]}}}]}' |
+  seed data_check reference.json
 head -20 tests/fixtures/cases/lgb-4.7.0-binary.inputs.csv | seed predict_csv lgb-4.7.0-binary.inputs.csv
 { head -1 tests/fixtures/cases/lgb-4.7.0-binary.inputs.csv; printf '1.5,NA,,-0,1e3,inf\n'; } |
   seed predict_csv cells.csv
