@@ -188,6 +188,12 @@ fn a_fresh_bundle_verifies_and_packaging_again_gives_the_same_bytes() {
     assert_eq!(parsed.outcome, "death_2y");
     assert_eq!(parsed.model.version, 3);
     assert_eq!(parsed.parity.verdict, "not run");
+    let commit = &parsed.lockstep.git_commit;
+    assert!(
+        commit == "unknown"
+            || (commit.len() == 40 && commit.bytes().all(|b| b.is_ascii_hexdigit())),
+        "{commit}"
+    );
     assert_eq!(parsed.validation.verdict, "accepted");
     assert_eq!(parsed.data.split.basis, "id");
     assert_eq!(parsed.data.split.train_range, Some([2008.0, 2015.0]));
@@ -283,18 +289,48 @@ fn added_removed_and_foreign_files_a_swapped_signature_and_another_key_are_refus
 #[test]
 fn a_signed_bundle_with_row_level_data_is_refused() {
     let f = fixture();
-    // A training record carrying one value per test row, correctly hashed and signed: only
-    // the row-level rule can catch it.
+    // A training record carrying one value per test row.
     let mut record: serde_json::Value = serde_json::from_slice(&f.inputs.training_record).unwrap();
     let test_rows = record["test"]["rows"].as_u64().unwrap() as usize;
     record["test_scores"] = serde_json::json!(vec![0.5; test_rows]);
+    let leaky_record = serde_json::to_vec_pretty(&record).unwrap();
+    // package refuses to write it.
     let inputs = PackageInputs {
-        training_record: serde_json::to_vec_pretty(&record).unwrap(),
+        training_record: leaky_record.clone(),
         ..f.inputs.clone()
     };
-    let leaky = f.root.join("leaky");
-    bundle::package(&inputs, &leaky, &f.secret, true).unwrap();
-    assert_refused(&leaky, &f.pubkey, "training.json", "row-level data");
+    let refused = f.root.join("refused");
+    let error = bundle::package(&inputs, &refused, &f.secret, false).unwrap_err();
+    assert!(error.to_string().contains("row-level data"), "{error}");
+    assert!(!refused.exists());
+
+    // Made by hand, correctly hashed and signed: only the row-level rule can catch it.
+    let leaky = copy_of_bundle("leaky");
+    fs::write(leaky.join("training.json"), &leaky_record).unwrap();
+    let mut manifest: bundle::Manifest =
+        serde_json::from_slice(&fs::read(leaky.join("manifest.json")).unwrap()).unwrap();
+    let sha = bundle::sha256_hex(&leaky_record);
+    manifest.training.record_sha256 = sha.clone();
+    let entry = manifest.files.get_mut("training.json").unwrap();
+    (entry.sha256, entry.size) = (sha, leaky_record.len() as u64);
+    let json = serde_json::to_string_pretty(&manifest).unwrap() + "\n";
+    fs::write(leaky.join("manifest.json"), &json).unwrap();
+    let signature = lockstep_seal::sign_detached(json.as_bytes(), &f.secret);
+    fs::write(leaky.join("manifest.sig"), signature).unwrap();
+    let result = verify(&leaky, &f.pubkey);
+    let text = stderr(&result);
+    assert_eq!(result.status.code(), Some(1), "{}", stdout(&result));
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.starts_with("training.json: "))
+            .count(),
+        1,
+        "{text}"
+    );
+    assert!(
+        text.contains("training.json: row-level data: .test_scores"),
+        "{text}"
+    );
 
     let rules = bundle::verify::RowRules {
         id_column: Some("patient_id"),
@@ -405,6 +441,13 @@ fn keygen_refuses_to_overwrite_and_sign_seals_a_loadable_model() {
     let public = keys::read_public(&f.pubkey).unwrap();
     let opened = lockstep_seal::open(&bytes, &public, 7).unwrap();
     assert_eq!(opened.model, fs::read(&model).unwrap().as_slice());
+    // inspect describes the seal and the model inside.
+    let inspected = lockstep(&["inspect", sealed.to_str().unwrap(), "--json"]);
+    assert!(inspected.status.success(), "{}", stderr(&inspected));
+    let id = keys::key_id_hex(&public);
+    assert!(stderr(&inspected).contains(&format!("version 7, key id {id}")));
+    let plain = lockstep(&["inspect", model.to_str().unwrap(), "--json"]);
+    assert_eq!(inspected.stdout, plain.stdout);
 
     // A file that is not a model is refused before anything is sealed.
     let not_model = f.root.join("not-a-model.lsm");
@@ -422,4 +465,44 @@ fn keygen_refuses_to_overwrite_and_sign_seals_a_loadable_model() {
     ]);
     assert_eq!(result.status.code(), Some(1));
     assert!(!out.exists());
+}
+
+#[test]
+fn a_parity_record_is_bound_to_the_model_and_its_verdict_recorded() {
+    let f = fixture();
+    let manifest: bundle::Manifest =
+        serde_json::from_slice(&fs::read(f.bundle.join("manifest.json")).unwrap()).unwrap();
+    let record = |model: &str, mismatched: u64| {
+        serde_json::to_vec_pretty(&serde_json::json!({
+            "lockstep_version": "0.1.0",
+            "model_sha256": model,
+            "vector_set_sha256": "00",
+            "n_vectors": 10,
+            "qemu_version": "QEMU emulator version 8",
+            "targets": [{ "target": "cortex-m4f", "rows": 10, "rows_bit_exact": 10,
+                          "values": 20, "mismatched_values": mismatched,
+                          "first_mismatches": [] }],
+        }))
+        .unwrap()
+    };
+    for (mismatched, verdict) in [(0, "exact"), (2, "mismatch")] {
+        let inputs = PackageInputs {
+            parity_record: Some(record(&manifest.model.engine_checksum, mismatched)),
+            ..f.inputs.clone()
+        };
+        let dir = f.root.join(format!("with-parity-{mismatched}"));
+        let made = bundle::package(&inputs, &dir, &f.secret, true).unwrap();
+        assert_eq!(made.parity.verdict, verdict);
+        assert!(made.files.contains_key("parity.json"));
+        let result = verify(&dir, &f.pubkey);
+        assert!(result.status.success(), "{}", stderr(&result));
+    }
+    // A parity record of another model is refused when packaging.
+    let inputs = PackageInputs {
+        parity_record: Some(record(&"ab".repeat(32), 0)),
+        ..f.inputs.clone()
+    };
+    let error =
+        bundle::package(&inputs, &f.root.join("wrong-parity"), &f.secret, false).unwrap_err();
+    assert!(error.to_string().contains("parity.json"), "{error}");
 }

@@ -112,6 +112,9 @@ pub enum BundleError {
         /// What is wrong.
         detail: String,
     },
+    /// A file would carry row-level data (see [`verify`]'s rule 5): nothing is written.
+    #[error("the bundle would carry row-level data, nothing written:\n{}", .0.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"))]
+    RowLevelData(Vec<Failure>),
     /// Sealing failed.
     #[error("sealing the model: {0}")]
     Seal(lockstep_seal::SealError),
@@ -322,6 +325,15 @@ pub fn build(
     files.push((MANIFEST, json.into_bytes()));
     files.push((SIGNATURE, signature.to_vec()));
     files.sort_by_key(|(name, _)| *name);
+    let leaks = verify::row_level_failures(&manifest, |name| {
+        files
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, b)| b.as_slice())
+    });
+    if !leaks.is_empty() {
+        return Err(BundleError::RowLevelData(leaks));
+    }
     Ok((manifest, files))
 }
 

@@ -393,6 +393,33 @@ pub fn verify(dir: &Path, public_key: &PublicKey) -> Result<VerifiedBundle, Veri
     }
 
     // 5. No row-level patient data.
+    let mut all = bytes_of.clone();
+    all.insert(MANIFEST, manifest_bytes.clone());
+    c.failures.extend(row_level_failures(&manifest, |name| {
+        all.get(name).map(Vec::as_slice)
+    }));
+
+    if c.failures.is_empty() {
+        Ok(VerifiedBundle {
+            dir: dir.to_path_buf(),
+            manifest,
+            manifest_bytes,
+        })
+    } else {
+        Err(VerifyError::Failed(c.failures))
+    }
+}
+
+/// Rule 5 (see the module docs) over a bundle's files, `get` giving a file's bytes
+/// (`manifest.json` included); [`super::build`] applies it too, so no bundle that breaks it is
+/// ever written.
+pub fn row_level_failures<'a>(
+    manifest: &Manifest,
+    get: impl Fn(&str) -> Option<&'a [u8]>,
+) -> Vec<Failure> {
+    let mut c = Checks {
+        failures: Vec::new(),
+    };
     let schema = get(SCHEMA).map(|bytes| {
         std::str::from_utf8(bytes)
             .ok()
@@ -415,19 +442,16 @@ pub fn verify(dir: &Path, public_key: &PublicKey) -> Result<VerifiedBundle, Veri
     .collect();
     let roc_cap = get(REPORT_JSON)
         .and_then(|r| serde_json::from_slice::<Value>(r).ok())
-        .and_then(|v| v["counts"]["rows_in_file"].as_u64())
+        .and_then(|v| v["counts"]["rows"].as_u64())
         .map_or(MAX_AGGREGATE_ITEMS, |n| n as usize + 1);
     let rules = RowRules {
         id_column: id_column.as_deref(),
         row_counts: &row_counts,
         roc_cap,
     };
-    let mut json_files = vec![(MANIFEST, manifest_bytes.as_slice())];
-    json_files.extend(
-        [TRAINING, REPORT_JSON, PARITY, SBOM]
-            .into_iter()
-            .filter_map(|n| get(n).map(|b| (n, b))),
-    );
+    let json_files = [MANIFEST, TRAINING, REPORT_JSON, PARITY, SBOM]
+        .into_iter()
+        .filter_map(|n| get(n).map(|b| (n, b)));
     for (name, bytes) in json_files {
         match serde_json::from_slice::<Value>(bytes) {
             Ok(value) => {
@@ -451,15 +475,7 @@ pub fn verify(dir: &Path, public_key: &PublicKey) -> Result<VerifiedBundle, Veri
         }
     }
 
-    if c.failures.is_empty() {
-        Ok(VerifiedBundle {
-            dir: dir.to_path_buf(),
-            manifest,
-            manifest_bytes,
-        })
-    } else {
-        Err(VerifyError::Failed(c.failures))
-    }
+    c.failures
 }
 
 /// The row-level data rule for JSON files (see the module docs).
@@ -468,7 +484,7 @@ pub struct RowRules<'a> {
     pub id_column: Option<&'a str>,
     /// Row counts of the data's parts (only those above 64).
     pub row_counts: &'a [usize],
-    /// The longest ROC curve allowed (validated rows + 1).
+    /// The longest ROC curve allowed (validated rows + 1, from the report's `counts.rows`).
     pub roc_cap: usize,
 }
 
