@@ -9,8 +9,21 @@ use crate::inspect;
 
 /// Prints the summary of the model in `model_path` (JSON if `json`).
 pub fn run(model_path: &Path, json: bool) -> Result<()> {
-    let bytes = read_file("inspect", model_path)?;
-    let model = load_model("inspect", model_path, &bytes)?;
+    let file = read_file("inspect", model_path)?;
+    // A sealed model (.lss): its seal on standard error, then the model inside is described.
+    let bytes = match lockstep_seal::header(&file) {
+        Ok(seal) => {
+            eprintln!(
+                "sealed model: version {}, key id {} (signature not checked here)",
+                seal.version,
+                inspect::hex(&seal.key_id)
+            );
+            let end = lockstep_seal::HEADER_LEN + seal.model_len as usize;
+            &file[lockstep_seal::HEADER_LEN..end]
+        }
+        Err(_) => &file[..],
+    };
+    let model = load_model("inspect", model_path, bytes)?;
     let summary = inspect::summarize(&model, bytes.len());
     if json {
         // serde_json escapes only C0 controls; feature names and the label may hold others.
