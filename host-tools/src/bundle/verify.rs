@@ -12,8 +12,8 @@
 //! 5. **No row-level patient data.** A bundle carries aggregates only. Beyond rule 1 (no CSV or
 //!    any other file can be in it), every JSON file is walked: no object key is the schema's id
 //!    column; no array is longer than [`MAX_AGGREGATE_ITEMS`], except a ROC curve (`roc`: at
-//!    most one point per validated row plus one, each point only `threshold`, `fpr`, `tpr`, with
-//!    `fpr` and `tpr` never decreasing, so it holds cumulative rates and no row) and the
+//!    most 502 points, as `metrics::auc::coarse_roc` writes it, each at least 20 rows from the
+//!    last; each point only `threshold`, `fpr`, `tpr`, with `fpr` and `tpr` never decreasing) and the
 //!    training record's `rounds` (at most [`crate::limits::MAX_TREES`]); and no array has as
 //!    many items as a part of the data has rows (above 64), which is the shape of a per-row
 //!    vector. `report.html` (rendered from `report.json`) has at most [`MAX_AGGREGATE_ITEMS`]
@@ -440,10 +440,9 @@ pub fn row_level_failures<'a>(
     .into_iter()
     .filter(|&n| n > 64)
     .collect();
-    let roc_cap = get(REPORT_JSON)
-        .and_then(|r| serde_json::from_slice::<Value>(r).ok())
-        .and_then(|v| v["counts"]["rows"].as_u64())
-        .map_or(MAX_AGGREGATE_ITEMS, |n| n as usize + 1);
+    // A report's ROC curve is coarse (`metrics::auc::coarse_roc`): its ends and at most
+    // ROC_MAX_POINTS vertices, each at least 20 rows from the last.
+    let roc_cap = crate::metrics::auc::ROC_MAX_POINTS + 2;
     let rules = RowRules {
         id_column: id_column.as_deref(),
         row_counts: &row_counts,
@@ -484,7 +483,7 @@ pub struct RowRules<'a> {
     pub id_column: Option<&'a str>,
     /// Row counts of the data's parts (only those above 64).
     pub row_counts: &'a [usize],
-    /// The longest ROC curve allowed (validated rows + 1, from the report's `counts.rows`).
+    /// The longest ROC curve allowed (a report writes at most `ROC_MAX_POINTS` + 2).
     pub roc_cap: usize,
 }
 
@@ -542,7 +541,7 @@ impl RowRules<'_> {
 fn roc_problem(items: &[Value], cap: usize) -> Option<String> {
     if items.len() > cap {
         return Some(format!(
-            "{} points, more than the validated rows + 1 ({cap})",
+            "{} points, more than a report's coarse ROC curve has ({cap})",
             items.len()
         ));
     }

@@ -169,6 +169,48 @@ pub fn roc_curve(scores: &[f64], labels: &[bool]) -> Result<Vec<RocPoint>, Metri
     Ok(points)
 }
 
+/// The fewest rows between two kept points of a reported ROC curve ([`coarse_roc`]).
+pub const ROC_MIN_ROWS_PER_POINT: usize = 20;
+/// The most points a reported ROC curve has between its two ends.
+pub const ROC_MAX_POINTS: usize = 500;
+
+/// The rows each step of a reported ROC curve covers at least: 20, or more so that the curve
+/// has at most [`ROC_MAX_POINTS`] inner points.
+pub fn roc_rows_per_point(n_rows: usize) -> usize {
+    ROC_MIN_ROWS_PER_POINT.max(n_rows.div_ceil(ROC_MAX_POINTS))
+}
+
+/// The ROC curve as a report shows it: a subset of [`roc_curve`]'s points (each kept point is
+/// exactly one of its vertices), keeping the first and last and a point only once at least
+/// [`roc_rows_per_point`] rows have been passed since the last kept one. The full curve has a
+/// point per distinct score, which lists every patient's risk and outcome in order; the coarse
+/// one never resolves fewer than 20 patients, so a report or bundle holds no row-level data.
+/// The AUC is always computed from every row, not from this curve.
+pub fn coarse_roc(scores: &[f64], labels: &[bool]) -> Result<Vec<RocPoint>, MetricsError> {
+    let full = roc_curve(scores, labels)?;
+    let n_events = labels.iter().filter(|&&y| y).count() as f64;
+    let n_non_events = labels.len() as f64 - n_events;
+    // Rows passed up to a point, recovered exactly from its rates (both are count / total).
+    let rows = |p: &RocPoint| (p.tpr * n_events).round() + (p.fpr * n_non_events).round();
+    let step = roc_rows_per_point(labels.len()) as f64;
+    let mut kept: Vec<RocPoint> = Vec::new();
+    let last = full.len() - 1;
+    for (i, point) in full.iter().enumerate() {
+        let since_kept = kept.last().map_or(f64::INFINITY, |k| rows(point) - rows(k));
+        if i == last {
+            // The end (1, 1) is always kept; the point before it goes if the last step would
+            // be shorter than the others.
+            if kept.len() > 1 && since_kept < step {
+                kept.pop();
+            }
+            kept.push(*point);
+        } else if i == 0 || since_kept >= step {
+            kept.push(*point);
+        }
+    }
+    Ok(kept)
+}
+
 /// Row indices sorted by ascending score (ties in row order), after checking the inputs.
 fn sorted_order(scores: &[f64], labels: &[bool]) -> Result<Vec<usize>, MetricsError> {
     check_len("labels", scores.len(), labels.len())?;
@@ -272,6 +314,49 @@ fn class_covariance(a: &[u64], b: &[u64], labels: &[bool], class: bool, m: usize
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_reported_roc_is_a_coarse_subset_that_resolves_no_small_group() {
+        let mut state = 7u64;
+        for n in [2usize, 25, 60, 1_000, 30_000] {
+            let mut scores = Vec::with_capacity(n);
+            let mut labels = Vec::with_capacity(n);
+            for i in 0..n {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1);
+                let s = (state >> 11) as f64 / (1u64 << 53) as f64;
+                scores.push(s);
+                labels.push(i % 2 == 0 || s > 0.8);
+            }
+            let full = roc_curve(&scores, &labels).unwrap();
+            let coarse = coarse_roc(&scores, &labels).unwrap();
+            assert_eq!(coarse.first(), full.first());
+            assert_eq!(coarse.last(), full.last());
+            assert!(
+                coarse.iter().all(|p| full.contains(p)),
+                "n {n}: a point not on the curve"
+            );
+            assert!(
+                coarse.len() <= ROC_MAX_POINTS + 2,
+                "n {n}: {} points",
+                coarse.len()
+            );
+            let events = labels.iter().filter(|&&y| y).count() as f64;
+            let rows =
+                |p: &RocPoint| (p.tpr * events).round() + (p.fpr * (n as f64 - events)).round();
+            if n >= roc_rows_per_point(n) {
+                for pair in coarse.windows(2) {
+                    let step = rows(&pair[1]) - rows(&pair[0]);
+                    assert!(
+                        step >= roc_rows_per_point(n) as f64,
+                        "n {n}: a step of {step} rows"
+                    );
+                }
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -7,7 +7,10 @@
 
 use serde::Serialize;
 
-use super::auc::{auc_delong, paired_auc_delong, roc_curve, AucReport, PairedAucReport, RocPoint};
+use super::auc::{
+    auc_delong, coarse_roc, paired_auc_delong, roc_rows_per_point, AucReport, PairedAucReport,
+    RocPoint,
+};
 use super::bootstrap::{
     bootstrap_paired_summary, bootstrap_summary, BootstrapOptions, BootstrapSummary,
     PairedBootstrapSummary,
@@ -61,8 +64,11 @@ pub struct ModelReport {
     pub prevalence: f64,
     /// AUC with DeLong interval.
     pub auc: AucReport,
-    /// ROC curve, one point per distinct probability.
+    /// ROC curve: vertices of the exact curve at least `roc_rows_per_point` rows apart (see
+    /// `auc::coarse_roc`; no point resolves single patients).
     pub roc: Vec<RocPoint>,
+    /// The fewest rows between two points of `roc` (except its last step).
+    pub roc_rows_per_point: usize,
     /// Brier and scaled Brier.
     pub brier: BrierReport,
     /// O/E ratio.
@@ -113,7 +119,8 @@ pub fn model_report(
         n_events: sample.n_events(),
         prevalence: sample.prevalence().unwrap_or(0.0),
         auc: auc_delong(sample.probs(), sample.labels())?,
-        roc: roc_curve(sample.probs(), sample.labels())?,
+        roc: coarse_roc(sample.probs(), sample.labels())?,
+        roc_rows_per_point: roc_rows_per_point(sample.len()),
         brier: brier(sample)?,
         observed_expected: observed_expected(sample)?,
         calibration_in_the_large: calibration_in_the_large(sample)?,
