@@ -15,6 +15,7 @@ use crate::output;
 use crate::text::shown_path;
 
 pub mod compile;
+pub mod history;
 pub mod inspect;
 pub mod parity;
 pub mod predict;
