@@ -18,6 +18,7 @@ pub mod metrics;
 pub mod output;
 pub mod parity;
 pub mod predict;
+pub mod registry;
 pub mod rng;
 pub mod synth;
 pub mod text;

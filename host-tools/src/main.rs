@@ -282,6 +282,26 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Show which model was accepted for each outcome, now or at a past date, from a
+    /// registry of promotions; the registry's hash chain is checked first and a changed,
+    /// removed or reordered entry is reported instead of an answer.
+    History {
+        /// The registry folder.
+        #[arg(long, value_name = "DIR")]
+        registry: PathBuf,
+        /// The date (YYYY-MM-DD: the end of that day) or time (YYYY-MM-DDTHH:MM:SSZ), UTC.
+        #[arg(long, value_name = "DATE")]
+        at: Option<String>,
+        /// List every promotion in the log too.
+        #[arg(long)]
+        log: bool,
+        /// Only check the hash chain and print its head.
+        #[arg(long, conflicts_with_all = ["at", "log"])]
+        verify: bool,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// The `lockstep data` subcommands.
@@ -422,6 +442,13 @@ fn main() -> ExitCode {
             })
         }
         Command::Inspect { model, json } => commands::inspect::run(&model, json).map(succeeded),
+        Command::History {
+            registry,
+            at,
+            log,
+            verify,
+            json,
+        } => commands::history::run(&registry, at.as_deref(), log, verify, json).map(succeeded),
         Command::Train {
             data,
             schema,

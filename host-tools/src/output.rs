@@ -360,13 +360,15 @@ impl Drop for OutputSet {
     }
 }
 
+/// Makes a rename or creation inside `dir` durable (syncs the directory itself).
 #[cfg(unix)]
-fn sync_directory(dir: &Path) -> io::Result<()> {
+pub fn sync_directory(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
+/// Makes a rename or creation inside `dir` durable (nothing to do on this platform).
 #[cfg(not(unix))]
-fn sync_directory(_dir: &Path) -> io::Result<()> {
+pub fn sync_directory(_dir: &Path) -> io::Result<()> {
     // Windows cannot open a directory as a file; its renames are durable once they return.
     Ok(())
 }

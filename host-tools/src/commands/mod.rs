@@ -17,6 +17,7 @@ use crate::text::shown_path;
 pub mod bundle;
 pub mod compile;
 pub mod data;
+pub mod history;
 pub mod inspect;
 pub mod keygen;
 pub mod parity;
