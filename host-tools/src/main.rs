@@ -282,6 +282,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Make a verified bundle the accepted model for its outcome: appends who accepted it and
+    /// why to the registry's hash-chained log and keeps a copy of the bundle there.
+    ///
+    /// Refuses a bundle that does not verify, whose plan did not accept it, whose parity found
+    /// a mismatch, or whose version is not above the accepted one (anti-rollback). The first
+    /// promotion into a registry sets its trusted key (--pubkey); later ones use it.
+    Promote {
+        /// The bundle folder.
+        bundle: PathBuf,
+        /// The registry folder (created by the first promotion).
+        #[arg(long, value_name = "DIR")]
+        registry: PathBuf,
+        /// The signer's public key; required for a new registry, checked against its trusted
+        /// key after.
+        #[arg(long, value_name = "K.pub")]
+        pubkey: Option<PathBuf>,
+        /// Who accepts the model (recorded).
+        #[arg(long, value_name = "NAME")]
+        by: String,
+        /// Why (recorded).
+        #[arg(long, value_name = "TEXT")]
+        reason: String,
+    },
     /// Show which model was accepted for each outcome, now or at a past date, from a
     /// registry of promotions; the registry's hash chain is checked first and a changed,
     /// removed or reordered entry is reported instead of an answer.
@@ -442,6 +465,14 @@ fn main() -> ExitCode {
             })
         }
         Command::Inspect { model, json } => commands::inspect::run(&model, json).map(succeeded),
+        Command::Promote {
+            bundle,
+            registry,
+            pubkey,
+            by,
+            reason,
+        } => commands::promote::run(&bundle, &registry, pubkey.as_deref(), &by, &reason)
+            .map(succeeded),
         Command::History {
             registry,
             at,

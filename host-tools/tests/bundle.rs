@@ -506,3 +506,139 @@ fn a_parity_record_is_bound_to_the_model_and_its_verdict_recorded() {
         bundle::package(&inputs, &f.root.join("wrong-parity"), &f.secret, false).unwrap_err();
     assert!(error.to_string().contains("parity.json"), "{error}");
 }
+
+/// A bundle of the fixture's model packaged with another version, at a fresh path.
+fn bundle_with_version(name: &str, version: u32) -> PathBuf {
+    let f = fixture();
+    let dir = f.root.join("versions").join(name);
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.parent().unwrap()).unwrap();
+    let inputs = PackageInputs {
+        version,
+        ..f.inputs.clone()
+    };
+    bundle::package(&inputs, &dir, &f.secret, false).unwrap();
+    dir
+}
+
+fn promote(
+    bundle: &Path,
+    registry: &Path,
+    pubkey: Option<&Path>,
+    by: &str,
+) -> std::process::Output {
+    let mut args = vec![
+        "promote".to_string(),
+        bundle.to_str().unwrap().into(),
+        "--registry".into(),
+        registry.to_str().unwrap().into(),
+        "--by".into(),
+        by.into(),
+        "--reason".into(),
+        "accepted by the plan".into(),
+    ];
+    if let Some(key) = pubkey {
+        args.extend(["--pubkey".into(), key.to_str().unwrap().into()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    lockstep(&args)
+}
+
+fn history(registry: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["history", "--registry", registry.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    lockstep(&args)
+}
+
+#[test]
+fn promotion_is_verified_chained_and_answers_for_past_dates() {
+    let f = fixture();
+    let registry = f.root.join("registry-promote");
+    let _ = fs::remove_dir_all(&registry);
+    let v5 = bundle_with_version("v5", 5);
+    let v6 = bundle_with_version("v6", 6);
+
+    // The first promotion needs the key; it verifies the bundle and records who and why.
+    let refused = promote(&v5, &registry, None, "Dr Ada");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("--pubkey"),
+        "{}",
+        stderr(&refused)
+    );
+    let first = promote(&v5, &registry, Some(&f.pubkey), "Dr Ada");
+    assert!(first.status.success(), "{}", stderr(&first));
+    assert!(
+        stdout(&first).contains("promoted death_2y v5"),
+        "{}",
+        stdout(&first)
+    );
+
+    // A tampered bundle and an older or equal version are refused, leaving the log as it was.
+    let log = registry.join("registry.log");
+    let before = fs::read(&log).unwrap();
+    let tampered = copy_of_bundle("tampered-for-promote");
+    let mut record = fs::read(tampered.join("training.json")).unwrap();
+    record[10] ^= 1;
+    fs::write(tampered.join("training.json"), record).unwrap();
+    let refused = promote(&tampered, &registry, None, "Dr Ada");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("does not verify"),
+        "{}",
+        stderr(&refused)
+    );
+    let refused = promote(&v5, &registry, None, "Dr Ada");
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("not newer"),
+        "{}",
+        stderr(&refused)
+    );
+    assert_eq!(fs::read(&log).unwrap(), before);
+
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let second = promote(&v6, &registry, None, "Dr Bo");
+    assert!(second.status.success(), "{}", stderr(&second));
+
+    // The registry keeps a copy of each promoted bundle, which still verifies.
+    let copy = registry.join("bundles/death_2y-v6");
+    assert!(verify(&copy, &f.pubkey).status.success());
+
+    // Now v6; at the time of the first promotion v5; before it, nothing.
+    let json = history(&registry, &["--json", "--log"]);
+    assert!(json.status.success(), "{}", stderr(&json));
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(parsed["entries"], 2);
+    assert_eq!(parsed["accepted"][0]["version"], 6);
+    let first_time = parsed["log"][0]["time"].as_str().unwrap().to_string();
+    let then = history(&registry, &["--at", &first_time]);
+    assert!(stdout(&then).contains("v5"), "{}", stdout(&then));
+    assert!(!stdout(&then).contains("v6"), "{}", stdout(&then));
+    let before_any = history(&registry, &["--at", "2000-01-01"]);
+    assert!(
+        stdout(&before_any).contains("no model was accepted"),
+        "{}",
+        stdout(&before_any)
+    );
+    assert!(history(&registry, &["--verify"]).status.success());
+
+    // A changed entry is detected and no answer is given.
+    let good = fs::read_to_string(&log).unwrap();
+    fs::write(&log, good.replacen("Dr Ada", "Dr Eve", 1)).unwrap();
+    for args in [&["--verify"][..], &[][..]] {
+        let broken = history(&registry, args);
+        assert!(!broken.status.success());
+        assert!(
+            stderr(&broken).contains("broken at line 1"),
+            "{}",
+            stderr(&broken)
+        );
+    }
+    // So is a removed last entry.
+    let first_line = good.lines().next().unwrap();
+    fs::write(&log, format!("{first_line}\n")).unwrap();
+    let broken = history(&registry, &["--verify"]);
+    assert!(!broken.status.success());
+    assert!(stderr(&broken).contains("removed"), "{}", stderr(&broken));
+}

@@ -22,6 +22,7 @@ pub mod inspect;
 pub mod keygen;
 pub mod parity;
 pub mod predict;
+pub mod promote;
 pub mod sign;
 pub mod synth;
 pub mod train;
