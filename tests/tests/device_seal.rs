@@ -331,3 +331,15 @@ fn the_bedside_firmware_accepts_its_sealed_model_and_refuses_a_flipped_bit() {
     );
     assert!(!text.contains("risk="), "nothing scored: {text}");
 }
+
+#[test]
+fn the_sealed_fixture_is_the_bedside_model_sealed_with_the_test_key() {
+    // tests/fixtures/sealed/README.md: seals are deterministic, so the fixture reproduces.
+    let fixture = lockstep_tests::fixtures_dir().join("sealed/bedside-v5.lss");
+    let committed = std::fs::read(&fixture).expect("sealed fixture");
+    assert_eq!(committed, seal(&model_bytes(), VERSION, &SECRET));
+    let pubkey =
+        lockstep_host::keys::read_public(&lockstep_tests::fixtures_dir().join("sealed/signer.pub"))
+            .expect("signer.pub");
+    assert_eq!(pubkey, key().public_key);
+}
