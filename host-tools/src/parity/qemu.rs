@@ -60,7 +60,7 @@ pub struct FirmwareKey {
 }
 
 impl FirmwareKey {
-    /// The build's name for its copy of the ELF: which key and minimum it was built with.
+    /// The name of the build's ELF directory: which key and minimum it was built with.
     fn tag(&self) -> String {
         format!(
             "sealed-{}-min{}",
@@ -71,11 +71,12 @@ impl FirmwareKey {
 }
 
 /// Builds (or reuses) the parity firmware for `target`, with `key` compiled in (or none:
-/// unsigned models), and returns the path of a copy of its ELF named after the key.
+/// unsigned models), and returns the path of its ELF in a directory named after the key.
 ///
 /// Every key shares one cargo target directory; build.rs's rerun-if-env-changed makes cargo
-/// rebuild when the key or minimum differs from the last build. A lock file serialises build and
-/// copy, so a concurrent build with another key cannot swap the ELF under a run.
+/// rebuild when the key or minimum differs from the last build. Cargo itself places the ELF in
+/// the key's own directory (`--artifact-dir`, under its build lock), so a concurrent build with
+/// another key cannot swap the ELF under a run.
 pub fn build_firmware(
     firmware_dir: &Path,
     target: &Target,
@@ -96,13 +97,13 @@ pub fn build_firmware(
         joined.push(lld);
         path = std::env::join_paths(joined).unwrap_or(path);
     }
-    let release = firmware_dir
+    let tag = key.map_or_else(|| "unsigned".to_string(), FirmwareKey::tag);
+    let artifacts = firmware_dir
         .join("target")
         .join(target.triple)
-        .join("release");
-    std::fs::create_dir_all(&release)?;
-    let lock = std::fs::File::create(release.join(".lockstep-parity-build.lock"))?;
-    lock.lock()?;
+        .join("release")
+        .join("lockstep-parity")
+        .join(tag);
     let mut command = Command::new("/usr/bin/cargo");
     match key {
         Some(key) => command
@@ -124,7 +125,11 @@ pub fn build_firmware(
             target.triple,
             "--bin",
             "parity",
+            "-Z",
+            "unstable-options",
+            "--artifact-dir",
         ])
+        .arg(&artifacts)
         .current_dir(firmware_dir)
         .env("RUSTC", "/usr/bin/rustc")
         .env("RUSTC_BOOTSTRAP", "1")
@@ -140,11 +145,7 @@ pub fn build_firmware(
             tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
         ));
     }
-    let tag = key.map_or_else(|| "unsigned".to_string(), FirmwareKey::tag);
-    let copy = release.join(format!("parity-{tag}"));
-    crate::output::write_atomically(&copy, &std::fs::read(release.join("parity"))?)?;
-    drop(lock);
-    Ok(copy)
+    Ok(artifacts.join("parity"))
 }
 
 /// QEMU's version line.
