@@ -65,7 +65,7 @@ PURPOSE = {
 
 WHERE_ORDER = ["device", "host: CLI", "host: build time", "host: tests only"]
 WHERE_TITLE = {
-    "device": "On the device (firmware-demo: engine, protocol, firmware)",
+    "device": "On the device (firmware-demo: engine, protocol, seal, firmware)",
     "host: CLI": "On the host: the `lockstep` command",
     "host: build time": "On the host: build time only (proc-macros, build scripts)",
     "host: tests only": "On the host: tests and benches only",
