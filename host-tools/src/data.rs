@@ -15,6 +15,17 @@
 //! `[[column]]` declares a column that is present but not loaded (documentation only). Schemas
 //! written before roles existed (features, targets and `[[column]]` only) load unchanged.
 //!
+//! An optional `[drift]` table sets when `lockstep data check` flags a feature's distribution
+//! as changed from the reference (see [`crate::metrics::drift`]; defaults PSI 0.25, KS 0.1):
+//!
+//! ```toml
+//! [drift]
+//! psi = 0.25            # flag a feature whose PSI is above this
+//! ks = 0.1              # ... or whose KS is above this
+//! [drift.feature.crp]   # one feature's own thresholds (either or both)
+//! psi = 0.5
+//! ```
+//!
 //! Invariant: a [`Dataset`] only exists if every cell of every schema column parsed, every
 //! numeric value lies within its declared limits and every id is unique. Values outside the
 //! limits are never clipped or dropped: the load stops and lists them all (up to
@@ -27,7 +38,7 @@
 //! is the index of its level in the schema's `levels` list; a missing cell (see [`is_missing`]:
 //! empty, `NA` or `NaN`) is `NaN`. Ids are kept as written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -337,6 +348,58 @@ pub struct Schema {
     /// Columns declared as present but not loaded. Undeclared extra columns are ignored too;
     /// declaring them documents the file.
     pub ignored_columns: Vec<String>,
+    /// When `data check` flags a feature's distribution as changed (`[drift]`).
+    pub drift: DriftThresholds,
+}
+
+/// Distribution-change thresholds (the schema's `[drift]` table): a feature is flagged when
+/// its PSI or its KS against the reference is above its threshold.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DriftThresholds {
+    /// PSI threshold of every feature without its own.
+    pub psi: f64,
+    /// KS threshold of every feature without its own.
+    pub ks: f64,
+    /// Features with their own thresholds (`[drift.feature.NAME]`), by name.
+    pub features: BTreeMap<String, FeatureDrift>,
+}
+
+/// One feature's own thresholds; an absent one is the table's.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FeatureDrift {
+    /// Its PSI threshold.
+    pub psi: Option<f64>,
+    /// Its KS threshold.
+    pub ks: Option<f64>,
+}
+
+impl Default for DriftThresholds {
+    fn default() -> Self {
+        DriftThresholds {
+            psi: crate::metrics::drift::DEFAULT_PSI_THRESHOLD,
+            ks: crate::metrics::drift::DEFAULT_KS_THRESHOLD,
+            features: BTreeMap::new(),
+        }
+    }
+}
+
+impl DriftThresholds {
+    /// The (PSI, KS) thresholds of `feature`.
+    pub fn of(&self, feature: &str) -> (f64, f64) {
+        let own = self.features.get(feature).copied().unwrap_or_default();
+        (own.psi.unwrap_or(self.psi), own.ks.unwrap_or(self.ks))
+    }
+}
+
+impl FeatureSpec {
+    /// A categorical column's levels (none for other types).
+    pub fn levels(&self) -> &[String] {
+        match &self.kind {
+            FeatureKind::Categorical { levels, .. } => levels,
+            _ => &[],
+        }
+    }
 }
 
 impl Schema {
@@ -427,6 +490,19 @@ struct SchemaFile {
     id: Vec<IdSection>,
     #[serde(default)]
     column: Vec<ColumnSection>,
+    #[serde(default)]
+    drift: Option<DriftSection>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DriftSection {
+    #[serde(default)]
+    psi: Option<f64>,
+    #[serde(default)]
+    ks: Option<f64>,
+    #[serde(default)]
+    feature: BTreeMap<String, FeatureDrift>,
 }
 
 #[derive(Deserialize)]
@@ -561,7 +637,9 @@ pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
             extra.name
         )));
     }
+    let drift = drift_thresholds(raw.drift, &features).map_err(invalid)?;
     Ok(Schema {
+        drift,
         name: raw.dataset.name,
         description: raw.dataset.description,
         targets: raw.dataset.targets,
@@ -569,6 +647,40 @@ pub fn parse_schema(text: &str, file: &Path) -> Result<Schema, DataError> {
         splits,
         id,
         ignored_columns: raw.column.into_iter().map(|c| c.name).collect(),
+    })
+}
+
+/// Checks the `[drift]` table: thresholds positive and finite, per-feature tables naming
+/// declared features.
+fn drift_thresholds(
+    section: Option<DriftSection>,
+    features: &[FeatureSpec],
+) -> Result<DriftThresholds, String> {
+    let defaults = DriftThresholds::default();
+    let Some(section) = section else {
+        return Ok(defaults);
+    };
+    let check = |what: String, value: Option<f64>| match value {
+        Some(value) if !(value.is_finite() && value > 0.0) => {
+            Err(format!("{what} = {value} must be a positive finite number"))
+        }
+        _ => Ok(()),
+    };
+    check("[drift] psi".into(), section.psi)?;
+    check("[drift] ks".into(), section.ks)?;
+    for (name, own) in &section.feature {
+        if !features.iter().any(|f| &f.name == name) {
+            return Err(format!(
+                "[drift.feature.{name}] names no [[feature]] (drift is measured on features)"
+            ));
+        }
+        check(format!("[drift.feature.{name}] psi"), own.psi)?;
+        check(format!("[drift.feature.{name}] ks"), own.ks)?;
+    }
+    Ok(DriftThresholds {
+        psi: section.psi.unwrap_or(defaults.psi),
+        ks: section.ks.unwrap_or(defaults.ks),
+        features: section.feature,
     })
 }
 
@@ -1050,34 +1162,7 @@ pub fn load_csv(path: impl AsRef<Path>, schema: &Schema) -> Result<Dataset, Data
 /// Like [`load_csv`], from bytes already in memory; `file` is only used in messages.
 pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, DataError> {
     let file_buf = || file.to_path_buf();
-    let csv_error = |error: csv::Error| DataError::Csv {
-        file: file_buf(),
-        line: error.position().map_or(0, |position| position.line()),
-        message: error.to_string(),
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(bytes);
-    let mut records = reader.records();
-    let header = match records.next() {
-        Some(record) => record.map_err(csv_error)?,
-        None => return Err(DataError::NoHeader { file: file_buf() }),
-    };
-    // A UTF-8 byte order mark (spreadsheet exports) is not part of the first column's name.
-    let header: Vec<String> = header
-        .iter()
-        .enumerate()
-        .map(|(index, name)| {
-            let name = if index == 0 {
-                name.trim_start_matches('\u{feff}')
-            } else {
-                name
-            };
-            name.to_string()
-        })
-        .collect();
+    let (header, records) = open_csv(bytes, file)?;
     let mut positions: HashMap<&str, usize> = HashMap::new();
     for (index, name) in header.iter().enumerate() {
         if let Some(first) = positions.insert(name.as_str(), index) {
@@ -1123,10 +1208,9 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
     let mut violations = Violations::default();
     let mut n_rows = 0usize;
     for record in records {
-        let record = record.map_err(csv_error)?;
-        let line = record.position().map_or(0, |position| position.line());
-        // A blank line is one empty cell; it is not a row.
-        if record.len() == 1 && record[0].is_empty() && header.len() > 1 {
+        let record = record.map_err(|error| csv_error(file, &error))?;
+        let line = record_line(&record);
+        if is_blank_line(&record, header.len()) {
             continue;
         }
         if record.len() != header.len() {
@@ -1145,7 +1229,10 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                 column: &spec.name,
                 text: &record[position],
             };
-            column.push(cell.encode(spec, &mut violations)?);
+            let read = read_feature_cell(spec, cell.text)
+                .map_err(|fault| cell.error(fault, spec.levels()))?;
+            cell.check_limits(read.outside, spec.unit.as_ref(), &mut violations);
+            column.push(read.value);
         }
         if let (Some(spec), Some(position)) = (&schema.id, id_position) {
             let cell = Cell {
@@ -1154,8 +1241,9 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                 column: &spec.name,
                 text: &record[position],
             };
-            let key = cell.id(spec, &mut violations)?;
-            if let Some(&first_line) = first_lines.get(&key) {
+            let read = read_id_cell(spec, cell.text).map_err(|fault| cell.error(fault, &[]))?;
+            cell.check_limits(read.outside, None, &mut violations);
+            if let Some(&first_line) = first_lines.get(&read.value) {
                 return Err(DataError::DuplicateId {
                     file: file_buf(),
                     column: spec.name.clone(),
@@ -1164,7 +1252,7 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
                     second_line: line,
                 });
             }
-            first_lines.insert(key, line);
+            first_lines.insert(read.value, line);
             ids.push(cell.text.to_string());
         }
         for ((name, &position), values) in schema
@@ -1173,23 +1261,13 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
             .zip(&target_positions)
             .zip(&mut targets)
         {
-            let text = &record[position];
-            let value = match text {
-                "0" => 0.0,
-                "1" => 1.0,
-                _ => match text.parse::<f32>() {
-                    Ok(value) if value == 0.0 || value == 1.0 => value,
-                    _ => {
-                        return Err(DataError::TargetNotBinary {
-                            file: file_buf(),
-                            line,
-                            column: name.clone(),
-                            value: shown(text).to_string(),
-                        })
-                    }
-                },
+            let cell = Cell {
+                file,
+                line,
+                column: name,
+                text: &record[position],
             };
-            values.push(value);
+            values.push(read_outcome_cell(cell.text).map_err(|fault| cell.error(fault, &[]))?);
         }
         n_rows += 1;
     }
@@ -1224,6 +1302,66 @@ pub fn parse_csv(bytes: &[u8], file: &Path, schema: &Schema) -> Result<Dataset, 
     })
 }
 
+/// The records of a data CSV after its header, as [`open_csv`] reads them.
+pub type CsvRecords<'a> = csv::StringRecordsIntoIter<&'a [u8]>;
+
+/// The one way the host reads a data CSV (the loader here and `data check`): cells trimmed,
+/// rows of any width (each reader says what a ragged row means), the header's names with a
+/// UTF-8 byte order mark (spreadsheet exports) removed from the first. Returns the header and
+/// the remaining records; skip blank lines with [`is_blank_line`].
+pub fn open_csv<'a>(
+    bytes: &'a [u8],
+    file: &Path,
+) -> Result<(Vec<String>, CsvRecords<'a>), DataError> {
+    let mut records = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+        .into_records();
+    let header = match records.next() {
+        Some(record) => record.map_err(|error| csv_error(file, &error))?,
+        None => {
+            return Err(DataError::NoHeader {
+                file: file.to_path_buf(),
+            })
+        }
+    };
+    let header = header
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let name = if index == 0 {
+                name.trim_start_matches('\u{feff}')
+            } else {
+                name
+            };
+            name.to_string()
+        })
+        .collect();
+    Ok((header, records))
+}
+
+/// The error of a record the CSV reader could not read (bad UTF-8, broken quoting).
+pub fn csv_error(file: &Path, error: &csv::Error) -> DataError {
+    DataError::Csv {
+        file: file.to_path_buf(),
+        line: error.position().map_or(0, |position| position.line()),
+        message: error.to_string(),
+    }
+}
+
+/// The 1-based physical line a record starts on (the header is line 1).
+pub fn record_line(record: &csv::StringRecord) -> u64 {
+    record.position().map_or(0, |position| position.line())
+}
+
+/// Whether `record` is a blank line: one empty cell where the header has several. A blank line
+/// is not a row.
+pub fn is_blank_line(record: &csv::StringRecord, header_len: usize) -> bool {
+    record.len() == 1 && record[0].is_empty() && header_len > 1
+}
+
 /// The limit violations found so far: the first [`MAX_REPORTED_VIOLATIONS`] and the count.
 #[derive(Default)]
 struct Violations {
@@ -1241,13 +1379,153 @@ impl Violations {
 }
 
 /// An id as compared for uniqueness.
-#[derive(PartialEq, Eq, Hash)]
-enum IdKey {
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum IdKey {
+    /// An integer id, by its number (`007` is `7`).
     Integer(i64),
+    /// A text id, as written (trimmed).
     Text(String),
 }
 
-/// One non-missing cell being parsed, with what an error message needs.
+/// Why one cell does not read under its column's declaration: the cell rules shared by the
+/// loader (which stops at the first) and `data check` (which counts them all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CellFault {
+    /// Missing (empty, `NA`, `NaN`) where the schema declares `missing = false`, or an id.
+    Missing,
+    /// A numeric cell that is not a number.
+    NotANumber,
+    /// A numeric cell that reads as infinite or beyond the f32 range (`inf`, `1e999`): not a
+    /// measurement.
+    NotFinite,
+    /// A boolean cell that is not 0, 1, true or false.
+    NotBoolean,
+    /// A categorical cell that is not one of the levels.
+    UnknownLevel,
+    /// An integer id that is not an integer.
+    NotAnInteger,
+    /// An outcome cell that is not 0 or 1 (a missing outcome included).
+    NotBinary,
+}
+
+/// A cell that reads: its value, and the declared limit it lies beyond, if any. Values beyond
+/// a limit are kept as written (never clipped); the caller decides what the breach means.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadCell<T> {
+    /// The value.
+    pub value: T,
+    /// The limit breached, if any.
+    pub outside: Option<Outside>,
+}
+
+/// A declared limit a value lies beyond.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Outside {
+    /// Below this minimum.
+    Below(f64),
+    /// Above this maximum.
+    Above(f64),
+}
+
+/// Reads the cell `text` of a feature or split column (see the module documentation for the
+/// encoding): the one reading rule of feature cells.
+pub fn read_feature_cell(spec: &FeatureSpec, text: &str) -> Result<ReadCell<f32>, CellFault> {
+    if is_missing(text) {
+        return match spec.missing {
+            true => Ok(ReadCell {
+                value: f32::NAN,
+                outside: None,
+            }),
+            false => Err(CellFault::Missing),
+        };
+    }
+    let value = match &spec.kind {
+        FeatureKind::Numeric { min, max } => {
+            // `str::parse::<f32>` rounds the decimal once, directly to f32. Infinities (and
+            // decimals too large for f32) are refused: they are not measurements.
+            let value = match text.parse::<f32>() {
+                Ok(value) if value.is_finite() => value,
+                Ok(_) => return Err(CellFault::NotFinite),
+                Err(_) => return Err(CellFault::NotANumber),
+            };
+            // Compared as written (f64), not after rounding to f32.
+            let exact: f64 = text.parse().unwrap_or(f64::from(value));
+            return Ok(ReadCell {
+                value,
+                outside: outside(exact, *min, *max, |x| x),
+            });
+        }
+        FeatureKind::Boolean => match text {
+            "0" => 0.0,
+            "1" => 1.0,
+            text if text.eq_ignore_ascii_case("false") => 0.0,
+            text if text.eq_ignore_ascii_case("true") => 1.0,
+            _ => return Err(CellFault::NotBoolean),
+        },
+        // Level indices are small (far below 2^24), so the f32 is exact.
+        FeatureKind::Categorical { levels, .. } => levels
+            .iter()
+            .position(|level| level == text)
+            .map(|index| index as f32)
+            .ok_or(CellFault::UnknownLevel)?,
+    };
+    Ok(ReadCell {
+        value,
+        outside: None,
+    })
+}
+
+/// Reads the cell `text` of the id column, as compared for uniqueness.
+pub fn read_id_cell(spec: &IdSpec, text: &str) -> Result<ReadCell<IdKey>, CellFault> {
+    if is_missing(text) {
+        return Err(CellFault::Missing);
+    }
+    match spec.kind {
+        IdKind::Text => Ok(ReadCell {
+            value: IdKey::Text(text.to_string()),
+            outside: None,
+        }),
+        IdKind::Integer { min, max } => {
+            let id = text.parse::<i64>().map_err(|_| CellFault::NotAnInteger)?;
+            Ok(ReadCell {
+                value: IdKey::Integer(id),
+                outside: outside(id, min, max, |x| x as f64),
+            })
+        }
+    }
+}
+
+/// Reads an outcome cell: 0 or 1 (also as a decimal, `1.0`), anything else (missing
+/// included) is refused.
+pub fn read_outcome_cell(text: &str) -> Result<f32, CellFault> {
+    match text {
+        "0" => Ok(0.0),
+        "1" => Ok(1.0),
+        _ => match text.parse::<f32>() {
+            Ok(value) if value == 0.0 || value == 1.0 => Ok(value),
+            _ => Err(CellFault::NotBinary),
+        },
+    }
+}
+
+/// The limit `value` lies beyond (compared in `T`; `as_f64` only for the report).
+fn outside<T: PartialOrd + Copy>(
+    value: T,
+    min: Option<T>,
+    max: Option<T>,
+    as_f64: fn(T) -> f64,
+) -> Option<Outside> {
+    match (
+        min.filter(|&min| value < min),
+        max.filter(|&max| value > max),
+    ) {
+        (Some(min), _) => Some(Outside::Below(as_f64(min))),
+        (_, Some(max)) => Some(Outside::Above(as_f64(max))),
+        (None, None) => None,
+    }
+}
+
+/// One cell being loaded, with what an error message needs.
 struct Cell<'a> {
     file: &'a Path,
     line: u64,
@@ -1256,127 +1534,70 @@ struct Cell<'a> {
 }
 
 impl Cell<'_> {
-    /// The cell of a feature or split column, encoded (see the module documentation); values
-    /// outside the limits are collected in `violations`.
-    fn encode(&self, spec: &FeatureSpec, violations: &mut Violations) -> Result<f32, DataError> {
-        if is_missing(self.text) {
-            if !spec.missing {
-                return Err(DataError::MissingValue {
-                    file: self.file.to_path_buf(),
-                    line: self.line,
-                    column: spec.name.clone(),
-                });
-            }
-            return Ok(f32::NAN);
-        }
-        match &spec.kind {
-            FeatureKind::Numeric { min, max } => {
-                let value = self.number()?;
-                // Compared as written (f64), not after rounding to f32.
-                let exact: f64 = self.text.parse().unwrap_or(f64::from(value));
-                self.check_limits(exact, *min, *max, |x| x, spec.unit.as_ref(), violations);
-                Ok(value)
-            }
-            FeatureKind::Boolean => self.boolean(),
-            FeatureKind::Categorical { levels, .. } => self.level(levels),
-        }
-    }
-
-    /// The cell of the id column, as compared for uniqueness; integer ids outside the limits
-    /// are collected in `violations`.
-    fn id(&self, spec: &IdSpec, violations: &mut Violations) -> Result<IdKey, DataError> {
-        if is_missing(self.text) {
-            return Err(DataError::MissingValue {
-                file: self.file.to_path_buf(),
-                line: self.line,
-                column: spec.name.clone(),
-            });
-        }
-        match spec.kind {
-            IdKind::Text => Ok(IdKey::Text(self.text.to_string())),
-            IdKind::Integer { min, max } => {
-                let id = self
-                    .text
-                    .parse::<i64>()
-                    .map_err(|_| DataError::NotAnInteger {
-                        file: self.file.to_path_buf(),
-                        line: self.line,
-                        column: spec.name.clone(),
-                        value: shown(self.text).to_string(),
-                    })?;
-                self.check_limits(id, min, max, |x| x as f64, None, violations);
-                Ok(IdKey::Integer(id))
-            }
+    /// The loader's error for `fault` (the levels only for an unknown level).
+    fn error(&self, fault: CellFault, levels: &[String]) -> DataError {
+        let file = self.file.to_path_buf();
+        let (line, column) = (self.line, self.column.to_string());
+        let value = shown(self.text).to_string();
+        match fault {
+            CellFault::Missing => DataError::MissingValue { file, line, column },
+            CellFault::NotANumber | CellFault::NotFinite => DataError::NotANumber {
+                file,
+                line,
+                column,
+                value,
+            },
+            CellFault::NotBoolean => DataError::NotBoolean {
+                file,
+                line,
+                column,
+                value,
+            },
+            CellFault::UnknownLevel => DataError::UnknownLevel {
+                file,
+                line,
+                column,
+                value,
+                levels: levels.to_vec(),
+            },
+            CellFault::NotAnInteger => DataError::NotAnInteger {
+                file,
+                line,
+                column,
+                value,
+            },
+            CellFault::NotBinary => DataError::TargetNotBinary {
+                file,
+                line,
+                column,
+                value,
+            },
         }
     }
 
-    /// Records a violation if `value` lies outside `[min, max]` (compared in `T`; `as_f64`
-    /// only for the message).
-    fn check_limits<T: PartialOrd + Copy>(
+    /// Records a violation if the cell lies beyond a limit.
+    fn check_limits(
         &self,
-        value: T,
-        min: Option<T>,
-        max: Option<T>,
-        as_f64: fn(T) -> f64,
+        outside: Option<Outside>,
         unit: Option<&String>,
         violations: &mut Violations,
     ) {
-        let below = min.filter(|&min| value < min);
-        let above = max.filter(|&max| value > max);
-        if below.is_some() || above.is_some() {
+        if let Some(outside) = outside {
             violations.push(LimitViolation {
                 line: self.line,
                 column: self.column.to_string(),
                 value: shown(self.text).to_string(),
-                min: below.map(as_f64),
-                max: above.map(as_f64),
+                min: match outside {
+                    Outside::Below(min) => Some(min),
+                    Outside::Above(_) => None,
+                },
+                max: match outside {
+                    Outside::Above(max) => Some(max),
+                    Outside::Below(_) => None,
+                },
                 unit: unit.cloned(),
             });
         }
-    }
-
-    fn number(&self) -> Result<f32, DataError> {
-        // `str::parse::<f32>` rounds the decimal once, directly to f32. Infinities (and
-        // decimals too large for f32) are refused: they are not measurements.
-        match self.text.parse::<f32>() {
-            Ok(value) if value.is_finite() => Ok(value),
-            _ => Err(DataError::NotANumber {
-                file: self.file.to_path_buf(),
-                line: self.line,
-                column: self.column.to_string(),
-                value: shown(self.text).to_string(),
-            }),
-        }
-    }
-
-    fn boolean(&self) -> Result<f32, DataError> {
-        match self.text {
-            "0" => Ok(0.0),
-            "1" => Ok(1.0),
-            text if text.eq_ignore_ascii_case("false") => Ok(0.0),
-            text if text.eq_ignore_ascii_case("true") => Ok(1.0),
-            _ => Err(DataError::NotBoolean {
-                file: self.file.to_path_buf(),
-                line: self.line,
-                column: self.column.to_string(),
-                value: shown(self.text).to_string(),
-            }),
-        }
-    }
-
-    fn level(&self, levels: &[String]) -> Result<f32, DataError> {
-        // Level indices are small (far below 2^24), so the f32 is exact.
-        levels
-            .iter()
-            .position(|level| level == self.text)
-            .map(|index| index as f32)
-            .ok_or_else(|| DataError::UnknownLevel {
-                file: self.file.to_path_buf(),
-                line: self.line,
-                column: self.column.to_string(),
-                value: shown(self.text).to_string(),
-                levels: levels.to_vec(),
-            })
     }
 }
 
@@ -1466,13 +1687,18 @@ name = "id"
         // above; rounding through f64 lands exactly on the midpoint and ties to 1.0.
         let text = "1.0000000596046448";
         assert_eq!((text.parse::<f64>().unwrap() as f32).to_bits(), 0x3f80_0000);
-        let cell = Cell {
-            file: Path::new("rows.csv"),
-            line: 2,
-            column: "x",
-            text,
+        let spec = FeatureSpec {
+            name: "x".into(),
+            kind: FeatureKind::Numeric {
+                min: None,
+                max: None,
+            },
+            unit: None,
+            missing: false,
+            description: None,
         };
-        assert_eq!(cell.number().unwrap().to_bits(), 0x3f80_0001);
+        let read = read_feature_cell(&spec, text).unwrap();
+        assert_eq!(read.value.to_bits(), 0x3f80_0001);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use lockstep_host::commands::{self, parity::ParityArgs, train::TrainArgs};
+use lockstep_host::commands::{self, data::CheckArgs, parity::ParityArgs, train::TrainArgs};
 use lockstep_host::text;
 use lockstep_host::validate::ValidateInputs;
 
@@ -27,6 +27,9 @@ enum Exit {
     ParityMismatch = 3,
     /// `validate`: the plan's acceptance criteria reject the candidate.
     Rejected = 4,
+    /// `data check`: the data has anomalies (or a flagged distribution change); the run stops
+    /// for manual resolution.
+    Anomalies = 5,
 }
 
 impl From<Exit> for ExitCode {
@@ -223,6 +226,11 @@ enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Data work before training: `data check`.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
     /// Describe a compiled model: identity (SHA-256), source, objective, trees, nodes, depth,
     /// bytes per node and features.
     Inspect {
@@ -254,6 +262,37 @@ enum Command {
     },
 }
 
+/// The `lockstep data` subcommands.
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Check a data file against its schema and list every anomaly: types, required columns,
+    /// limits, levels, missing values where not allowed, duplicate ids, outcomes that are not
+    /// 0/1, non-finite numbers; each as column, rule, count, first lines and an example.
+    ///
+    /// With --reference (a training record MODEL.training.json, or a summary written by
+    /// --summary-out), also each feature's distribution change, PSI and KS, flagged above the
+    /// schema's [drift] thresholds (default PSI 0.25, KS 0.1). Exits with status 5 on any
+    /// anomaly or flagged change (stop for manual resolution), 0 when clean, 1 on an error of
+    /// use (unreadable file, invalid schema), when nothing is written.
+    Check {
+        /// The data (CSV with a header).
+        data: PathBuf,
+        /// The schema (TOML), with an optional [drift] table of thresholds.
+        #[arg(long, value_name = "S.toml")]
+        schema: PathBuf,
+        /// The reference distribution: a training record or a summary from --summary-out.
+        #[arg(long, value_name = "SUMMARY.json")]
+        reference: Option<PathBuf>,
+        /// Write the report as JSON here (hashes, counts, anomalies, drift).
+        #[arg(long, value_name = "OUT.json")]
+        json: Option<PathBuf>,
+        /// Write the checked data's feature summary here, for use as a later --reference; only
+        /// written when the check is clean.
+        #[arg(long, value_name = "SUMMARY.json")]
+        summary_out: Option<PathBuf>,
+    },
+}
+
 /// Synthetic cohorts `lockstep synth` can generate.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SynthCohortKind {
@@ -278,6 +317,26 @@ fn main() -> ExitCode {
             allow_infinite,
         } => commands::predict::run(&model, &input, output.as_deref(), bits, allow_infinite)
             .map(succeeded),
+        Command::Data {
+            command:
+                DataCommand::Check {
+                    data,
+                    schema,
+                    reference,
+                    json,
+                    summary_out,
+                },
+        } => commands::data::check(&CheckArgs {
+            data,
+            schema,
+            reference,
+            json,
+            summary_out,
+        })
+        .map(|clean| match clean {
+            true => Exit::Success,
+            false => Exit::Anomalies,
+        }),
         Command::Inspect { model, json } => commands::inspect::run(&model, json).map(succeeded),
         Command::History {
             registry,

@@ -4,7 +4,7 @@
 //!
 //! `main.rs` only parses the arguments, calls one `run` here and turns its result into an exit
 //! code. The algorithms live in the library modules these call (`compile`, `predict`,
-//! `inspect`, `parity`, `synth`, `train`, `validate`); nothing here computes a model or a score.
+//! `inspect`, `parity`, `synth`, `train`, `validate`, `check`); nothing here computes a model or a score.
 
 use std::path::Path;
 
@@ -15,6 +15,7 @@ use crate::output;
 use crate::text::shown_path;
 
 pub mod compile;
+pub mod data;
 pub mod history;
 pub mod inspect;
 pub mod parity;

@@ -7,7 +7,8 @@
 //! statistics each: [`auc`] (AUC, DeLong, ROC), [`calibration`] (O/E, calibration-in-the-large,
 //! slope, grouped points, Brier), [`lowess`] (smoothed calibration curve, ICI), [`decision`]
 //! (net benefit, operating points), [`bootstrap`] (stratified percentile intervals),
-//! [`subgroup`] (per-subgroup summaries) and [`report`] (everything for one model).
+//! [`subgroup`] (per-subgroup summaries), [`report`] (everything for one model), and [`drift`]
+//! (a feature's distribution change, PSI and KS, for `data check`).
 //!
 //! Invariants: everything is computed in f64 with a fixed summation order (row order, or sorted
 //! order where a method sorts), so identical inputs give bit-identical reports on every machine
@@ -21,6 +22,7 @@ pub mod auc;
 pub mod bootstrap;
 pub mod calibration;
 pub mod decision;
+pub mod drift;
 pub mod lowess;
 pub mod report;
 pub mod subgroup;

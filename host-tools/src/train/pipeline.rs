@@ -251,7 +251,10 @@ pub fn train_model(
                     .filter(|(_, &t)| t)
                     .map(|(&v, _)| v)
                     .collect();
-                FeatureDistribution::of(name, &values)
+                match schema.column_spec(name) {
+                    Some(spec) => FeatureDistribution::of_column(spec, &values),
+                    None => FeatureDistribution::of(name, &values),
+                }
             })
             .collect(),
     };

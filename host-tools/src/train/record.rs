@@ -3,8 +3,8 @@
 //! the rounds or the regularisation path, and each feature's training distribution, which
 //! `validate` compares later data with.
 //!
-//! Record types are only written (and `FeatureDistribution` read back by `validate`); field
-//! names are the JSON keys, so renaming a field changes the file format.
+//! Record types are only written (and `FeatureDistribution` read back by `validate` and `data
+//! check`); field names are the JSON keys, so renaming a field changes the file format.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,6 +12,8 @@ use super::config::{
     ForestConfig, GbdtConfig, LogisticConfig, ModelKind, TrainConfig, DEFAULT_VALID_FRACTION,
 };
 use super::RoundReport;
+use crate::data::FeatureSpec;
+use crate::metrics::drift::Bins;
 
 /// Row and event counts of one part of the data.
 #[derive(Debug, Clone, Serialize)]
@@ -105,7 +107,8 @@ impl SettingsInEffect {
     }
 }
 
-/// One feature's distribution: counts, mean, sd and quantiles of the present values.
+/// One feature's distribution: counts, mean, sd and quantiles of the present values, and the
+/// bins `data check` measures distribution change against (PSI, KS).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureDistribution {
     /// The feature.
@@ -124,10 +127,24 @@ pub struct FeatureDistribution {
     pub p50: f64,
     /// 95th percentile.
     pub p95: f64,
+    /// Decile bins (numbers) or level fractions (booleans, categoricals) of the present
+    /// values; absent in records written before `data check` existed, and in the validation
+    /// report, which shows the moments only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bins: Option<Bins>,
 }
 
 impl FeatureDistribution {
-    /// Summarises `values` (NaN is missing); sums run in row order.
+    /// Summarises `values` (encoded as the loader encodes them; NaN is missing) of a column
+    /// declared as `spec`, bins included.
+    pub fn of_column(spec: &FeatureSpec, values: &[f32]) -> Self {
+        FeatureDistribution {
+            bins: Some(Bins::of(spec, values)),
+            ..Self::of(&spec.name, values)
+        }
+    }
+
+    /// Summarises `values` (NaN is missing) without bins; sums run in row order.
     pub fn of(name: &str, values: &[f32]) -> Self {
         let mut present: Vec<f64> = values
             .iter()
@@ -162,6 +179,7 @@ impl FeatureDistribution {
             p5: rank(0.05),
             p50: rank(0.5),
             p95: rank(0.95),
+            bins: None,
         }
     }
 }

@@ -863,7 +863,9 @@ fn feature_shift(
         });
     }
     let mut shifts = Vec::new();
-    for train in record.feature_summaries {
+    for mut train in record.feature_summaries {
+        // The report shows moments and quantiles; the bins are `data check`'s.
+        train.bins = None;
         let Some(column) = dataset.column(&train.name) else {
             continue;
         };
