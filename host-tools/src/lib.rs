@@ -5,6 +5,7 @@
 //! Models are always read and written through `lockstep_engine`: `compile` produces engine
 //! bytes, and `predict`/`inspect` load those bytes exactly as a device would.
 
+pub mod bundle;
 pub mod check;
 pub mod commands;
 pub mod compile;

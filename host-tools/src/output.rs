@@ -380,6 +380,99 @@ pub fn write_atomically(target: &Path, bytes: &[u8]) -> Result<(), OutputError> 
     set.commit()
 }
 
+/// Writes the directory `target` holding `files` (name, bytes) as one unit: the files are
+/// written and synced in a temporary directory next to it (`.<name>.<pid>-<n>.lockstep-tmp`),
+/// which is synced and renamed to `target`. An existing `target` is refused unless `replace`;
+/// then it is first renamed aside and removed after the new one is in place (a crash between
+/// the two renames leaves the old directory under its temporary name, never a mixed one). Any
+/// failure before the rename removes the temporary directory: nothing half written remains.
+/// Names must be plain file names (no separators).
+pub fn write_directory(
+    target: &Path,
+    files: &[(&str, &[u8])],
+    replace: bool,
+) -> Result<(), OutputError> {
+    let name = target.file_name().ok_or_else(|| {
+        OutputError::io(
+            Operation::CreateDirectory,
+            target,
+            io::Error::new(io::ErrorKind::InvalidInput, "the path names no directory"),
+        )
+    })?;
+    let exists = fs::symlink_metadata(target).is_ok();
+    if exists && !replace {
+        return Err(OutputError::io(
+            Operation::CreateDirectory,
+            target,
+            io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                "it already exists; choose another path or remove it first",
+            ),
+        ));
+    }
+    let temp_name = |what: &str| {
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        format!(
+            ".{}.{what}{}-{n}.lockstep-tmp",
+            name.to_string_lossy(),
+            std::process::id()
+        )
+    };
+    let temp = target.with_file_name(temp_name(""));
+    fs::create_dir(&temp).map_err(|e| OutputError::io(Operation::CreateDirectory, target, e))?;
+    // Removes the temporary directory unless disarmed after the rename.
+    struct Cleanup<'a>(Option<&'a Path>);
+    impl Drop for Cleanup<'_> {
+        fn drop(&mut self) {
+            if let Some(dir) = self.0 {
+                let _ = fs::remove_dir_all(dir);
+            }
+        }
+    }
+    let mut cleanup = Cleanup(Some(&temp));
+    for (file_name, bytes) in files {
+        let path = temp.join(file_name);
+        let shown_target = target.join(file_name);
+        if Path::new(file_name).file_name() != Some(std::ffi::OsStr::new(file_name)) {
+            return Err(OutputError::io(
+                Operation::Create,
+                &shown_target,
+                io::Error::new(io::ErrorKind::InvalidInput, "not a plain file name"),
+            ));
+        }
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| OutputError::io(Operation::Create, &shown_target, e))?;
+        file.write_all(bytes)
+            .map_err(|e| OutputError::io(Operation::Write, &shown_target, e))?;
+        file.sync_all()
+            .map_err(|e| OutputError::io(Operation::Sync, &shown_target, e))?;
+    }
+    sync_directory(&temp).map_err(|e| OutputError::io(Operation::SyncDirectory, target, e))?;
+    let aside = target.with_file_name(temp_name("old."));
+    if exists {
+        fs::rename(target, &aside).map_err(|e| OutputError::io(Operation::Rename, target, e))?;
+    }
+    if let Err(cause) = fs::rename(&temp, target) {
+        if exists {
+            // Put the old directory back; the new one is removed by the cleanup.
+            let _ = fs::rename(&aside, target);
+        }
+        return Err(OutputError::io(Operation::Rename, target, cause));
+    }
+    cleanup.0 = None;
+    if exists {
+        let _ = fs::remove_dir_all(&aside);
+    }
+    let parent = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    sync_directory(parent).map_err(|e| OutputError::io(Operation::SyncDirectory, target, e))
+}
+
 /// Creates the output directory `dir` (and its parents) if missing.
 pub fn create_directory(dir: &Path) -> Result<(), OutputError> {
     fs::create_dir_all(dir).map_err(|e| OutputError::io(Operation::CreateDirectory, dir, e))
@@ -493,6 +586,25 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(fs::read_to_string(&real).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_directory_appears_whole_and_is_replaced_only_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("bundle");
+        write_directory(&target, &[("a", b"1"), ("b", b"2")], false).unwrap();
+        assert_eq!(fs::read(target.join("b")).unwrap(), b"2");
+        let refused = write_directory(&target, &[("a", b"3")], false).unwrap_err();
+        assert!(refused.to_string().contains("already exists"), "{refused}");
+        assert_eq!(fs::read(target.join("a")).unwrap(), b"1");
+        // A failure while writing (a name that is not a plain file name) leaves nothing.
+        assert!(write_directory(&target, &[("a", b"3"), ("x/y", b"4")], true).is_err());
+        assert_eq!(fs::read(target.join("a")).unwrap(), b"1");
+        write_directory(&target, &[("c", b"5")], true).unwrap();
+        assert!(!target.join("a").exists());
+        assert_eq!(fs::read(target.join("c")).unwrap(), b"5");
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(names.len(), 1, "temporary directories left behind");
     }
 
     #[test]

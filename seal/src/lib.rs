@@ -303,6 +303,24 @@ pub fn seal_into(
     Ok(total)
 }
 
+/// Signs `message` with `secret_key`: a detached Ed25519 signature (RFC 8032, deterministic),
+/// for files that travel next to their signature (a bundle's `manifest.json`).
+#[cfg(feature = "sign")]
+pub fn sign_detached(message: &[u8], secret_key: &[u8; SECRET_KEY_LEN]) -> [u8; SIGNATURE_LEN] {
+    SigningKey::from_bytes(secret_key).sign(message).to_bytes()
+}
+
+/// Checks a detached signature made by [`sign_detached`], strictly (RFC 8032, as [`open`]).
+pub fn verify_detached(
+    message: &[u8],
+    signature: &[u8; SIGNATURE_LEN],
+    public_key: &[u8; PUBLIC_KEY_LEN],
+) -> Result<(), SealError> {
+    let key = VerifyingKey::from_bytes(public_key).map_err(|_| SealError::BadPublicKey)?;
+    key.verify_strict(message, &Signature::from_bytes(signature))
+        .map_err(|_| SealError::BadSignature)
+}
+
 #[cfg(all(test, feature = "sign"))]
 #[allow(clippy::indexing_slicing, clippy::unwrap_used)]
 mod tests {
@@ -385,6 +403,30 @@ mod tests {
         let mut forged = sealed(&model, 5, &OTHER);
         forged[12..20].copy_from_slice(&key_id(&key));
         assert_eq!(open(&forged, &key, 0), Err(SealError::BadSignature));
+    }
+
+    #[test]
+    fn a_detached_signature_verifies_only_its_bytes_and_key() {
+        let message = b"{\"manifest\": 1}";
+        let signature = sign_detached(message, &SECRET);
+        assert_eq!(signature, sign_detached(message, &SECRET));
+        let key = public_key(&SECRET);
+        assert_eq!(verify_detached(message, &signature, &key), Ok(()));
+        assert_eq!(
+            verify_detached(message, &signature, &public_key(&OTHER)),
+            Err(SealError::BadSignature)
+        );
+        for byte in 0..message.len() {
+            let mut bad = *message;
+            bad[byte] ^= 1;
+            assert_eq!(
+                verify_detached(&bad, &signature, &key),
+                Err(SealError::BadSignature)
+            );
+        }
+        let mut bad = signature;
+        bad[10] ^= 1;
+        assert!(verify_detached(message, &bad, &key).is_err());
     }
 
     #[test]

@@ -468,9 +468,12 @@ fn max_features_count_or_sqrt<'de, D: Deserializer<'de>>(
     enum Given {
         Count(usize),
         Name(String),
+        // JSON null: how a training record writes the default (TOML has no null).
+        Default(()),
     }
     match Given::deserialize(deserializer)? {
         Given::Count(n) => Ok(Some(n)),
+        Given::Default(()) => Ok(None),
         Given::Name(name) if name == "sqrt" => Ok(None),
         Given::Name(name) => Err(serde::de::Error::custom(format!(
             "max_features = \"{name}\": give a number of features or \"sqrt\""

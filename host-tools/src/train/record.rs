@@ -16,7 +16,7 @@ use crate::data::FeatureSpec;
 use crate::metrics::drift::Bins;
 
 /// Row and event counts of one part of the data.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PartCounts {
     /// Rows.
     pub rows: usize,
@@ -67,8 +67,10 @@ pub struct TrainingRecord {
 
 /// The settings a model was trained with, as they took effect: every default resolved, only
 /// the trained kind's table, and nothing the model does not depend on (the thread count), so
-/// the record is the same bytes on any machine.
-#[derive(Debug, Clone, Serialize)]
+/// the record is the same bytes on any machine. Read back (a bundle's manifest holds them),
+/// [`SettingsInEffect::to_train_config`] gives the settings that train the same model again.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SettingsInEffect {
     /// The model kind.
     pub kind: ModelKind,
@@ -103,6 +105,30 @@ impl SettingsInEffect {
             gbdt: gbdt.then(|| config.gbdt.in_effect(valid_rows > 0)),
             forest: (config.kind == ModelKind::Forest).then(|| config.forest.clone()),
             logistic: (config.kind == ModelKind::Logistic).then(|| config.logistic.clone()),
+        }
+    }
+
+    /// Settings that train the same model again (`lockstep bundle reproduce`): the kind, target,
+    /// split and the trained kind's table as they took effect; the other kinds' tables at their
+    /// defaults (unused) and the thread count at 0 (the model does not depend on it).
+    pub fn to_train_config(&self) -> TrainConfig {
+        TrainConfig {
+            kind: self.kind,
+            target: Some(self.target.clone()),
+            train_where: self.train_where.clone(),
+            valid_fraction: self.valid_fraction,
+            gbdt: self.gbdt.clone().unwrap_or_default(),
+            forest: self.forest.clone().unwrap_or_default(),
+            logistic: self.logistic.clone().unwrap_or_default(),
+        }
+    }
+
+    /// The seed of the trained kind's random choices.
+    pub fn seed(&self) -> u64 {
+        match self.kind {
+            ModelKind::Gbdt => self.gbdt.as_ref().map_or(0, |g| g.seed),
+            ModelKind::Forest => self.forest.as_ref().map_or(0, |f| f.seed),
+            ModelKind::Logistic => self.logistic.as_ref().map_or(0, |l| l.seed),
         }
     }
 }
@@ -256,4 +282,93 @@ pub struct LevelCoefficient {
     pub level: String,
     /// Its coefficient.
     pub coefficient: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config of `kind` with every setting of its table away from the default.
+    fn config_of(kind: ModelKind) -> TrainConfig {
+        let mut config = TrainConfig {
+            kind,
+            target: Some("death_2y".into()),
+            train_where: Some("surgery_year <= 2015".into()),
+            ..TrainConfig::default()
+        };
+        match kind {
+            ModelKind::Gbdt => {
+                config.valid_fraction = Some(0.25);
+                let g = &mut config.gbdt;
+                (g.n_trees, g.learning_rate, g.max_depth, g.min_child_weight) = (17, 0.125, 3, 2.0);
+                (g.lambda, g.alpha, g.gamma, g.subsample) = (2.5, 0.25, 0.5, 0.7);
+                (g.colsample_bytree, g.scale_pos_weight, g.seed) = (0.6, 1.5, 99);
+                g.monotone = vec![("age".into(), 1), ("bmi".into(), -1)];
+                (g.max_bin, g.early_stopping_rounds, g.threads) = (Some(63), Some(7), 3);
+            }
+            ModelKind::Forest => {
+                let f = &mut config.forest;
+                (f.n_trees, f.max_depth, f.min_samples_leaf) = (13, 5, 7);
+                (f.max_features, f.bootstrap, f.max_bins, f.seed) = (Some(3), false, 64, 5);
+            }
+            ModelKind::Logistic => {
+                let l = &mut config.logistic;
+                (l.alpha, l.n_lambdas, l.lambda_min_ratio, l.folds) = (0.5, 20, 0.01, 4);
+                (l.seed, l.one_se_rule, l.tolerance, l.max_iterations) = (8, true, 1e-6, 500);
+            }
+        }
+        config
+    }
+
+    #[test]
+    fn settings_in_effect_round_trip_to_a_config_for_every_kind() {
+        for kind in [ModelKind::Gbdt, ModelKind::Forest, ModelKind::Logistic] {
+            for valid_rows in [0, 100] {
+                let mut configs = vec![config_of(kind)];
+                // The forest's default max_features (the square root) is written as null.
+                if kind == ModelKind::Forest {
+                    configs.push(TrainConfig {
+                        kind,
+                        ..TrainConfig::default()
+                    });
+                }
+                for config in configs {
+                    let target = config.target.clone().unwrap_or_else(|| "y".into());
+                    let settings = SettingsInEffect::new(&config, &target, valid_rows);
+                    let json = serde_json::to_string(&settings).unwrap();
+                    let read: SettingsInEffect = serde_json::from_str(&json).unwrap();
+                    let again = read.to_train_config();
+                    // The config read back means the same training: the trainer's options
+                    // are equal, and it records the same settings in effect.
+                    assert_eq!(
+                        serde_json::to_string(&SettingsInEffect::new(&again, &target, valid_rows))
+                            .unwrap(),
+                        json,
+                        "{kind:?}"
+                    );
+                    let monotone = vec![0i8; 2];
+                    let has_valid = valid_rows > 0;
+                    match kind {
+                        ModelKind::Gbdt => {
+                            let mut expected = config.gbdt.options(monotone.clone(), has_valid);
+                            expected.threads = 0;
+                            assert_eq!(again.gbdt.options(monotone, has_valid), expected);
+                            assert_eq!(again.gbdt.monotone, config.gbdt.monotone);
+                            assert_eq!(again.valid_fraction, config.valid_fraction);
+                        }
+                        ModelKind::Forest => {
+                            assert_eq!(again.forest.options(), config.forest.options())
+                        }
+                        ModelKind::Logistic => assert_eq!(
+                            format!("{:?}", again.logistic),
+                            format!("{:?}", config.logistic)
+                        ),
+                    }
+                    assert_eq!(again.kind, kind);
+                    assert_eq!(again.train_where, config.train_where);
+                    assert_eq!(read.seed(), settings.seed());
+                }
+            }
+        }
+    }
 }
