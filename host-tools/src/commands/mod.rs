@@ -19,6 +19,7 @@ pub mod data;
 pub mod history;
 pub mod inspect;
 pub mod parity;
+pub mod pipeline;
 pub mod predict;
 pub mod synth;
 pub mod train;
