@@ -31,6 +31,8 @@ enum Exit {
     /// `data check`: the data has anomalies (or a flagged distribution change); the run stops
     /// for manual resolution.
     Anomalies = 5,
+    /// `bundle reproduce`: the re-trained model's bytes differ from the bundle's.
+    NotReproduced = 6,
 }
 
 impl From<Exit> for ExitCode {
@@ -238,6 +240,46 @@ enum Command {
         #[command(subcommand)]
         command: PipelineCommand,
     },
+    /// Make a new Ed25519 signing key pair: NAME.key (the secret, readable by its owner only)
+    /// and NAME.pub; prints the key id.
+    ///
+    /// Refuses to replace an existing key file unless --force: a lost signing key cannot be
+    /// recovered. A real signing key lives off the machine that trains; only its public half
+    /// goes to devices and receivers.
+    Keygen {
+        /// Where to write the pair, without extension: DIR/NAME gives DIR/NAME.key and
+        /// DIR/NAME.pub.
+        #[arg(short, long, value_name = "DIR/NAME")]
+        output: PathBuf,
+        /// Replace existing key files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Seal a compiled model with a version under a secret key: the model bytes unchanged,
+    /// with a header (version, key id) and an Ed25519 signature over both (.lss).
+    ///
+    /// The model is loaded through the engine first; a device refuses a sealed model whose
+    /// signature does not verify or whose version is below its minimum (anti-rollback).
+    // `--version` is the model's version here, not the tool's (`lockstep --version` says that).
+    #[command(disable_version_flag = true)]
+    Sign {
+        /// The compiled model.
+        model: PathBuf,
+        /// The secret key (from `lockstep keygen`).
+        #[arg(long, value_name = "K.key")]
+        key: PathBuf,
+        /// The model version: a number that only grows for an outcome (anti-rollback).
+        #[arg(long, value_name = "N")]
+        version: u32,
+        /// Where to write the sealed model.
+        #[arg(short, long, value_name = "MODEL.lss")]
+        output: PathBuf,
+    },
+    /// Check or reproduce a locked, signed bundle (a folder with manifest.json).
+    Bundle {
+        #[command(subcommand)]
+        command: BundleCommand,
+    },
     /// Describe a compiled model: identity (SHA-256), source, objective, trees, nodes, depth,
     /// bytes per node and features.
     Inspect {
@@ -351,6 +393,41 @@ enum DataCommand {
     },
 }
 
+/// What `lockstep bundle` does.
+#[derive(Subcommand)]
+enum BundleCommand {
+    /// Check a bundle: every file listed with its SHA-256 and size and nothing else present,
+    /// manifest.sig an Ed25519 signature of manifest.json by the key, model.lss sealed by the
+    /// key around exactly model.lsm with the manifest's version, the model loading in the
+    /// engine, the records agreeing with the manifest, and no row-level patient data.
+    ///
+    /// Exit code 0 when every check holds; 1 with one line per broken rule (file: rule:
+    /// detail) otherwise.
+    Verify {
+        /// The bundle folder.
+        bundle: PathBuf,
+        /// The signer's public key (from `lockstep keygen`).
+        #[arg(long, value_name = "K.pub")]
+        pubkey: PathBuf,
+    },
+    /// Re-train a bundle's model from its manifest (the bundled schema, the split rule,
+    /// outcome and settings in effect) on the data, and check the model's SHA-256 is the
+    /// bundle's.
+    ///
+    /// The data must be the exact file the bundle was trained on (its SHA-256 is checked
+    /// first). Exit code 0 when the bytes are the same, 6 when they differ, 1 on an error.
+    Reproduce {
+        /// The bundle folder.
+        bundle: PathBuf,
+        /// The data the bundle was trained on.
+        #[arg(long, value_name = "DATA.csv")]
+        data: PathBuf,
+        /// Verify the bundle with this public key first.
+        #[arg(long, value_name = "K.pub")]
+        pubkey: Option<PathBuf>,
+    },
+}
+
 /// Synthetic cohorts `lockstep synth` can generate.
 #[derive(Clone, Copy, clap::ValueEnum)]
 enum SynthCohortKind {
@@ -423,6 +500,32 @@ fn main() -> ExitCode {
             true => Exit::Success,
             false => Exit::Anomalies,
         }),
+        Command::Keygen { output, force } => commands::keygen::run(&output, force).map(succeeded),
+        Command::Sign {
+            model,
+            key,
+            version,
+            output,
+        } => commands::sign::run(&model, &key, version, &output).map(succeeded),
+        Command::Bundle {
+            command: BundleCommand::Verify { bundle, pubkey },
+        } => commands::bundle::verify(&bundle, &pubkey).map(|ok| match ok {
+            true => Exit::Success,
+            false => Exit::Error,
+        }),
+        Command::Bundle {
+            command:
+                BundleCommand::Reproduce {
+                    bundle,
+                    data,
+                    pubkey,
+                },
+        } => {
+            commands::bundle::reproduce(&bundle, &data, pubkey.as_deref()).map(|same| match same {
+                true => Exit::Success,
+                false => Exit::NotReproduced,
+            })
+        }
         Command::Inspect { model, json } => commands::inspect::run(&model, json).map(succeeded),
         Command::History {
             registry,

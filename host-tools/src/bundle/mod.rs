@@ -17,6 +17,7 @@
 //! [`verify`]'s module for the rules, including the one on row-level data).
 
 pub mod manifest;
+pub mod reproduce;
 pub mod sbom;
 pub mod verify;
 
@@ -32,6 +33,7 @@ use crate::keys::{self, SecretKey};
 use crate::output::{self, OutputError};
 use crate::train::record::{PartCounts, SettingsInEffect};
 pub use manifest::{Manifest, SplitSummary};
+pub use reproduce::{reproduce, ReproduceError, Reproduction};
 pub use verify::{verify, Failure, VerifiedBundle, VerifyError};
 
 /// `model.lsm`.

@@ -33,8 +33,9 @@ use super::{
 use crate::inspect::hex;
 use crate::keys::{self, PublicKey};
 
-/// The longest array an aggregate file may hold (a ROC curve and training rounds excepted).
-pub const MAX_AGGREGATE_ITEMS: usize = 1024;
+/// The longest array an aggregate file may hold (a ROC curve and training rounds excepted): the
+/// longest list a validation plan can ask for (its decision-curve thresholds).
+pub const MAX_AGGREGATE_ITEMS: usize = crate::limits::MAX_DECISION_THRESHOLDS;
 
 /// One rule a bundle breaks.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -14,13 +14,16 @@ use lockstep_engine::Model;
 use crate::output;
 use crate::text::shown_path;
 
+pub mod bundle;
 pub mod compile;
 pub mod data;
 pub mod history;
 pub mod inspect;
+pub mod keygen;
 pub mod parity;
 pub mod pipeline;
 pub mod predict;
+pub mod sign;
 pub mod synth;
 pub mod train;
 pub mod validate;
