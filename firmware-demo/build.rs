@@ -6,6 +6,11 @@
 //! thumbv7em-none-eabihf → MPS2 AN386, cortex-m4f; thumbv8m.main-none-eabihf → MPS2 AN505,
 //! cortex-m33), which also gives the addresses and sizes `memory.x` is generated from. The code
 //! sees the board as `cfg(lockstep_board = "...")`.
+//!
+//! Sealed models: `LOCKSTEP_SEAL_PUBLIC_KEY` (64 hex digits, the key of a `.pub` file) and
+//! `LOCKSTEP_SEAL_MIN_VERSION` (a u32, default 0) become constants in `seal_key.rs`; with a key
+//! the firmware accepts only a model sealed by it, at that version or newer. A malformed value
+//! fails the build. Changing either variable rebuilds (rerun-if-env-changed).
 use std::{env, fs, path::PathBuf};
 
 use lockstep_protocol::targets::{self, TARGETS};
@@ -42,6 +47,8 @@ fn main() {
     // Only bedside logs through defmt; its linker script would only add empty sections to parity.
     println!("cargo:rustc-link-arg-bin=bedside=-Tdefmt.x");
 
+    write_seal_key(&out);
+
     // bedside: include_bytes!(env!("LOCKSTEP_MODEL")) needs an absolute path, since
     // include_bytes! resolves relative paths against the source file.
     println!("cargo:rerun-if-env-changed=LOCKSTEP_MODEL");
@@ -58,4 +65,61 @@ fn main() {
     });
     println!("cargo:rerun-if-changed={}", model.display());
     println!("cargo:rustc-env=LOCKSTEP_MODEL={}", model.display());
+}
+
+/// Writes `seal_key.rs`: `PUBLIC_KEY: Option<[u8; 32]>` and `MIN_VERSION: u32`, from the
+/// environment; panics (failing the build) on a malformed value.
+fn write_seal_key(out: &std::path::Path) {
+    const KEY_VAR: &str = "LOCKSTEP_SEAL_PUBLIC_KEY";
+    const MIN_VAR: &str = "LOCKSTEP_SEAL_MIN_VERSION";
+    println!("cargo:rerun-if-env-changed={KEY_VAR}");
+    println!("cargo:rerun-if-env-changed={MIN_VAR}");
+    let text = |name: &str| match env::var(name) {
+        Ok(value) if value.trim().is_empty() => None,
+        Ok(value) => Some(value.trim().to_string()),
+        Err(env::VarError::NotPresent) => None,
+        Err(env::VarError::NotUnicode(_)) => panic!("{name} is not valid text"),
+    };
+    let key = text(KEY_VAR).map(|hex| {
+        let digits = hex.as_bytes();
+        if digits.len() != 64 || !digits.iter().all(u8::is_ascii_hexdigit) {
+            panic!(
+                "{KEY_VAR} must be exactly 64 hexadecimal digits (the key in a lockstep-ed25519-public \
+                 file), got {} characters",
+                digits.len()
+            );
+        }
+        let mut key = [0u8; lockstep_seal::PUBLIC_KEY_LEN];
+        for (byte, pair) in key.iter_mut().zip(digits.chunks(2)) {
+            let pair = std::str::from_utf8(pair).expect("ASCII hex digits");
+            *byte = u8::from_str_radix(pair, 16).expect("checked hex digits");
+        }
+        if !lockstep_seal::is_valid_public_key(&key) {
+            panic!("{KEY_VAR} is not a valid Ed25519 public key");
+        }
+        key
+    });
+    let min_version = text(MIN_VAR).map(|v| {
+        v.parse::<u32>().unwrap_or_else(|_| {
+            panic!(
+                "{MIN_VAR} must be a whole number from 0 to {}, got {v:?}",
+                u32::MAX
+            )
+        })
+    });
+    if key.is_none() && min_version.is_some() {
+        panic!("{MIN_VAR} is set but {KEY_VAR} is not: a minimum version needs a sealing key");
+    }
+    let key_code = match key {
+        Some(key) => format!("Some({key:?})"),
+        None => "None".to_string(),
+    };
+    let code = format!(
+        "/// The public key a sealed model must be signed with (`None`: unsigned models, as before).\n\
+         pub const PUBLIC_KEY: Option<[u8; 32]> = {key_code};\n\
+         /// The oldest model version accepted (anti-rollback).\n\
+         pub const MIN_VERSION: u32 = {};\n",
+        min_version.unwrap_or(0)
+    );
+    fs::write(out.join("seal_key.rs"), code).expect("write seal_key.rs");
 }

@@ -43,6 +43,11 @@ for m in "${models[@]}"; do
   done
 done
 
+# Sealed models: the sealed fixture as given (mode 0) and its model to be sealed by the target
+# at version 5 (mode 1: a u32 LE version, then the model bytes).
+seed seal_open 0-bedside-v5.lss < <(printf '\x00'; cat tests/fixtures/sealed/bedside-v5.lss)
+seed seal_open 1-bedside.lsm < <(printf '\x01\x05\x00\x00\x00'; cat firmware-demo/models/bedside.lsm)
+
 # CSV: the example cohort's first rows; predict input for the model predict_csv scores.
 head -50 examples/arthroplasty/cohort.csv | seed cohort_csv cohort-head.csv
 head -20 tests/fixtures/cases/lgb-4.7.0-binary.inputs.csv | seed predict_csv lgb-4.7.0-binary.inputs.csv

@@ -1,5 +1,5 @@
 //! Board support shared by the firmware binaries: where the model blob lives, semihosting
-//! files, cost measurement, the floating-point environment check, the UART driver and input
+//! files, the seal check, cost measurement, the floating-point environment check, the UART driver and input
 //! parsing. Everything that scores lives in `lockstep-engine`; this crate only moves bytes to
 //! and from it.
 //!
@@ -16,6 +16,7 @@ pub mod hex;
 pub mod host;
 pub mod line;
 pub mod region;
+pub mod seal;
 pub mod uart;
 
 /// Ends the program with a failure status after the caller printed why; QEMU exits.

@@ -100,7 +100,7 @@ enum Command {
     /// f32 on either side, category members, NaN, infinities, signed zeros, subnormals, and
     /// seeded random rows inside the features' ranges. Exits with status 3 on any mismatch.
     Parity {
-        /// The compiled model.
+        /// The compiled model (.lsm), or a sealed model (.lss) with --pubkey.
         #[arg(short, long, value_name = "MODEL.lsm")]
         model: PathBuf,
         /// Input rows (CSV with a header naming the features) instead of generated vectors.
@@ -130,6 +130,15 @@ enum Command {
         /// Test-only: make the device flip one output bit, to show the check bites.
         #[arg(long, hide = true)]
         corrupt_device_output: bool,
+        /// The public key (K.pub) of a sealed model (.lss). The host opens the seal, scores the
+        /// model inside, builds the firmware with this key compiled in, and hands the device the
+        /// sealed bytes, which it verifies before the first score. Required for a sealed model.
+        #[arg(long, value_name = "K.pub")]
+        pubkey: Option<PathBuf>,
+        /// With --pubkey: the oldest model version the firmware accepts (anti-rollback;
+        /// default 0). A sealed model older than this is refused on the host and the device.
+        #[arg(long, value_name = "N", requires = "pubkey")]
+        min_version: Option<u32>,
     },
     /// Train a deterministic model (gradient-boosted trees, random forest or penalised logistic
     /// regression) on a CSV described by a schema, compile it, and write a training record
@@ -595,6 +604,8 @@ fn main() -> ExitCode {
             work_dir,
             firmware_dir,
             corrupt_device_output,
+            pubkey,
+            min_version,
         } => commands::parity::run(ParityArgs {
             model,
             targets,
@@ -606,6 +617,8 @@ fn main() -> ExitCode {
             work_dir,
             firmware_dir,
             corrupt_device_output,
+            pubkey,
+            min_version,
         })
         .map(|exact| match exact {
             true => Exit::Success,

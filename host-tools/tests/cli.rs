@@ -391,6 +391,108 @@ fn parity_checks_a_users_model_and_vectors_on_a_device_and_writes_a_record() {
     );
 }
 
+/// Writes a public key file for the seal of `secret` (the format `keys.rs` reads).
+fn public_key_file(dir: &Path, name: &str, secret: [u8; 32]) -> PathBuf {
+    let path = dir.join(name);
+    let text = lockstep_host::keys::public_text(&lockstep_seal::public_key(&secret));
+    std::fs::write(&path, text).expect("key file");
+    path
+}
+
+#[test]
+fn parity_runs_a_sealed_model_verified_on_the_device_and_refuses_it_without_its_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sealed = fixtures().join("sealed/bedside-v5.lss");
+    let pubkey = fixtures().join("sealed/signer.pub");
+    let (sealed_arg, pubkey_arg) = (sealed.to_str().unwrap(), pubkey.to_str().unwrap());
+
+    let without_key = lockstep(&["parity", "-m", sealed_arg, "-t", "cortex-m4f"]);
+    assert_one_line_failure(
+        &without_key,
+        &["bedside-v5.lss", "is a sealed model", "--pubkey"],
+    );
+
+    let other = public_key_file(dir.path(), "other.pub", [0xa7; 32]);
+    let wrong_key = lockstep(&[
+        "parity",
+        "-m",
+        sealed_arg,
+        "--pubkey",
+        other.to_str().unwrap(),
+        "-t",
+        "cortex-m4f",
+    ]);
+    assert_one_line_failure(&wrong_key, &["other.pub", "sealed with a different key"]);
+
+    let too_old = lockstep(&[
+        "parity",
+        "-m",
+        sealed_arg,
+        "--pubkey",
+        pubkey_arg,
+        "--min-version",
+        "6",
+        "-t",
+        "cortex-m4f",
+    ]);
+    assert_one_line_failure(&too_old, &["model version 5 is older than the minimum 6"]);
+
+    let unsigned = fixtures().join("../../firmware-demo/models/bedside.lsm");
+    let not_sealed = lockstep(&[
+        "parity",
+        "-m",
+        unsigned.to_str().unwrap(),
+        "--pubkey",
+        pubkey_arg,
+        "-t",
+        "cortex-m4f",
+    ]);
+    assert_one_line_failure(&not_sealed, &["is not a sealed model", "drop --pubkey"]);
+
+    let record = dir.path().join("sealed.json");
+    let result = lockstep(&[
+        "parity",
+        "-m",
+        sealed_arg,
+        "--pubkey",
+        pubkey_arg,
+        "--min-version",
+        "5",
+        "-t",
+        "cortex-m4f",
+        "--random-rows",
+        "20",
+        "--record",
+        record.to_str().unwrap(),
+        "--cost",
+    ]);
+    assert!(
+        result.status.success(),
+        "{}{}",
+        stdout(&result),
+        stderr(&result)
+    );
+    let out = stdout(&result);
+    assert!(out.contains("seal: version 5 key id"), "{out}");
+    assert!(out.contains("cortex-m4f: seal verification"), "{out}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&record).unwrap()).unwrap();
+    assert_eq!(json["seal"]["version"], 5);
+    assert_eq!(json["seal"]["min_version"], 5);
+    assert_eq!(json["seal"]["verified_on_device"], true);
+    assert_eq!(
+        json["seal"]["key_id"],
+        lockstep_host::keys::key_id_hex(&lockstep_host::keys::read_public(&pubkey).unwrap())
+    );
+    assert_eq!(json["targets"][0]["mismatched_values"], 0);
+    assert!(
+        json["targets"][0]["cost"]["seal_verify_instructions"]
+            .as_u64()
+            .unwrap()
+            > 0
+    );
+}
+
 #[test]
 fn synth_then_train_gives_identical_models_and_a_record() {
     let dir = tempfile::tempdir().expect("tempdir");

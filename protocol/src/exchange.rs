@@ -39,6 +39,10 @@ pub const MODEL_BLOB_FILE: &str = "model.blob";
 /// The QEMU `-append` word that asks the firmware to flip the lowest bit of row 0's first
 /// margin (test only: proves the host's comparison bites).
 pub const CORRUPT_OUTPUT_ARG: &str = "corrupt-output";
+/// The QEMU `-append` word that asks a firmware built with a sealing key to check a batch of
+/// sealed blobs instead of scoring (test only): the model region then holds a [`batch`] of
+/// blobs, and the firmware prints one `seal-verdict` line per blob (see `report`).
+pub const SEAL_CHECK_ARG: &str = "seal-check";
 
 /// Why bytes are not a well-formed exchange file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -222,9 +226,53 @@ pub fn declared_length(prefix: [u8; LENGTH_PREFIX_BYTES]) -> u32 {
     u32::from_le_bytes(prefix)
 }
 
+/// A batch of blobs in the model region (seal-check mode): records of a u32 LE length and that
+/// many bytes, back to back, filling the region's declared length exactly. Yields each record's
+/// bytes, or `Err(index)` for the first record whose length runs past the end (then stops).
+pub fn batch(bytes: &[u8]) -> impl Iterator<Item = Result<&[u8], usize>> + '_ {
+    let mut rest = Some(bytes);
+    let mut index = 0;
+    core::iter::from_fn(move || {
+        let current = rest.take()?;
+        if current.is_empty() {
+            return None;
+        }
+        let record =
+            current
+                .split_first_chunk::<LENGTH_PREFIX_BYTES>()
+                .and_then(|(prefix, body)| {
+                    let n = usize::try_from(declared_length(*prefix)).ok()?;
+                    (n <= body.len()).then(|| body.split_at(n))
+                });
+        index += 1;
+        Some(match record {
+            Some((blob, tail)) => {
+                rest = Some(tail);
+                Ok(blob)
+            }
+            None => Err(index - 1),
+        })
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_batch_yields_each_record_and_stops_at_a_short_one() {
+        let mut bytes = length_prefix(2).to_vec();
+        bytes.extend_from_slice(b"ab");
+        bytes.extend_from_slice(&length_prefix(0));
+        bytes.extend_from_slice(&length_prefix(3));
+        bytes.extend_from_slice(b"xyz");
+        let records: Vec<_> = batch(&bytes).collect();
+        assert_eq!(records, [Ok(&b"ab"[..]), Ok(&b""[..]), Ok(&b"xyz"[..])]);
+        bytes.extend_from_slice(&length_prefix(9));
+        bytes.push(1);
+        assert_eq!(batch(&bytes).last(), Some(Err(3)));
+        assert_eq!(batch(&[]).count(), 0);
+    }
 
     fn outputs_file(n_outputs: u32, n_rows: u32, bits: &[u32]) -> Vec<u8> {
         let mut bytes = Header::outputs(n_outputs, n_rows).to_bytes().to_vec();

@@ -4,7 +4,7 @@
 //! memory layouts, from which firmware-demo's build script generates its linker scripts), and
 //! which cells of a text row are missing values ([`cells`]).
 //!
-//! `no_std`, no allocator, no `unsafe`, no dependencies: the firmware links it, the host tools
+//! `no_std`, no allocator, no `unsafe`, no dependencies (but lockstep-seal with the `seal` feature): the firmware links it, the host tools
 //! and the firmware's build script use it on the host. The model bytes themselves are the
 //! engine's business (`lockstep-engine`); this crate only frames them.
 #![cfg_attr(not(test), no_std)]

@@ -23,6 +23,7 @@ fn options(name: &str, corrupt: bool) -> ParityOptions {
         work_dir: work_dir(name),
         corrupt_device_output: corrupt,
         keep_mismatches: 5,
+        seal: None,
     }
 }
 

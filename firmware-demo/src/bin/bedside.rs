@@ -8,6 +8,11 @@
 //! (values comma-separated for a model with several outputs), or `error: <reason>`.
 //! `quit` ends the program. If the embedded model does not load, the firmware says why on the
 //! UART and in the log, and exits without scoring.
+//!
+//! Built with a sealing key (build.rs: `LOCKSTEP_SEAL_PUBLIC_KEY`, `LOCKSTEP_SEAL_MIN_VERSION`),
+//! the embedded file must be a sealed model (`.lss`) that `lockstep_seal::open` accepts; it is
+//! checked at boot before the first score. A refusal is logged and answered on the UART as
+//! `seal-refused <code>` then `error: model refused: seal: <reason>`.
 #![no_std]
 #![no_main]
 
@@ -21,7 +26,9 @@ use lockstep_engine::Model;
 use lockstep_firmware_demo::hex::Hex;
 use lockstep_firmware_demo::line::{parse_features, LineReader};
 use lockstep_firmware_demo::uart::{CmsdkUart, MPS2_BAUDDIV_115200, MPS2_UART0};
-use lockstep_firmware_demo::{exit_failure, exit_success, fpenv};
+use lockstep_firmware_demo::{exit_failure, exit_success, fpenv, seal};
+use lockstep_protocol::report::seal_code;
+use lockstep_protocol::report_key;
 
 /// The compiled model, chosen at build time (build.rs: LOCKSTEP_MODEL, by default
 /// models/bedside.lsm). The engine reads it byte-wise, so no alignment is needed.
@@ -62,7 +69,30 @@ fn main() -> ! {
         );
         exit_failure();
     }
-    let model = match Model::from_bytes(MODEL) {
+    // With a key compiled in, only a model sealed by it (and not older than the minimum
+    // version) reaches the engine.
+    let checked = match seal::check(MODEL) {
+        Ok(checked) => checked,
+        Err(error) => {
+            defmt::error!("model refused: seal: {} ({=str})", error, seal_code(&error));
+            let _ = writeln!(
+                console,
+                concat!(report_key!(seal_refused), " {}"),
+                seal_code(&error)
+            );
+            let _ = writeln!(console, "error: model refused: seal: {error}");
+            exit_failure();
+        }
+    };
+    if let Some(opened) = checked.seal {
+        defmt::info!(
+            "seal verified: model version {=u32} (minimum {=u32}), key id {=[u8]:02x}",
+            opened.version,
+            seal::MIN_VERSION,
+            opened.key_id[..]
+        );
+    }
+    let model = match Model::from_bytes(checked.model) {
         Ok(model) => model,
         Err(error) => {
             defmt::error!("model refused: {}", error);

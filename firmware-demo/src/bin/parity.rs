@@ -10,6 +10,11 @@
 //!   `instructions-per-inference <n>`, `stack-peak-bytes <n>`, `done`; failures print
 //!   `error: ...` and exit with failure.
 //! - `-append corrupt-output` (test only) flips the lowest bit of row 0's first margin.
+//! - built with a sealing key (build.rs: `LOCKSTEP_SEAL_PUBLIC_KEY`), the region must hold a
+//!   sealed model that `lockstep_seal::open` accepts, checked before anything is scored; the
+//!   firmware prints `seal-version`, `seal-key-id` and `seal-verify-instructions`, or
+//!   `seal-refused <code>` and an error. `-append seal-check` (test only) checks a batch of
+//!   sealed blobs instead and prints one `seal-verdict` line each.
 #![no_std]
 #![no_main]
 
@@ -18,12 +23,12 @@ use cortex_m_semihosting::hprintln;
 use lockstep_engine::{Error, Model};
 use lockstep_firmware_demo::cost::{self, StackPaint, StackPeak, Ticker};
 use lockstep_firmware_demo::host::{self, HostFile, Mode};
-use lockstep_firmware_demo::{board, exit_failure, exit_success, fpenv, hex::Hex, region};
+use lockstep_firmware_demo::{board, exit_failure, exit_success, fpenv, hex::Hex, region, seal};
 use lockstep_protocol::exchange::{
-    self, FileKind, Header, CORRUPT_OUTPUT_ARG, HEADER_BYTES, OUTPUTS_FILE_C, VALUE_BYTES,
-    VECTORS_FILE_C,
+    self, FileKind, Header, CORRUPT_OUTPUT_ARG, HEADER_BYTES, OUTPUTS_FILE_C, SEAL_CHECK_ARG,
+    VALUE_BYTES, VECTORS_FILE_C,
 };
-use lockstep_protocol::report_key;
+use lockstep_protocol::{report, report_key};
 
 /// Most rows scored between two timer reads (fewer when rows are wide).
 const MAX_CHUNK_ROWS: usize = 32;
@@ -67,12 +72,54 @@ fn main() -> ! {
             problem
         );
     }
-    let model = match region::model_bytes() {
+    let ticker = Ticker::start(peripherals.SYST);
+    let Some(rate) = cost::calibrate(&ticker) else {
+        fail!("error: SysTick does not advance; cannot measure cost");
+    };
+    let region_bytes = match region::model_bytes() {
         Err(problem) => fail!("error: model refused: {}", problem),
-        Ok(bytes) => match Model::from_bytes(bytes) {
-            Err(error) => fail!("error: model refused: {}", error),
-            Ok(model) => model,
-        },
+        Ok(bytes) => bytes,
+    };
+    // Semihosting gives the kernel path first, then the -append words.
+    let mut cmdline = [0u8; 512];
+    let cmdline = host::command_line(&mut cmdline).unwrap_or("");
+    if cmdline.contains(SEAL_CHECK_ARG) {
+        seal_check(region_bytes);
+    }
+    let corrupt = cmdline.contains(CORRUPT_OUTPUT_ARG);
+    if corrupt {
+        hprintln!("warning: corrupt-output: flipping the lowest bit of row 0's first margin");
+    }
+
+    // With a key compiled in, nothing reaches the engine before its seal is verified.
+    let start = ticker.now();
+    let checked = seal::check(region_bytes);
+    let seal_ticks = ticker.since(start);
+    let checked = match checked {
+        Ok(checked) => checked,
+        Err(error) => {
+            hprintln!(
+                concat!(report_key!(seal_refused), " {}"),
+                report::seal_code(&error)
+            );
+            fail!("error: model refused: seal: {}", error)
+        }
+    };
+    if let Some(opened) = checked.seal {
+        hprintln!(concat!(report_key!(seal_version), " {}"), opened.version);
+        hprintln!(
+            concat!(report_key!(seal_key_id), " {}"),
+            Hex(&opened.key_id)
+        );
+        // One interval between two timer reads: off by under one tick (a few instructions).
+        hprintln!(
+            concat!(report_key!(seal_verify_instructions), " {}"),
+            rate.instructions(u64::from(seal_ticks))
+        );
+    }
+    let model = match Model::from_bytes(checked.model) {
+        Err(error) => fail!("error: model refused: {}", error),
+        Ok(model) => model,
     };
     // from_bytes verified the SHA-256 stored at the end of the blob against its contents.
     hprintln!(
@@ -86,12 +133,6 @@ fn main() -> ! {
         model.n_outputs(),
         model.label()
     );
-
-    let mut cmdline = [0u8; 128];
-    let corrupt = host::command_line(&mut cmdline).is_some_and(|c| c.contains(CORRUPT_OUTPUT_ARG));
-    if corrupt {
-        hprintln!("warning: corrupt-output: flipping the lowest bit of row 0's first margin");
-    }
 
     let n_features = model.n_features();
     let n_outputs = model.n_outputs();
@@ -129,10 +170,6 @@ fn main() -> ! {
         fail!("error: writing outputs.bin failed");
     }
 
-    let ticker = Ticker::start(peripherals.SYST);
-    let Some(rate) = cost::calibrate(&ticker) else {
-        fail!("error: SysTick does not advance; cannot measure cost");
-    };
     let chunk_rows = MAX_CHUNK_ROWS
         .min(board::FEATURE_SLOTS / n_features)
         .min(board::OUTPUT_SLOTS / (2 * n_outputs))
@@ -231,6 +268,39 @@ fn main() -> ! {
                 bytes
             );
             hprintln!(concat!(report_key!(stack_peak_bytes), " {}"), bytes);
+        }
+    }
+    hprintln!(report_key!(done));
+    exit_success()
+}
+
+/// Seal-check mode (test only): the region holds a batch of sealed blobs; prints one verdict
+/// per blob (`seal-verdict <i> accepted <version>` or `seal-verdict <i> refused <code>`), then
+/// `done`. Scores nothing.
+fn seal_check(batch: &[u8]) -> ! {
+    if !seal::REQUIRED {
+        fail!("error: seal-check needs a firmware built with LOCKSTEP_SEAL_PUBLIC_KEY");
+    }
+    for (i, record) in exchange::batch(batch).enumerate() {
+        let Ok(blob) = record else {
+            fail!(
+                "error: seal-check: blob {} runs past the end of the batch",
+                i
+            );
+        };
+        match seal::check(blob) {
+            Ok(checked) => hprintln!(
+                concat!(report_key!(seal_verdict), " {} {} {}"),
+                i,
+                report::ACCEPTED,
+                checked.seal.map_or(0, |s| s.version)
+            ),
+            Err(error) => hprintln!(
+                concat!(report_key!(seal_verdict), " {} {} {}"),
+                i,
+                report::REFUSED,
+                report::seal_code(&error)
+            ),
         }
     }
     hprintln!(report_key!(done));

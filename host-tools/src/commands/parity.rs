@@ -11,7 +11,7 @@ use crate::{inspect, output, parity};
 
 /// What `lockstep parity` was asked to do.
 pub struct ParityArgs {
-    /// The compiled model.
+    /// The compiled model (`.lsm`), or a sealed one (`.lss`, with `pubkey`).
     pub model: PathBuf,
     /// Target names (`parity::TARGETS`).
     pub targets: Vec<String>,
@@ -31,6 +31,10 @@ pub struct ParityArgs {
     pub firmware_dir: Option<PathBuf>,
     /// Test-only: make the device flip one output bit.
     pub corrupt_device_output: bool,
+    /// The public key of a sealed model (`.lss`); the firmware is built with it.
+    pub pubkey: Option<PathBuf>,
+    /// The oldest sealed version the firmware accepts (with `pubkey`; default 0).
+    pub min_version: Option<u32>,
 }
 
 /// Runs the parity suite and prints its results; `Ok(false)` when some output differs.
@@ -45,8 +49,9 @@ pub fn run(args: ParityArgs) -> Result<bool> {
         output::refuse_overwriting_inputs(&given, &[("--record", record.as_path())])
             .context("parity")?;
     }
-    let bytes = read_file("parity", model_path)?;
-    let model = load_model("parity", model_path, &bytes)?;
+    let file_bytes = read_file("parity", model_path)?;
+    let (bytes, seal) = open_seal(model_path, &file_bytes, &args)?;
+    let model = load_model("parity", model_path, bytes)?;
     let mut targets = Vec::new();
     for name in target_names {
         let names: Vec<&str> = parity::TARGETS.iter().map(|t| t.name).collect();
@@ -86,13 +91,23 @@ pub fn run(args: ParityArgs) -> Result<bool> {
         work_dir: work_dir.clone(),
         corrupt_device_output: args.corrupt_device_output,
         keep_mismatches: 5,
+        seal,
     };
     eprintln!(
         "parity: {} vectors, model sha256 {}",
         vectors.n_rows(),
         inspect::hex(&model.checksum())
     );
-    let record = parity::run(&bytes, &vectors, &targets, &options, |message| {
+    if let Some(seal) = &options.seal {
+        eprintln!(
+            "parity: sealed model version {} (key id {}) opened on the host; the firmware is built \
+             with that key and minimum version {}",
+            lockstep_seal::header(&seal.sealed).map_or(0, |h| h.version),
+            crate::keys::key_id_hex(&seal.key.public_key),
+            seal.key.min_version
+        );
+    }
+    let record = parity::run(bytes, &vectors, &targets, &options, |message| {
         eprintln!("parity: {message}")
     })
     .with_context(|| format!("parity: '{}'", shown_path(model_path)))?;
@@ -132,6 +147,23 @@ pub fn run(args: ParityArgs) -> Result<bool> {
             );
         }
     }
+    if let Some(seal) = &record.seal {
+        println!(
+            "seal: version {} key id {} verified on every device before scoring",
+            seal.version, seal.key_id
+        );
+        if args.cost {
+            for result in &record.targets {
+                if let Some(n) = result.cost.seal_verify_instructions {
+                    println!(
+                        "{}: seal verification {n} instructions ({} sealed bytes)",
+                        result.target,
+                        file_bytes.len()
+                    );
+                }
+            }
+        }
+    }
     if let Some(path) = &args.record {
         let json = serde_json::to_string_pretty(&record).context("parity: encoding the record")?;
         output::write_atomically(path, (json + "\n").as_bytes()).context("parity")?;
@@ -143,4 +175,56 @@ pub fn run(args: ParityArgs) -> Result<bool> {
         eprintln!("parity: work files kept in '{}'", shown_path(&work_dir));
     }
     Ok(exact)
+}
+
+/// The model bytes to score and, for a sealed model, what the devices get: opens the seal on
+/// the host with `--pubkey` and `--min-version` (refusing what the devices would refuse), or
+/// passes an unsigned model through.
+fn open_seal<'a>(
+    model_path: &std::path::Path,
+    bytes: &'a [u8],
+    args: &ParityArgs,
+) -> Result<(&'a [u8], Option<parity::SealedInput>)> {
+    let sealed = lockstep_seal::is_sealed(bytes);
+    let Some(pubkey) = &args.pubkey else {
+        if sealed {
+            anyhow::bail!(
+                "parity: '{}' is a sealed model (.lss); pass --pubkey K.pub (the public key it \
+                 was sealed with) so the firmware is built to verify it",
+                shown_path(model_path)
+            );
+        }
+        if args.min_version.is_some() {
+            anyhow::bail!("parity: --min-version needs --pubkey (it applies to sealed models)");
+        }
+        return Ok((bytes, None));
+    };
+    if !sealed {
+        anyhow::bail!(
+            "parity: --pubkey was given but '{}' is not a sealed model (no LSSM header); \
+             seal it first, or drop --pubkey to run an unsigned model",
+            shown_path(model_path)
+        );
+    }
+    let public_key = crate::keys::read_public(pubkey).context("parity: --pubkey")?;
+    let min_version = args.min_version.unwrap_or(0);
+    let opened = lockstep_seal::open(bytes, &public_key, min_version).map_err(|e| {
+        anyhow::anyhow!(
+            "parity: the sealed model '{}' does not open with --pubkey '{}' and minimum version \
+             {min_version}: {e}",
+            shown_path(model_path),
+            shown_path(pubkey)
+        )
+    })?;
+    let key = parity::qemu::FirmwareKey {
+        public_key,
+        min_version,
+    };
+    Ok((
+        opened.model,
+        Some(parity::SealedInput {
+            sealed: bytes.to_vec(),
+            key,
+        }),
+    ))
 }

@@ -61,6 +61,27 @@ pub enum ParityError {
         /// Host hash.
         host: String,
     },
+    /// The device refused the sealed model (seal code and its reason).
+    #[error("{target} refused the sealed model ({code}): {reason}")]
+    SealRefused {
+        /// Target name.
+        target: String,
+        /// The seal code the device printed (`lockstep_protocol::report::SEAL_CODES`).
+        code: String,
+        /// The device's error line.
+        reason: String,
+    },
+    /// The host could not open the sealed model it was asked to hand over.
+    #[error("the sealed model does not open on the host: {0}")]
+    Seal(lockstep_seal::SealError),
+    /// The device ran the model but did not report the seal the host expected.
+    #[error("{target} did not report verifying the seal ({detail})")]
+    SealNotVerified {
+        /// Target name.
+        target: String,
+        /// What was missing or different.
+        detail: String,
+    },
     /// I/O on the work directory.
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -95,6 +116,9 @@ pub struct DeviceCost {
     pub model_flash_bytes: usize,
     /// Bytes of code and read-only data in the firmware image.
     pub firmware_flash_bytes: Option<u64>,
+    /// Instructions of one seal verification (`lockstep_seal::open`), when the model was sealed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal_verify_instructions: Option<u64>,
 }
 
 /// The outcome on one target.
@@ -133,8 +157,35 @@ pub struct ParityRecord {
     pub n_vectors: usize,
     /// QEMU's version line.
     pub qemu_version: String,
+    /// The seal, when a sealed model was run (absent for unsigned models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seal: Option<SealRecord>,
     /// Per-target outcomes.
     pub targets: Vec<TargetResult>,
+}
+
+/// The seal of a sealed model in a parity record.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SealRecord {
+    /// The model version (anti-rollback).
+    pub version: u32,
+    /// The signer's key id (16 hex digits).
+    pub key_id: String,
+    /// The minimum version compiled into the firmware.
+    pub min_version: u32,
+    /// SHA-256 of the sealed file the devices were handed.
+    pub sealed_sha256: String,
+    /// Every target verified the seal before scoring (a device that refused it fails the run).
+    pub verified_on_device: bool,
+}
+
+/// A sealed model to hand to the devices, with the key and minimum their firmware is built with.
+#[derive(Debug, Clone)]
+pub struct SealedInput {
+    /// The sealed bytes (`.lss`), exactly as given.
+    pub sealed: Vec<u8>,
+    /// The key and minimum version compiled into the firmware.
+    pub key: qemu::FirmwareKey,
 }
 
 impl ParityRecord {
@@ -157,6 +208,9 @@ pub struct ParityOptions {
     pub corrupt_device_output: bool,
     /// How many mismatches to keep per target.
     pub keep_mismatches: usize,
+    /// A sealed model: the devices get these bytes, verify them before scoring, and the
+    /// firmware is built with its key (`None`: the model bytes go as they are, unsigned).
+    pub seal: Option<SealedInput>,
 }
 
 /// The model blob QEMU loads into the region: u32 LE length, then the model bytes.
@@ -166,7 +220,9 @@ pub fn model_blob(model_bytes: &[u8]) -> Vec<u8> {
     blob
 }
 
-/// Runs `vectors` through `model_bytes` on the host and on each target, and compares.
+/// Runs `vectors` through `model_bytes` on the host and on each target, and compares. With
+/// `options.seal`, `model_bytes` must be the sealed file's model; the devices get the sealed
+/// file and must report verifying it.
 pub fn run(
     model_bytes: &[u8],
     vectors: &VectorSet,
@@ -180,7 +236,34 @@ pub fn run(
     })?;
     let host = host_outputs(&model, vectors);
     let vector_bytes = vectors.to_bytes();
-    let blob = model_blob(model_bytes);
+    let seal = match &options.seal {
+        None => None,
+        Some(input) => {
+            let opened =
+                lockstep_seal::open(&input.sealed, &input.key.public_key, input.key.min_version)
+                    .map_err(ParityError::Seal)?;
+            if opened.model != model_bytes {
+                return Err(ParityError::Run {
+                    target: "host".into(),
+                    detail: "the sealed file holds another model than the one scored on the host"
+                        .into(),
+                });
+            }
+            Some(SealRecord {
+                version: opened.version,
+                key_id: hex(&opened.key_id),
+                min_version: input.key.min_version,
+                sealed_sha256: hex(&Sha256::digest(&input.sealed)),
+                verified_on_device: false,
+            })
+        }
+    };
+    let blob = model_blob(
+        options
+            .seal
+            .as_ref()
+            .map_or(model_bytes, |s| s.sealed.as_slice()),
+    );
     let host_hash = hex(&model.checksum());
     let mut results = Vec::new();
     for target in targets {
@@ -195,7 +278,8 @@ pub fn run(
             "{}: building firmware ({})",
             target.name, target.triple
         ));
-        let elf = qemu::build_firmware(&options.firmware_dir, target)?;
+        let key = options.seal.as_ref().map(|s| &s.key);
+        let elf = qemu::build_firmware(&options.firmware_dir, target, key)?;
         let dir = options.work_dir.join(target.name);
         std::fs::create_dir_all(&dir)?;
         crate::output::write_atomically(&dir.join(MODEL_BLOB_FILE), &blob)?;
@@ -213,6 +297,18 @@ pub fn run(
                 host: host_hash,
             });
         }
+        if let Some(expected) = &seal {
+            let reported = run.seal.as_ref().map(|s| (s.version, s.key_id.as_str()));
+            if reported != Some((expected.version, expected.key_id.as_str())) {
+                return Err(ParityError::SealNotVerified {
+                    target: target.name.into(),
+                    detail: format!(
+                        "expected version {} key id {}, got {reported:?}",
+                        expected.version, expected.key_id
+                    ),
+                });
+            }
+        }
         let mut result = compare(
             target.name,
             &model,
@@ -228,6 +324,7 @@ pub fn run(
             stack_peak_bytes: run.stack_peak_bytes,
             model_flash_bytes: model_bytes.len(),
             firmware_flash_bytes: qemu::flash_bytes(&elf).ok(),
+            seal_verify_instructions: run.seal.as_ref().and_then(|s| s.verify_instructions),
         };
         results.push(result);
     }
@@ -237,8 +334,55 @@ pub fn run(
         vector_set_sha256: hex(&Sha256::digest(&vector_bytes)),
         n_vectors: vectors.n_rows(),
         qemu_version: qemu::version(),
+        seal: seal.map(|s| SealRecord {
+            verified_on_device: true,
+            ..s
+        }),
         targets: results,
     })
+}
+
+/// Hands `blobs` to `target`'s parity firmware built with `key`, in seal-check mode (as many
+/// boots as the model region needs), and returns the device's verdict on each blob, in order.
+/// A blob larger than the region on its own is an error.
+pub fn seal_check(
+    blobs: &[Vec<u8>],
+    target: &Target,
+    key: &qemu::FirmwareKey,
+    firmware_dir: &Path,
+    work_dir: &Path,
+) -> Result<Vec<qemu::Verdict>, ParityError> {
+    let elf = qemu::build_firmware(firmware_dir, target, Some(key))?;
+    let dir = work_dir.join(target.name);
+    std::fs::create_dir_all(&dir)?;
+    // The region holds the batch's own length prefix, then one prefix and the bytes per blob.
+    let capacity =
+        (target.model_region_bytes as usize).saturating_sub(exchange::LENGTH_PREFIX_BYTES);
+    let mut verdicts = Vec::with_capacity(blobs.len());
+    let mut batch = Vec::new();
+    let mut in_batch = 0;
+    for (i, blob) in blobs.iter().enumerate() {
+        let record = exchange::LENGTH_PREFIX_BYTES + blob.len();
+        if record > capacity {
+            return Err(ParityError::ModelTooLarge {
+                target: target.name.into(),
+                size: record,
+                region: target.model_region_bytes,
+            });
+        }
+        if batch.len() + record > capacity {
+            verdicts.extend(qemu::run_seal_check(&elf, &dir, target, &batch, in_batch)?);
+            batch.clear();
+            in_batch = 0;
+        }
+        batch.extend_from_slice(&exchange::length_prefix(blob.len() as u32));
+        batch.extend_from_slice(blob);
+        in_batch += 1;
+        if i + 1 == blobs.len() {
+            verdicts.extend(qemu::run_seal_check(&elf, &dir, target, &batch, in_batch)?);
+        }
+    }
+    Ok(verdicts)
 }
 
 /// Host outputs per row: margins then outputs, as f32 bits.
@@ -286,6 +430,7 @@ pub fn compare(
             stack_peak_bytes: None,
             model_flash_bytes: 0,
             firmware_flash_bytes: None,
+            seal_verify_instructions: None,
         },
     };
     for r in 0..rows {

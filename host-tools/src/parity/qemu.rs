@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lockstep_protocol::exchange::{
-    self, FileKind, Header, CORRUPT_OUTPUT_ARG, MODEL_BLOB_FILE, OUTPUTS_FILE,
+    self, FileKind, Header, CORRUPT_OUTPUT_ARG, MODEL_BLOB_FILE, OUTPUTS_FILE, SEAL_CHECK_ARG,
 };
 use lockstep_protocol::report;
 use lockstep_protocol::targets::QEMU_COMMON_ARGS;
@@ -29,6 +29,8 @@ pub struct DeviceRun {
     pub instructions_per_inference: Option<f64>,
     /// Peak stack of one inference.
     pub stack_peak_bytes: Option<u64>,
+    /// The seal the device verified (firmware built with a key).
+    pub seal: Option<DeviceSeal>,
     /// Everything the firmware printed.
     pub log: String,
 }
@@ -47,8 +49,38 @@ fn rust_lld_dir() -> Option<PathBuf> {
     dirs.into_iter().next()
 }
 
-/// Builds (or reuses) the parity firmware for `target` and returns its ELF path.
-pub fn build_firmware(firmware_dir: &Path, target: &Target) -> Result<PathBuf, ParityError> {
+/// The sealing key and minimum version compiled into a firmware build (firmware-demo's
+/// build.rs reads them from `LOCKSTEP_SEAL_PUBLIC_KEY` and `LOCKSTEP_SEAL_MIN_VERSION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FirmwareKey {
+    /// The public key a sealed model must verify under.
+    pub public_key: [u8; lockstep_seal::PUBLIC_KEY_LEN],
+    /// The oldest model version the firmware accepts.
+    pub min_version: u32,
+}
+
+impl FirmwareKey {
+    /// The build's name for its copy of the ELF: which key and minimum it was built with.
+    fn tag(&self) -> String {
+        format!(
+            "sealed-{}-min{}",
+            crate::inspect::hex(&lockstep_seal::key_id(&self.public_key)),
+            self.min_version
+        )
+    }
+}
+
+/// Builds (or reuses) the parity firmware for `target`, with `key` compiled in (or none:
+/// unsigned models), and returns the path of a copy of its ELF named after the key.
+///
+/// Every key shares one cargo target directory; build.rs's rerun-if-env-changed makes cargo
+/// rebuild when the key or minimum differs from the last build. A lock file serialises build and
+/// copy, so a concurrent build with another key cannot swap the ELF under a run.
+pub fn build_firmware(
+    firmware_dir: &Path,
+    target: &Target,
+    key: Option<&FirmwareKey>,
+) -> Result<PathBuf, ParityError> {
     let build_error = |detail: String| ParityError::Build {
         target: target.name.into(),
         detail,
@@ -64,7 +96,26 @@ pub fn build_firmware(firmware_dir: &Path, target: &Target) -> Result<PathBuf, P
         joined.push(lld);
         path = std::env::join_paths(joined).unwrap_or(path);
     }
-    let output = Command::new("/usr/bin/cargo")
+    let release = firmware_dir
+        .join("target")
+        .join(target.triple)
+        .join("release");
+    std::fs::create_dir_all(&release)?;
+    let lock = std::fs::File::create(release.join(".lockstep-parity-build.lock"))?;
+    lock.lock()?;
+    let mut command = Command::new("/usr/bin/cargo");
+    match key {
+        Some(key) => command
+            .env(
+                "LOCKSTEP_SEAL_PUBLIC_KEY",
+                crate::inspect::hex(&key.public_key),
+            )
+            .env("LOCKSTEP_SEAL_MIN_VERSION", key.min_version.to_string()),
+        None => command
+            .env_remove("LOCKSTEP_SEAL_PUBLIC_KEY")
+            .env_remove("LOCKSTEP_SEAL_MIN_VERSION"),
+    };
+    let output = command
         .args([
             "build",
             "--release",
@@ -89,11 +140,11 @@ pub fn build_firmware(firmware_dir: &Path, target: &Target) -> Result<PathBuf, P
             tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
         ));
     }
-    Ok(firmware_dir
-        .join("target")
-        .join(target.triple)
-        .join("release")
-        .join("parity"))
+    let tag = key.map_or_else(|| "unsigned".to_string(), FirmwareKey::tag);
+    let copy = release.join(format!("parity-{tag}"));
+    crate::output::write_atomically(&copy, &std::fs::read(release.join("parity"))?)?;
+    drop(lock);
+    Ok(copy)
 }
 
 /// QEMU's version line.
@@ -107,18 +158,29 @@ pub fn version() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// Runs the parity firmware in `dir` (which holds `model.blob` and `vectors.bin`).
-pub fn run_parity(
+/// What a device said about the seal of the model it was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceSeal {
+    /// The version the device verified.
+    pub version: u32,
+    /// The key id it reported (16 hex digits).
+    pub key_id: String,
+    /// Instructions one `lockstep_seal::open` took.
+    pub verify_instructions: Option<u64>,
+}
+
+/// Runs the firmware in `dir` (which holds `model.blob`) with `append` on its command line;
+/// returns its exit status and everything it printed.
+fn run_qemu(
     elf: &Path,
     dir: &Path,
     target: &Target,
-    corrupt: bool,
-) -> Result<DeviceRun, ParityError> {
+    append: Option<&str>,
+) -> Result<(std::process::ExitStatus, String), ParityError> {
     let run_error = |detail: String| ParityError::Run {
         target: target.name.into(),
         detail,
     };
-    let _ = std::fs::remove_file(dir.join(OUTPUTS_FILE));
     let mut command = Command::new("qemu-system-arm");
     command
         .args(target.qemu_machine_args())
@@ -131,8 +193,8 @@ pub fn run_parity(
             "loader,file={MODEL_BLOB_FILE},addr=0x{:08x}",
             target.model_region
         ));
-    if corrupt {
-        command.args(["-append", CORRUPT_OUTPUT_ARG]);
+    if let Some(append) = append {
+        command.args(["-append", append]);
     }
     let mut child = command
         .current_dir(dir)
@@ -165,6 +227,41 @@ pub fn run_parity(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+    Ok((status, log))
+}
+
+/// The value of the first `key` line in `log`.
+fn field(log: &str, key: &str) -> Option<String> {
+    log.lines()
+        .find_map(|line| report::value(line, key).map(str::to_string))
+}
+
+/// Runs the parity firmware in `dir` (which holds `model.blob` and `vectors.bin`).
+pub fn run_parity(
+    elf: &Path,
+    dir: &Path,
+    target: &Target,
+    corrupt: bool,
+) -> Result<DeviceRun, ParityError> {
+    let run_error = |detail: String| ParityError::Run {
+        target: target.name.into(),
+        detail,
+    };
+    let _ = std::fs::remove_file(dir.join(OUTPUTS_FILE));
+    let (status, log) = run_qemu(elf, dir, target, corrupt.then_some(CORRUPT_OUTPUT_ARG))?;
+    if let Some(code) = field(&log, report::SEAL_REFUSED) {
+        let reason = log
+            .lines()
+            .find_map(|l| l.trim().strip_prefix(report::ERROR_PREFIX))
+            .unwrap_or("")
+            .trim()
+            .to_string();
+        return Err(ParityError::SealRefused {
+            target: target.name.into(),
+            code,
+            reason,
+        });
+    }
     if !status.success() || !log.lines().any(report::is_done) {
         let tail: Vec<&str> = log.lines().rev().take(8).collect();
         return Err(run_error(format!(
@@ -172,24 +269,86 @@ pub fn run_parity(
             tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
         )));
     }
-    let field = |key: &str| {
-        log.lines()
-            .find_map(|line| report::value(line, key).map(str::to_string))
-    };
-    let model_sha256 = field(report::MODEL_SHA256)
+    let model_sha256 = field(&log, report::MODEL_SHA256)
         .ok_or_else(|| run_error(format!("no {} line", report::MODEL_SHA256)))?;
     let bytes = std::fs::read(dir.join(OUTPUTS_FILE))
         .map_err(|e| run_error(format!("{OUTPUTS_FILE}: {e}")))?;
     let outputs =
         parse_outputs(&bytes).ok_or_else(|| run_error(format!("{OUTPUTS_FILE} is malformed")))?;
+    let seal = match field(&log, report::SEAL_VERSION) {
+        None => None,
+        Some(version) => Some(DeviceSeal {
+            version: version
+                .parse()
+                .map_err(|_| run_error(format!("bad {} line", report::SEAL_VERSION)))?,
+            key_id: field(&log, report::SEAL_KEY_ID)
+                .ok_or_else(|| run_error(format!("no {} line", report::SEAL_KEY_ID)))?,
+            verify_instructions: field(&log, report::SEAL_VERIFY_INSTRUCTIONS)
+                .and_then(|v| v.parse().ok()),
+        }),
+    };
     Ok(DeviceRun {
         model_sha256,
         outputs,
-        instructions_per_inference: field(report::INSTRUCTIONS_PER_INFERENCE)
+        instructions_per_inference: field(&log, report::INSTRUCTIONS_PER_INFERENCE)
             .and_then(|v| v.parse().ok()),
-        stack_peak_bytes: field(report::STACK_PEAK_BYTES).and_then(|v| v.parse().ok()),
+        stack_peak_bytes: field(&log, report::STACK_PEAK_BYTES).and_then(|v| v.parse().ok()),
+        seal,
         log,
     })
+}
+
+/// A device's verdict on one sealed blob in seal-check mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Opened; the version.
+    Accepted(u32),
+    /// Refused; the seal code (`lockstep_protocol::report::SEAL_CODES`).
+    Refused(String),
+}
+
+/// Runs the parity firmware in seal-check mode on `batch` (records as
+/// `lockstep_protocol::exchange::batch` reads them) in `dir`, and returns one verdict per
+/// blob, in order. The firmware must have been built with a key.
+pub fn run_seal_check(
+    elf: &Path,
+    dir: &Path,
+    target: &Target,
+    batch: &[u8],
+    n_blobs: usize,
+) -> Result<Vec<Verdict>, ParityError> {
+    let run_error = |detail: String| ParityError::Run {
+        target: target.name.into(),
+        detail,
+    };
+    let mut blob = exchange::length_prefix(batch.len() as u32).to_vec();
+    blob.extend_from_slice(batch);
+    crate::output::write_atomically(&dir.join(MODEL_BLOB_FILE), &blob)?;
+    let (status, log) = run_qemu(elf, dir, target, Some(SEAL_CHECK_ARG))?;
+    if !status.success() || !log.lines().any(report::is_done) {
+        let tail: Vec<&str> = log.lines().rev().take(8).collect();
+        return Err(run_error(format!(
+            "seal check failed ({status}): {}",
+            tail.into_iter().rev().collect::<Vec<_>>().join(" | ")
+        )));
+    }
+    let mut verdicts = Vec::with_capacity(n_blobs);
+    for (index, verdict) in log.lines().filter_map(report::seal_verdict) {
+        if index != verdicts.len() {
+            return Err(run_error(format!("verdict {index} out of order")));
+        }
+        verdicts.push(match verdict {
+            report::SealVerdict::Accepted(version) => Verdict::Accepted(version),
+            report::SealVerdict::Refused(code) => Verdict::Refused(code.into()),
+        });
+    }
+    if verdicts.len() != n_blobs {
+        return Err(run_error(format!(
+            "{} verdicts for {n_blobs} blobs",
+            verdicts.len()
+        )));
+    }
+    Ok(verdicts)
 }
 
 /// The values of an output file (`LSVO`, see `lockstep_protocol::exchange`): margins then
