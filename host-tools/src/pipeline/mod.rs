@@ -1157,7 +1157,10 @@ fn candidate(
     ));
     say(progress, "validate", &what, seconds);
 
-    // Parity in QEMU.
+    // The bundle's version: one more than the accepted one (anti-rollback).
+    let version = accepted.as_ref().map_or(1, |e| e.version.saturating_add(1));
+
+    // Parity in QEMU, on the sealed model.
     let (parity_record, parity_verdict) = if p.parity_targets.is_empty() {
         let what = "no parity targets declared: skipped";
         cx.stages.push(stage(
@@ -1190,11 +1193,26 @@ fn candidate(
                 .iter()
                 .filter_map(|t| parity::target(t))
                 .collect();
+            let sealed = bundle::seal(&trained.model, version, &cx.secret).map_err(|e| {
+                ParityError::Run {
+                    target: "host".into(),
+                    detail: format!("sealing the model: {e}"),
+                }
+            })?;
             let options = parity::ParityOptions {
                 firmware_dir: parity::default_firmware_dir(),
                 work_dir: work.join("parity"),
                 corrupt_device_output: false,
                 keep_mismatches: 5,
+                // The devices get the sealed model and verify it under the signing key before
+                // the first score; the firmware accepts this version and later ones.
+                seal: Some(parity::SealedInput {
+                    sealed,
+                    key: parity::qemu::FirmwareKey {
+                        public_key: cx.public,
+                        min_version: version,
+                    },
+                }),
             };
             parity::run(&trained.model, &vectors, &targets, &options, |_| {})
         });
@@ -1204,13 +1222,18 @@ fn candidate(
         })?;
         let bytes = to_json("the parity record", &rec)?;
         output::write_atomically(&work.join("parity.json"), &bytes)?;
-        let exact = rec.all_exact();
+        let exact = rec.all_exact() && rec.seal.as_ref().is_some_and(|s| s.verified_on_device);
         let verdict = if exact { "exact" } else { "mismatch" };
         let what = format!(
-            "{} vectors on {}: {} (unsealed model: device-side seal verification is not in this build)",
+            "{} vectors on {}: {}, sealed model v{version} {}",
             rec.n_vectors,
             p.parity_targets.join(", "),
-            if exact { "bit-exact" } else { "MISMATCH" }
+            if exact { "bit-exact" } else { "MISMATCH" },
+            if rec.seal.as_ref().is_some_and(|s| s.verified_on_device) {
+                "verified on every device before scoring"
+            } else {
+                "NOT verified on the device"
+            }
         );
         cx.stages.push(stage(
             "parity",
@@ -1228,7 +1251,6 @@ fn candidate(
     };
 
     // Package.
-    let version = accepted.as_ref().map_or(1, |e| e.version.saturating_add(1));
     let bundle_name = format!("{name}-v{version}");
     let bundle_dir = run_dir.join("bundles").join(&bundle_name);
     let package_inputs = PackageInputs {
