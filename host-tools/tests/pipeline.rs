@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::{lockstep, stderr, stdout, synth_cohort};
+use common::{lockstep, snapshot, stderr, stdout, synth_cohort};
 
 const OUTCOMES: [&str; 3] = ["infection_1y", "revision_2y", "death_2y"];
 
@@ -74,7 +74,8 @@ fn setup(name: &str, death_config: &str, automatic: bool) -> Setup {
 }
 
 const SMALL: &str = "[gbdt]\nn_trees = 20\nmax_depth = 3\nlearning_rate = 0.2\n";
-const WEAK: &str = "[gbdt]\nn_trees = 2\nmax_depth = 1\nlearning_rate = 0.3\nearly_stopping_rounds = 1\n";
+const WEAK: &str =
+    "[gbdt]\nn_trees = 2\nmax_depth = 1\nlearning_rate = 0.3\nearly_stopping_rounds = 1\n";
 
 fn run(setup: &Setup) -> Output {
     lockstep(&[
@@ -90,27 +91,13 @@ fn record(output: &Output) -> serde_json::Value {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}\n{}", stdout(output), stderr(output)))
 }
 
-/// Every file under `dir`, relative path to bytes.
-fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    if !dir.exists() {
-        return files;
-    }
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(
-                    path.strip_prefix(dir).unwrap().to_path_buf(),
-                    std::fs::read(&path).unwrap(),
-                );
-            }
-        }
-    }
-    files
+/// A setup whose first run completed and promoted every outcome, and its registry's bytes.
+fn promoted(name: &str) -> (Setup, BTreeMap<PathBuf, Vec<u8>>) {
+    let s = setup(name, SMALL, true);
+    let first = run(&s);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    let registry = snapshot(&s.out.join("registry"));
+    (s, registry)
 }
 
 fn run_dir(setup: &Setup, record: &serde_json::Value) -> PathBuf {
@@ -121,10 +108,19 @@ fn run_dir(setup: &Setup, record: &serde_json::Value) -> PathBuf {
 }
 
 /// Rewrites the cohort with `edit` applied to each data line (index from 0).
-fn edit_cohort(from: &Path, to: &Path, edit: impl Fn(usize, &[String], Vec<String>) -> Vec<String>) {
+fn edit_cohort(
+    from: &Path,
+    to: &Path,
+    edit: impl Fn(usize, &[String], Vec<String>) -> Vec<String>,
+) {
     let text = std::fs::read_to_string(from).unwrap();
     let mut lines = text.lines();
-    let header: Vec<String> = lines.next().unwrap().split(',').map(str::to_string).collect();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
     let mut out = header.join(",") + "\n";
     for (i, line) in lines.enumerate() {
         let cells: Vec<String> = line.split(',').map(str::to_string).collect();
@@ -146,7 +142,16 @@ fn a_first_run_packages_and_promotes_every_outcome_and_a_rerun_changes_nothing()
     let r = record(&first);
     assert_eq!(r["state"], "completed");
     let err = stderr(&first);
-    for stage in ["data check", "split", "train", "compile", "validate", "parity", "package", "promote"] {
+    for stage in [
+        "data check",
+        "split",
+        "train",
+        "compile",
+        "validate",
+        "parity",
+        "package",
+        "promote",
+    ] {
         assert!(err.contains(&format!("{stage}")), "no {stage} line: {err}");
     }
     assert!(err.contains("no accepted model yet"), "{err}");
@@ -154,9 +159,16 @@ fn a_first_run_packages_and_promotes_every_outcome_and_a_rerun_changes_nothing()
     assert!(s.out.join("keys/signing.key").exists() && s.out.join("keys/KEYS-README.txt").exists());
     let dir = run_dir(&s, &r);
     for o in r["outcomes"].as_array().unwrap() {
-        assert_eq!(o["promotion"].as_str().unwrap().split(':').next(), Some("promoted"));
+        assert_eq!(
+            o["promotion"].as_str().unwrap().split(':').next(),
+            Some("promoted")
+        );
         let bundle = dir.join(o["bundle"].as_str().unwrap());
-        assert!(bundle.join("manifest.json").exists(), "{}", bundle.display());
+        assert!(
+            bundle.join("manifest.json").exists(),
+            "{}",
+            bundle.display()
+        );
         let verify = lockstep(&[
             "bundle",
             "verify",
@@ -164,21 +176,51 @@ fn a_first_run_packages_and_promotes_every_outcome_and_a_rerun_changes_nothing()
             "--pubkey",
             s.out.join("keys/signing.pub").to_str().unwrap(),
         ]);
-        // `bundle verify` is i13-bundle's command; if it is not wired yet, clap says so (2).
-        assert_ne!(verify.status.code(), Some(1), "{}", stderr(&verify));
+        assert!(
+            verify.status.success(),
+            "{}{}",
+            stdout(&verify),
+            stderr(&verify)
+        );
     }
+    // The model re-trains to the same bytes from its manifest.
+    let death = dir.join("bundles/death_2y-v1");
+    let reproduce = lockstep(&[
+        "bundle",
+        "reproduce",
+        death.to_str().unwrap(),
+        "--data",
+        s.cohort.to_str().unwrap(),
+    ]);
+    assert!(
+        reproduce.status.success(),
+        "{}{}",
+        stdout(&reproduce),
+        stderr(&reproduce)
+    );
     // No stage or record names an absolute path or a time.
     let text = String::from_utf8(first.stdout.clone()).unwrap();
-    assert!(!text.contains(s.dir.to_str().unwrap()), "a path in the run record");
-    let history = lockstep(&["history", "--registry", s.out.join("registry").to_str().unwrap()]);
+    assert!(
+        !text.contains(s.dir.to_str().unwrap()),
+        "a path in the run record"
+    );
+    let history = lockstep(&[
+        "history",
+        "--registry",
+        s.out.join("registry").to_str().unwrap(),
+    ]);
     assert!(history.status.success(), "{}", stderr(&history));
     for outcome in OUTCOMES {
-        assert!(stdout(&history).contains(&format!("{outcome}-v1")), "{}", stdout(&history));
+        assert!(
+            stdout(&history).contains(&format!("{outcome}-v1")),
+            "{}",
+            stdout(&history)
+        );
     }
 
     // The promotion moved the registry's head: a re-run is a new run whose candidates equal
     // the accepted models, so nothing is promoted and the registry keeps its bytes.
-    let registry = tree(&s.out.join("registry"));
+    let registry = snapshot(&s.out.join("registry"));
     let again = run(&s);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     let r2 = record(&again);
@@ -187,7 +229,11 @@ fn a_first_run_packages_and_promotes_every_outcome_and_a_rerun_changes_nothing()
         assert_eq!(o["promotion"], "unchanged", "{o}");
         assert_eq!(o["version"], 2);
     }
-    assert_eq!(tree(&s.out.join("registry")), registry, "the registry changed");
+    assert_eq!(
+        snapshot(&s.out.join("registry")),
+        registry,
+        "the registry changed"
+    );
 }
 
 #[test]
@@ -196,23 +242,27 @@ fn a_rerun_of_a_finished_run_reproduces_its_bundles_byte_for_byte() {
     let first = run(&s);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let r = record(&first);
-    let bundles = tree(&run_dir(&s, &r).join("bundles"));
+    let bundles = snapshot(&run_dir(&s, &r).join("bundles"));
     assert_eq!(bundles.len() >= 3 * 9, true, "{:?}", bundles.keys());
     let again = run(&s);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert_eq!(record(&again)["run_id"], r["run_id"]);
-    assert!(stderr(&again).contains("reproduced: 3 bundles byte-identical"), "{}", stderr(&again));
-    assert_eq!(tree(&run_dir(&s, &r).join("bundles")), bundles);
-    assert!(!s.out.join("registry/registry.log").exists(), "promoted with automatic = false");
+    assert!(
+        stderr(&again).contains("reproduced: 3 bundles byte-identical"),
+        "{}",
+        stderr(&again)
+    );
+    assert_eq!(snapshot(&run_dir(&s, &r).join("bundles")), bundles);
+    assert!(
+        !s.out.join("registry/registry.log").exists(),
+        "promoted with automatic = false"
+    );
 }
 
 #[test]
 fn impossible_values_halt_with_every_anomaly_listed_and_a_corrected_file_continues() {
-    let s = setup("halt", SMALL, true);
     // An accepted registry first, to prove the halted run leaves it byte for byte.
-    let first = run(&s);
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    let registry = tree(&s.out.join("registry"));
+    let (s, registry) = promoted("halt");
 
     let good = s.dir.join("cohort-good.csv");
     std::fs::copy(&s.cohort, &good).unwrap();
@@ -236,16 +286,34 @@ fn impossible_values_halt_with_every_anomaly_listed_and_a_corrected_file_continu
             (
                 a["column"].as_str().unwrap().to_string(),
                 a["rule"].as_str().unwrap().to_string(),
-                a["lines"].as_array().unwrap().iter().map(|l| l.as_u64().unwrap()).collect(),
+                a["lines"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| l.as_u64().unwrap())
+                    .collect(),
             )
         })
         .collect();
-    assert!(listed.contains(&("age".into(), "limit".into(), vec![11])), "{listed:?}");
-    assert!(listed.contains(&("sex".into(), "level".into(), vec![22])), "{listed:?}");
+    assert!(
+        listed.contains(&("age".into(), "limit".into(), vec![11])),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&("sex".into(), "level".into(), vec![22])),
+        "{listed:?}"
+    );
     let dir = run_dir(&s, &r);
     assert!(dir.join("check.json").exists() && dir.join("run.json").exists());
-    assert!(!dir.join("bundles").exists(), "a halted run packaged something");
-    assert_eq!(tree(&s.out.join("registry")), registry, "the halted run changed the registry");
+    assert!(
+        !dir.join("bundles").exists(),
+        "a halted run packaged something"
+    );
+    assert_eq!(
+        snapshot(&s.out.join("registry")),
+        registry,
+        "the halted run changed the registry"
+    );
 
     // Running again without a resolution stays halted.
     let still = run(&s);
@@ -253,18 +321,34 @@ fn impossible_values_halt_with_every_anomaly_listed_and_a_corrected_file_continu
 
     // Row-level anomalies cannot be accepted.
     let refused = lockstep(&[
-        "pipeline", "resolve", dir.to_str().unwrap(), "--by", "data manager", "--note", "looks fine",
+        "pipeline",
+        "resolve",
+        dir.to_str().unwrap(),
+        "--by",
+        "data manager",
+        "--note",
+        "looks fine",
         "--accept-anomalies",
     ]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(stderr(&refused).contains("--data CORRECTED.csv"), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("--data CORRECTED.csv"),
+        "{}",
+        stderr(&refused)
+    );
     assert!(!dir.join("resolution.json").exists());
 
     // A corrected file continues the run, re-checked.
     let resolved = lockstep(&[
-        "pipeline", "resolve", dir.to_str().unwrap(), "--by", "data manager", "--note",
+        "pipeline",
+        "resolve",
+        dir.to_str().unwrap(),
+        "--by",
+        "data manager",
+        "--note",
         "age 250 was a typo for 25.0 of another field; sex re-entered from the chart",
-        "--data", good.to_str().unwrap(),
+        "--data",
+        good.to_str().unwrap(),
     ]);
     assert!(resolved.status.success(), "{}", stderr(&resolved));
     let continued = run(&s);
@@ -303,15 +387,15 @@ fn a_missing_required_column_halts_the_run() {
             .any(|a| a["column"] == "albumin" && a["rule"] == "missing_column"),
         "{anomalies:?}"
     );
-    assert!(!s.out.join("registry").exists(), "a halted run made a registry");
+    assert!(
+        !s.out.join("registry").exists(),
+        "a halted run made a registry"
+    );
 }
 
 #[test]
 fn a_worse_candidate_is_rejected_packaged_and_not_promoted() {
-    let s = setup("worse", SMALL, true);
-    let first = run(&s);
-    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
-    let registry = tree(&s.out.join("registry"));
+    let (s, registry) = promoted("worse");
     std::fs::write(s.dir.join("death.toml"), WEAK).unwrap();
     let worse = run(&s);
     assert_eq!(worse.status.code(), Some(4), "{}", stderr(&worse));
@@ -319,23 +403,49 @@ fn a_worse_candidate_is_rejected_packaged_and_not_promoted() {
     assert_eq!(r["state"], "rejected");
     let dir = run_dir(&s, &r);
     for o in r["outcomes"].as_array().unwrap() {
-        assert!(o["promotion"].as_str().unwrap().starts_with("not promoted"), "{o}");
-        assert!(dir.join(o["bundle"].as_str().unwrap()).join("manifest.json").exists());
-        let expected = if o["outcome"] == "death_2y" { "rejected" } else { "accepted" };
+        assert!(
+            o["promotion"].as_str().unwrap().starts_with("not promoted"),
+            "{o}"
+        );
+        assert!(dir
+            .join(o["bundle"].as_str().unwrap())
+            .join("manifest.json")
+            .exists());
+        let expected = if o["outcome"] == "death_2y" {
+            "rejected"
+        } else {
+            "accepted"
+        };
         assert_eq!(o["validation"], expected, "{o}");
     }
-    assert_eq!(tree(&s.out.join("registry")), registry, "a rejected run changed the registry");
+    assert_eq!(
+        snapshot(&s.out.join("registry")),
+        registry,
+        "a rejected run changed the registry"
+    );
 }
 
 #[test]
 fn a_bad_pipeline_file_names_the_key() {
     let s = setup("badfile", SMALL, true);
     let text = std::fs::read_to_string(&s.pipeline).unwrap();
-    std::fs::write(&s.pipeline, text.replace("targets = []", "targets = [\"cortex-m7\"]")).unwrap();
+    std::fs::write(
+        &s.pipeline,
+        text.replace("targets = []", "targets = [\"cortex-m7\"]"),
+    )
+    .unwrap();
     let bad = run(&s);
     assert_eq!(bad.status.code(), Some(1));
-    assert!(stderr(&bad).contains("parity.targets[0]"), "{}", stderr(&bad));
-    std::fs::write(&s.pipeline, text.replace("name = \"death_2y\"", "name = \"death_5y\"")).unwrap();
+    assert!(
+        stderr(&bad).contains("parity.targets[0]"),
+        "{}",
+        stderr(&bad)
+    );
+    std::fs::write(
+        &s.pipeline,
+        text.replace("name = \"death_2y\"", "name = \"death_5y\""),
+    )
+    .unwrap();
     let bad = run(&s);
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("outcome[2].name"), "{}", stderr(&bad));

@@ -188,7 +188,8 @@ pub(crate) fn parity_facts(bytes: &[u8]) -> Result<(String, String), String> {
 /// before packaging).
 pub fn seal(model: &[u8], version: u32, secret: &SecretKey) -> Result<Vec<u8>, BundleError> {
     let mut sealed = vec![0u8; lockstep_seal::sealed_len(model.len()).unwrap_or(0)];
-    let n = lockstep_seal::seal_into(model, version, secret, &mut sealed).map_err(BundleError::Seal)?;
+    let n =
+        lockstep_seal::seal_into(model, version, secret, &mut sealed).map_err(BundleError::Seal)?;
     sealed.truncate(n);
     Ok(sealed)
 }
