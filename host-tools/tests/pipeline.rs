@@ -152,7 +152,10 @@ fn a_first_run_packages_and_promotes_every_outcome_and_a_rerun_changes_nothing()
         "package",
         "promote",
     ] {
-        assert!(err.contains(&format!("{stage}")), "no {stage} line: {err}");
+        assert!(
+            err.lines().any(|line| line.starts_with(stage)),
+            "no {stage} line: {err}"
+        );
     }
     assert!(err.contains("no accepted model yet"), "{err}");
     assert!(err.contains("no parity targets declared: skipped"), "{err}");
@@ -243,7 +246,8 @@ fn a_rerun_of_a_finished_run_reproduces_its_bundles_byte_for_byte() {
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let r = record(&first);
     let bundles = snapshot(&run_dir(&s, &r).join("bundles"));
-    assert_eq!(bundles.len() >= 3 * 9, true, "{:?}", bundles.keys());
+    // Three bundles of at least nine files each (parity.json only with parity targets).
+    assert!(bundles.len() >= 3 * 9, "{:?}", bundles.keys());
     let again = run(&s);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert_eq!(record(&again)["run_id"], r["run_id"]);

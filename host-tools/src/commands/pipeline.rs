@@ -19,10 +19,10 @@ pub fn run(file: &Path, out: Option<&Path>, json: bool) -> Result<Ending> {
         }
     })
     .with_context(|| format!("pipeline run '{}'", shown_path(file)))?;
-    if result.generated_demo_key {
+    if let Some(dir) = &result.generated_demo_key {
         eprintln!(
             "keys: generated a DEMO signing key pair in '{}' (see KEYS-README.txt: real keys live off this machine)",
-            shown_path(&result.run_dir.join("../../keys"))
+            shown_path(dir)
         );
     }
     if json {
