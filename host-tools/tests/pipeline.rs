@@ -454,3 +454,50 @@ fn a_bad_pipeline_file_names_the_key() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stderr(&bad).contains("outcome[2].name"), "{}", stderr(&bad));
 }
+
+#[test]
+fn a_drift_only_halt_may_be_accepted_and_the_run_continues() {
+    let (s, _registry) = promoted("drift");
+    // Every patient 15 years older (within the limits): a distribution change, no bad row.
+    edit_cohort(&s.cohort.clone(), &s.cohort, |_, header, mut cells| {
+        let age = column(header, "age");
+        let older = cells[age]
+            .parse::<f64>()
+            .map_or(cells[age].clone(), |a| format!("{}", (a + 15.0).min(105.0)));
+        cells[age] = older;
+        cells
+    });
+    let halted = run(&s);
+    assert_eq!(halted.status.code(), Some(5), "{}", stderr(&halted));
+    let r = record(&halted);
+    let anomalies = r["check"]["anomalies"].as_array().unwrap();
+    assert!(
+        anomalies
+            .iter()
+            .any(|a| a["column"] == "age" && a["rule"] == "drift" && a["row_level"] == false),
+        "{anomalies:?}"
+    );
+    let dir = run_dir(&s, &r);
+    let accepted = lockstep(&[
+        "pipeline",
+        "resolve",
+        dir.to_str().unwrap(),
+        "--by",
+        "clinical lead",
+        "--note",
+        "the referral pattern changed: older patients are now operated here",
+        "--accept-anomalies",
+    ]);
+    assert!(accepted.status.success(), "{}", stderr(&accepted));
+    let continued = run(&s);
+    // Accepted or rejected by the plan, but no longer halted.
+    assert!(
+        matches!(continued.status.code(), Some(0) | Some(4)),
+        "{}",
+        stderr(&continued)
+    );
+    let r2 = record(&continued);
+    assert_eq!(r2["run_id"], r["run_id"]);
+    assert_eq!(r2["resolutions"][0]["action"], "accepted_anomalies");
+    assert_eq!(r2["stages"][0]["verdict"], "anomalies accepted");
+}
