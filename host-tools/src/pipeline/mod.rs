@@ -121,6 +121,10 @@ pub struct AnomalyLine {
     pub lines: Vec<u64>,
     /// Whether training cannot use the rows (every rule but `drift`).
     pub row_level: bool,
+    /// The first offending value, if any.
+    pub example: Option<String>,
+    /// What the rule requires (for `drift`: the statistics and thresholds).
+    pub detail: String,
 }
 
 /// The data check as the run record lists it.
@@ -685,6 +689,8 @@ fn execute(
             count: a.count,
             lines: a.lines.clone(),
             row_level: true,
+            example: a.example.clone(),
+            detail: a.detail.clone(),
         })
         .collect();
     anomalies.extend(
@@ -698,6 +704,14 @@ fn execute(
                 count: 1,
                 lines: Vec::new(),
                 row_level: false,
+                example: None,
+                detail: format!(
+                    "distribution changed against the accepted model's training data: PSI {} (threshold {}), KS {} (threshold {})",
+                    d.psi.map_or("n/a".into(), |v| format!("{v:.3}")),
+                    d.psi_threshold,
+                    d.ks.map_or("n/a".into(), |v| format!("{v:.3}")),
+                    d.ks_threshold
+                ),
             }),
     );
     let accepted_drift = resolution
@@ -766,15 +780,26 @@ fn execute(
                 stage: "data check",
                 outcome: None,
                 what: &format!(
-                    "  {} {}: {} (lines {})",
+                    "  {} {}: {} ({}{}{})",
                     a.column,
                     a.rule,
                     a.count,
-                    a.lines
-                        .iter()
-                        .map(u64::to_string)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    a.detail,
+                    a.example
+                        .as_ref()
+                        .map_or(String::new(), |e| format!("; first value {e}")),
+                    if a.lines.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; lines {}",
+                            a.lines
+                                .iter()
+                                .map(u64::to_string)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
                 ),
                 seconds: 0.0,
             });
