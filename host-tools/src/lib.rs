@@ -17,6 +17,7 @@ pub mod math;
 pub mod metrics;
 pub mod output;
 pub mod parity;
+pub mod pipeline;
 pub mod predict;
 pub mod registry;
 pub mod rng;

@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use lockstep_host::commands::{self, data::CheckArgs, parity::ParityArgs, train::TrainArgs};
+use lockstep_host::pipeline::{Ending, ResolveAction};
 use lockstep_host::text;
 use lockstep_host::validate::ValidateInputs;
 
@@ -19,16 +20,18 @@ use lockstep_host::validate::ValidateInputs;
 #[derive(Clone, Copy)]
 #[repr(u8)]
 enum Exit {
-    /// Done; for `validate`, accepted (or no criteria declared).
+    /// Done; for `validate`, accepted (or no criteria declared); for `pipeline run`, every
+    /// candidate accepted.
     Success = 0,
     /// An error: unreadable or invalid input, a refused model, a failed write.
     Error = 1,
     /// `parity`: some device output differs from the host's.
     ParityMismatch = 3,
-    /// `validate`: the plan's acceptance criteria reject the candidate.
+    /// `validate`: the plan's acceptance criteria reject the candidate; `pipeline run`: some
+    /// candidate was rejected (all packaged, nothing promoted).
     Rejected = 4,
-    /// `data check`: the data has anomalies (or a flagged distribution change); the run stops
-    /// for manual resolution.
+    /// `data check`: the data has anomalies (or a flagged distribution change); `pipeline run`:
+    /// halted by the data check before training. Stop for manual resolution.
     Anomalies = 5,
     /// `bundle reproduce`: the re-trained model's bytes differ from the bundle's.
     NotReproduced = 6,
@@ -242,6 +245,12 @@ enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// The continuous-training pipeline: data check, split, train, compile, validate against
+    /// the accepted model, parity in QEMU, signed bundles, promotion.
+    Pipeline {
+        #[command(subcommand)]
+        command: PipelineCommand,
+    },
     /// Make a new Ed25519 signing key pair: NAME.key (the secret, readable by its owner only)
     /// and NAME.pub; prints the key id.
     ///
@@ -338,6 +347,57 @@ enum Command {
 
 /// The `lockstep data` subcommands.
 #[derive(Subcommand)]
+enum PipelineCommand {
+    /// Run the pipeline a pipeline file declares (examples/arthroplasty/pipeline.toml documents
+    /// every key): data check -> split -> train -> compile -> validate against the outcome's
+    /// accepted model -> parity -> package (a signed bundle per outcome) -> promote (only when
+    /// every candidate is accepted). Writes OUT/runs/<run-id>/run.json with every stage's input
+    /// and output hashes.
+    ///
+    /// The run id derives from the inputs: a halted run continues after `pipeline resolve`; a
+    /// finished run is re-done in a temporary folder and its bundles checked byte for byte.
+    /// Exit 0: every candidate accepted; 4: some rejected (all packaged, nothing promoted); 5:
+    /// halted by the data check (the registry untouched).
+    Run {
+        /// The pipeline file.
+        #[arg(value_name = "PIPELINE.toml")]
+        pipeline: PathBuf,
+        /// The output folder (runs, keys, registry), instead of the file's `output`.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Print the run record (JSON) on standard output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Record who resolved a halted run and how: a corrected data file (re-checked when the run
+    /// continues, and it must be clean), or the acceptance of the listed anomalies (refused for
+    /// row-level anomalies the trainer cannot use; only distribution changes may be accepted).
+    /// Then run `lockstep pipeline run PIPELINE.toml` again to continue the run.
+    Resolve {
+        /// The halted run's folder (OUT/runs/<run-id>).
+        #[arg(value_name = "RUN_DIR")]
+        run: PathBuf,
+        /// Who resolves.
+        #[arg(long)]
+        by: String,
+        /// What was resolved and why.
+        #[arg(long)]
+        note: String,
+        /// The corrected data file (copied into the run folder).
+        #[arg(
+            long,
+            value_name = "CORRECTED.csv",
+            required_unless_present = "accept_anomalies",
+            conflicts_with = "accept_anomalies"
+        )]
+        data: Option<PathBuf>,
+        /// Accept the listed anomalies (distribution changes only).
+        #[arg(long)]
+        accept_anomalies: bool,
+    },
+}
+
+#[derive(Subcommand)]
 enum DataCommand {
     /// Check a data file against its schema and list every anomaly: types, required columns,
     /// limits, levels, missing values where not allowed, duplicate ids, outcomes that are not
@@ -427,6 +487,34 @@ fn main() -> ExitCode {
             allow_infinite,
         } => commands::predict::run(&model, &input, output.as_deref(), bits, allow_infinite)
             .map(succeeded),
+        Command::Pipeline {
+            command:
+                PipelineCommand::Run {
+                    pipeline,
+                    out,
+                    json,
+                },
+        } => commands::pipeline::run(&pipeline, out.as_deref(), json).map(|ending| match ending {
+            Ending::Completed => Exit::Success,
+            Ending::Rejected => Exit::Rejected,
+            Ending::Halted => Exit::Anomalies,
+        }),
+        Command::Pipeline {
+            command:
+                PipelineCommand::Resolve {
+                    run,
+                    by,
+                    note,
+                    data,
+                    accept_anomalies: _,
+                },
+        } => {
+            let action = match data {
+                Some(path) => ResolveAction::CorrectedData(path),
+                None => ResolveAction::AcceptAnomalies,
+            };
+            commands::pipeline::resolve(&run, &by, &note, &action).map(succeeded)
+        }
         Command::Data {
             command:
                 DataCommand::Check {

@@ -9,30 +9,12 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{lockstep, stderr, stdout, synth_cohort};
+use common::{lockstep, snapshot, stderr, stdout, synth_cohort};
 
 /// A committed XGBoost JSON model with feature names.
 fn fixture_model() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../tests/fixtures/cases/xgb-3.2.0-binary-base03-json.json")
-}
-
-/// Every file under `dir` (recursively) with its bytes: equal snapshots before and after a run
-/// mean nothing was changed, and no temporary file was left.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(path.clone(), std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 fn s(path: &Path) -> &str {

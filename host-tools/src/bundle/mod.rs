@@ -186,6 +186,17 @@ pub(crate) fn parity_facts(bytes: &[u8]) -> Result<(String, String), String> {
     Ok((if exact { "exact" } else { "mismatch" }.into(), model))
 }
 
+/// The sealed model (`model.lss`) of `model` at `version` under `secret`: the bytes a bundle
+/// holds (Ed25519 is deterministic, so the pipeline's parity stage hands devices the same bytes
+/// before packaging).
+pub fn seal(model: &[u8], version: u32, secret: &SecretKey) -> Result<Vec<u8>, BundleError> {
+    let mut sealed = vec![0u8; lockstep_seal::sealed_len(model.len()).unwrap_or(0)];
+    let n =
+        lockstep_seal::seal_into(model, version, secret, &mut sealed).map_err(BundleError::Seal)?;
+    sealed.truncate(n);
+    Ok(sealed)
+}
+
 /// One file of a bundle: its name and bytes.
 pub type BundleFile = (&'static str, Vec<u8>);
 
@@ -248,10 +259,7 @@ pub fn build(
             "the schema's file name must be a plain name, without directories".into(),
         ));
     }
-    let mut sealed = vec![0u8; lockstep_seal::sealed_len(inputs.model.len()).unwrap_or(0)];
-    let n = lockstep_seal::seal_into(&inputs.model, inputs.version, secret, &mut sealed)
-        .map_err(BundleError::Seal)?;
-    sealed.truncate(n);
+    let sealed = seal(&inputs.model, inputs.version, secret)?;
     let sbom = sbom::cyclonedx()?;
 
     let mut files: Vec<(&'static str, Vec<u8>)> = vec![

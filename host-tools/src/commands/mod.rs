@@ -21,6 +21,7 @@ pub mod history;
 pub mod inspect;
 pub mod keygen;
 pub mod parity;
+pub mod pipeline;
 pub mod predict;
 pub mod promote;
 pub mod sign;

@@ -1,6 +1,7 @@
 //! Helpers shared by the test binaries that drive the `lockstep` command.
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -88,4 +89,25 @@ pub fn model_features(model: &Path) -> Vec<String> {
             })
         })
         .unwrap_or_default()
+}
+
+/// Every file under `dir` (recursively) with its bytes (empty if `dir` does not exist): equal
+/// snapshots before and after a run mean nothing was changed, and no temporary file was left.
+pub fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    if !dir.exists() {
+        return files;
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(path.clone(), std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
 }
