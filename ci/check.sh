@@ -37,8 +37,8 @@ step "clippy (every crate and target: libraries, binaries, tests, benches)"
 cargo clippy -p lockstep-engine --all-features --all-targets -- -D warnings
 cargo clippy --workspace --all-targets -- -D warnings
 
-step "docs (engine, protocol, host tools; broken or private links are errors)"
-RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p lockstep-engine -p lockstep-protocol -p lockstep-host --all-features --no-deps
+step "docs (engine, protocol, seal, host tools; broken or private links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet -p lockstep-engine -p lockstep-protocol -p lockstep-seal -p lockstep-host --all-features --no-deps
 
 step "supply chain (cargo deny: licences, bans, sources; SOUP.md up to date)"
 supply_chain

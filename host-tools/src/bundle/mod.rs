@@ -13,8 +13,8 @@
 //! [`package`] writes a bundle atomically (a temporary folder renamed into place, see
 //! `output::write_directory`): a failed run leaves no folder and never touches an existing
 //! one unless asked to replace it. It holds no time and no path, and Ed25519 signatures are
-//! deterministic: the same inputs give the same bytes. [`verify`] checks a bundle (see
-//! [`verify`]'s module for the rules, including the one on row-level data).
+//! deterministic: the same inputs give the same bytes. [`verify()`] checks a bundle (see
+//! the [`mod@verify`] module for the rules, including the one on row-level data).
 
 pub mod manifest;
 pub mod reproduce;
@@ -112,7 +112,7 @@ pub enum BundleError {
         /// What is wrong.
         detail: String,
     },
-    /// A file would carry row-level data (see [`verify`]'s rule 5): nothing is written.
+    /// A file would carry row-level data (see the [`mod@verify`] module's rule 5): nothing is written.
     #[error("the bundle would carry row-level data, nothing written:\n{}", .0.iter().map(|f| format!("  {f}")).collect::<Vec<_>>().join("\n"))]
     RowLevelData(Vec<Failure>),
     /// Sealing failed.

@@ -76,7 +76,7 @@ fn read(path: &Path) -> Result<Vec<u8>, ReproduceError> {
 }
 
 /// Re-trains the model of the bundle in `dir` on `data` and compares the bytes. Reads the
-/// manifest without checking its signature: run [`super::verify`] first to trust it.
+/// manifest without checking its signature: run [`super::verify()`] first to trust it.
 pub fn reproduce(dir: &Path, data: &Path) -> Result<Reproduction, ReproduceError> {
     let bundle = |file, detail| ReproduceError::Bundle { file, detail };
     let manifest: Manifest = serde_json::from_slice(&read(&dir.join(MANIFEST))?)

@@ -1,5 +1,5 @@
 //! `lockstep pipeline run`: the continuous-training pipeline of one pipeline file
-//! ([`file`]): data check -> split -> train -> compile -> validate against the accepted model
+//! ([`mod@file`]): data check -> split -> train -> compile -> validate against the accepted model
 //! -> parity -> package -> promote, with every stage's inputs and outputs hashed into a run
 //! record (`OUT/runs/<run-id>/run.json`, [`RunRecord`]).
 //!
