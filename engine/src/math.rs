@@ -14,6 +14,12 @@
 //! the reference computes, and it is the only way to agree with it bit for bit. The tables are
 //! written by `engine/tools/gen_math_tables.py` from their mathematical definitions.
 //!
+//! `expf` first runs `expf_fast`, the same expression in 64-bit integer fixed point (no `f64`
+//! at all, so cheap on Cortex-M, where `f64` is soft-float), which answers only when a proven
+//! error bound shows which f32 the reference's double rounds to; for the rest (39 of the 2^32
+//! inputs, plus the special cases) it runs the `f64` reference emulation `expf_exact`. Both are
+//! checked against each other and against glibc on every input.
+//!
 //! Never: std float functions, target intrinsics, hardware FMA, `unsafe`, or a per-target branch.
 //! `errno` and floating-point exception flags, which glibc also sets, are not modelled.
 
