@@ -480,16 +480,10 @@ const EXPF_FIX_TIE_MARGIN: u64 = 8;
 /// 2^-48, four times the error bound argued above.
 const EXPF_FAST_TOLERANCE: u64 = 1 << 14;
 
-/// floor(a * b / 2^64), from four 32 x 32 -> 64 products.
+/// floor(a * b / 2^64).
 #[inline(always)]
 fn mul_hi(a: u64, b: u64) -> u64 {
-    let (a1, a0) = (a >> 32, a & 0xFFFF_FFFF);
-    let (b1, b0) = (b >> 32, b & 0xFFFF_FFFF);
-    let low = a0 * b0;
-    let cross_a = a1 * b0;
-    let cross_b = a0 * b1;
-    let middle = (low >> 32) + (cross_a & 0xFFFF_FFFF) + (cross_b & 0xFFFF_FFFF);
-    a1 * b1 + (cross_a >> 32) + (cross_b >> 32) + (middle >> 32)
+    ((u128::from(a) * u128::from(b)) >> 64) as u64
 }
 
 /// `base + delta` if `negative` is false, else `base - delta` (callers keep it in range).
