@@ -14,6 +14,12 @@
 //! the reference computes, and it is the only way to agree with it bit for bit. The tables are
 //! written by `engine/tools/gen_math_tables.py` from their mathematical definitions.
 //!
+//! `expf` first runs `expf_fast`, the same expression in 64-bit integer fixed point (no `f64`
+//! at all, so cheap on Cortex-M, where `f64` is soft-float), which answers only when a proven
+//! error bound shows which f32 the reference's double rounds to; for the rest (39 of the 2^32
+//! inputs, plus the special cases) it runs the `f64` reference emulation `expf_exact`. Both are
+//! checked against each other and against glibc on every input.
+//!
 //! Never: std float functions, target intrinsics, hardware FMA, `unsafe`, or a per-target branch.
 //! `errno` and floating-point exception flags, which glibc also sets, are not modelled.
 
@@ -363,10 +369,23 @@ const LOGF_TABLE: [(u64, u64); 16] = [
 /// e^x in single precision, bit-identical to glibc 2.36 `expf` on x86_64 with FMA for every
 /// input (NaN in, NaN out; the payload is not pinned).
 ///
+/// Runs [`expf_fast`], which is integer-only and decides almost every input, and falls back to
+/// [`expf_exact`] (the reference's own `f64` computation) for the few it leaves open.
+pub fn expf(x: f32) -> f32 {
+    match expf_fast(x) {
+        Some(y) => y,
+        None => expf_exact(x),
+    }
+}
+
+/// The reference algorithm itself: glibc's `expf`, step for step in `f64` with the emulated
+/// fused multiply-adds. Bit-identical to [`expf`]; slow where `f64` is soft-float (about 17,000
+/// instructions on a Cortex-M4F). Public so that the exhaustive test can pin [`expf_fast`] to it.
+///
 /// x * 32/ln2 is split as k + r with integer k and |r| <= 1/2, then e^x = 2^(k/32) * 2^(r/32):
 /// the first factor comes from a 32-entry table with the exponent added in, the second from a
 /// cubic, all in `f64`, rounded once to `f32` at the end.
-pub fn expf(x: f32) -> f32 {
+pub fn expf_exact(x: f32) -> f32 {
     let bits = x.to_bits();
     let abs_top = (bits >> 20) & 0x7FF;
     // 0x42B is the top of 88.0: from there on the result may overflow or underflow.
@@ -401,6 +420,177 @@ pub fn expf(x: f32) -> f32 {
     let even = fma(EXPF_C2, r, 1.0);
     let poly = fma(odd, r2, even);
     (poly * scale) as f32
+}
+
+// ---------------------------------------------------------------------------------------------
+// expf, fast path
+//
+// `expf_exact` returns RN32(Y), where Y is the double the reference computes:
+//
+//   t = x * C (C = INV_LN2_X32, the double), k = round-half-even(t), r_ref = RN64(t - k),
+//   Y = RN64(T_i * poly), poly = the fused Horner evaluation of P(r) = 1 + C2 r + C1 r^2 + C0 r^3,
+//   T_i = 2^(i/32) rounded to f64 (i = k mod 32), scaled by 2^q (q = floor(k / 32)).
+//
+// `expf_fast` evaluates the same mathematical expression, T_i * P(r) with the same constants,
+// in 64-bit fixed point, and only answers when that is provably enough to know RN32(Y).
+// Let V = Y / 2^q, which lies in [2^(-1/64), 2^(63/64)) ⊂ [0.98, 2), and F our value of it.
+//
+// Error of the reference against the ideal V* = T_i * P(r_ref) (each RN64 is at most half an
+// ulp): odd = RN(C0 r + C1) is off by <= 2^-66 (|odd| < 2^-12), r2 = RN(r r) by <= 2^-56
+// (r2 <= 1/4), even = RN(C2 r + 1) by <= 2^-53, poly = RN(odd r2 + even) by <= 2^-53 more, so
+// |poly - P(r_ref)| <= 2^-52 + 2^-66; then |Y/2^q - T_i poly| <= 2^-53 (Y/2^q < 2) and T_i < 2,
+// hence |V - V*| <= 2^-51 + 2^-53 + 2^-64 < 1.3 * 2^-51.
+//
+// Error of ours: t is computed exactly as an integer product and truncated to 2^-50, so our r is
+// within 2^-49 of t - k, and r_ref within 2^-54 of it; |P'| < 0.022 on |r| <= 1/2 and T_i < 2,
+// which moves T_i P by < 2^-53.4. The fixed-point Horner steps truncate (each product to its
+// last bit, each alignment shift likewise): < 2^-62 on P, < 2^-60 on F with T_i's truncation-
+// free 64-bit significand. So |F - V| < 1.3 * 2^-51 + 2^-53.4 + 2^-60 < 2^-50.
+//
+// Decision: if F is farther than 2^-48 (EXPF_FAST_TOLERANCE, four times the bound) from every
+// rounding boundary of the f32 grid at its scale (the midpoints between f32 values, normal or
+// subnormal), then Y lies strictly on the same side of the same boundaries, so RN32(Y) =
+// RN32(F) whatever the tie rule. Also k must be the reference's k: t is known to within 2^-49,
+// so t within 2^-47 of a half-integer is left open too. Everything else returns None, and the
+// exact emulation decides. `tests/tests/math_exhaustive.rs` checks all 2^32 inputs and counts
+// the open ones.
+// ---------------------------------------------------------------------------------------------
+
+/// Significand of a normal double as an integer in [2^52, 2^53).
+const fn significand(bits: u64) -> u64 {
+    (bits & 0x000F_FFFF_FFFF_FFFF) | 0x0010_0000_0000_0000
+}
+
+/// C = 32/ln2 (the double `INV_LN2_X32`, in [32, 64)) is `EXPF_FIX_C * 2^-47`; split in 32-bit
+/// halves so that x's 24-bit significand times C is two 32x32 -> 64 products.
+const EXPF_FIX_C_HI: u64 = significand(INV_LN2_X32.to_bits()) >> 32;
+/// See [`EXPF_FIX_C_HI`].
+const EXPF_FIX_C_LO: u64 = significand(INV_LN2_X32.to_bits()) & 0xFFFF_FFFF;
+/// C0 (in [2^-20, 2^-19)) * 2^82, exact.
+const EXPF_FIX_C0: u64 = significand(EXPF_C0.to_bits()) << 10;
+/// C1 (in [2^-13, 2^-12)) * 2^75, exact.
+const EXPF_FIX_C1: u64 = significand(EXPF_C1.to_bits()) << 10;
+/// C2 (in [2^-6, 2^-5)) * 2^68, exact.
+const EXPF_FIX_C2: u64 = significand(EXPF_C2.to_bits()) << 10;
+/// Fractional bits of t = x * 32/ln2 in the fixed-point reduction.
+const EXPF_FIX_T_BITS: u32 = 50;
+/// How close (in units of 2^-50) t may come to a half-integer before k is left open.
+const EXPF_FIX_TIE_MARGIN: u64 = 8;
+/// How close (in units of 2^-62 of V) F may come to a rounding boundary before it is left open:
+/// 2^-48, four times the error bound argued above.
+const EXPF_FAST_TOLERANCE: u64 = 1 << 14;
+
+/// floor(a * b / 2^64).
+#[inline(always)]
+fn mul_hi(a: u64, b: u64) -> u64 {
+    ((u128::from(a) * u128::from(b)) >> 64) as u64
+}
+
+/// `base + delta` if `negative` is false, else `base - delta` (callers keep it in range).
+#[inline(always)]
+fn add_signed(base: u64, delta: u64, negative: bool) -> u64 {
+    if negative {
+        base.wrapping_sub(delta)
+    } else {
+        base.wrapping_add(delta)
+    }
+}
+
+/// [`expf`] in integer arithmetic: `Some` result, always the bits of [`expf_exact`], or `None`
+/// when the cheap evaluation cannot prove which way the reference rounds (near a rounding
+/// boundary, near a tie in the argument reduction, or outside the ordinary range). The error
+/// argument is in the comment above this function in the source; the exhaustive test checks it.
+pub fn expf_fast(x: f32) -> Option<f32> {
+    let bits = x.to_bits();
+    let biased = (bits >> 23) & 0xFF;
+    // |x| >= 88 (the reference's special cases live there) or NaN/inf: leave to the exact path,
+    // except the ordinary part below 104, handled here like any other input.
+    if biased >= 0x85 {
+        if (bits & 0x7FFF_FFFF) > EXPF_OVERFLOW_BITS && bits >> 31 == 0 {
+            return None;
+        }
+        if bits >> 31 != 0 && bits >= EXPF_TINY_BITS {
+            return None;
+        }
+    }
+    if biased >= 0x86 {
+        return None; // |x| >= 128, infinite or NaN: all special cases above.
+    }
+    let negative = bits >> 31 != 0;
+    // |x| = m * 2^(e - 150), m < 2^24 (subnormal x: e = 1 without the implicit bit).
+    let (m, e) = if biased == 0 {
+        (u64::from(bits & 0x007F_FFFF), 1)
+    } else {
+        (u64::from((bits & 0x007F_FFFF) | 0x0080_0000), biased)
+    };
+    // |t| * 2^50 = m * C_sig * 2^(e - 150 - 47 + 50) = (hi * 2^32 + lo) >> (147 - e), e <= 133.
+    let hi = m * EXPF_FIX_C_HI;
+    let lo = m * EXPF_FIX_C_LO;
+    let shift = 147 - e; // >= 14
+    let t_fix = if shift <= 32 {
+        (hi << (32 - shift)) + (lo >> shift)
+    } else if shift < 64 {
+        (hi >> (shift - 32)) + (lo >> shift)
+    } else if shift < 96 {
+        hi >> (shift - 32)
+    } else {
+        0
+    };
+    // t_fix <= |t| 2^50 < t_fix + 2. k = round(|t|), r = |t| - k.
+    let half = 1_u64 << (EXPF_FIX_T_BITS - 1);
+    let frac = t_fix & ((1 << EXPF_FIX_T_BITS) - 1);
+    if frac.abs_diff(half) <= EXPF_FIX_TIE_MARGIN {
+        return None;
+    }
+    let k_abs = (t_fix + half) >> EXPF_FIX_T_BITS;
+    // r as sign and magnitude in units of 2^-62, |r| <= 1/2.
+    let r_up = frac >= half; // k rounded up: r = frac - 1 < 0 (for positive x)
+    let r_mag = if r_up {
+        (1 << EXPF_FIX_T_BITS) - frac
+    } else {
+        frac
+    } << 12;
+    let r_negative = r_up != negative;
+    let k = if negative {
+        -(k_abs as i64)
+    } else {
+        k_abs as i64
+    };
+    // P(r) = 1 + r (C2 + r (C1 + r C0)) with the reference's coefficients; the brackets stay
+    // positive, so only the products with r carry r's sign.
+    let a = mul_hi(EXPF_FIX_C0, r_mag); // C0 |r|, 2^-80
+    let b = add_signed(EXPF_FIX_C1, a >> 5, r_negative); // 2^-75
+    let c = mul_hi(b, r_mag); // 2^-73
+    let d = add_signed(EXPF_FIX_C2, c >> 5, r_negative); // 2^-68
+    let e_term = mul_hi(d, r_mag); // 2^-66
+    let p = add_signed(1 << 63, e_term >> 3, r_negative); // P, 2^-63, < 2^64
+                                                          // T_i = 2^(i/32) as the reference's double: exponent 0, significand from the table.
+    let i = (k & 31) as u64;
+    let entry = EXPF_TABLE.get(i as usize).copied().unwrap_or(0);
+    let t_sig = significand(entry.wrapping_add(i << 47)) << 11; // T_i, 2^-63
+    let v = mul_hi(t_sig, p); // F = T_i P, 2^-62, in [2^61, 2^63)
+                              // Result 2^q F, q = floor(k / 32): biased f32 exponent and how many low bits of v to drop.
+    let q = k >> 5;
+    let top = v >> 62; // 1 when F >= 1
+    let exponent = q + 126 + top as i64;
+    let drop_normal = 38 + top as i64;
+    let (exponent, drop) = if exponent >= 1 {
+        (exponent, drop_normal)
+    } else {
+        (1, drop_normal + 1 - exponent) // subnormal: the grid is 2^-149 throughout
+    };
+    if !(1..=254).contains(&exponent) || drop > 62 {
+        return None;
+    }
+    let drop = drop as u32;
+    let rest = v & ((1 << drop) - 1);
+    let midpoint = 1_u64 << (drop - 1);
+    if rest.abs_diff(midpoint) <= EXPF_FAST_TOLERANCE {
+        return None;
+    }
+    let significand_bits = (v >> drop) + u64::from(rest > midpoint);
+    let result = (((exponent - 1) as u64) << 23) + significand_bits;
+    Some(f32::from_bits(result as u32))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -655,6 +845,51 @@ mod tests {
                 a.mul_add(b, c).to_bits(),
                 "fma({a:e}, {b:e}, {c:e})"
             );
+        }
+    }
+
+    #[test]
+    fn expf_fast_agrees_with_exact_on_a_sweep() {
+        // Every 4099th bit pattern (about a million, all ranges); the exhaustive test in
+        // tests/tests/math_exhaustive.rs covers all of them.
+        let mut n_declined = 0_u32;
+        let mut bits = 0_u32;
+        loop {
+            let x = f32::from_bits(bits);
+            let exact = expf_exact(x);
+            match expf_fast(x) {
+                Some(fast) => assert_eq!(fast.to_bits(), exact.to_bits(), "expf_fast({bits:#X})"),
+                None => {
+                    let special = !x.is_finite()
+                        || x > f32::from_bits(EXPF_OVERFLOW_BITS)
+                        || x <= f32::from_bits(EXPF_TINY_BITS);
+                    n_declined += u32::from(!special);
+                }
+            }
+            assert!(expf(x).to_bits() == exact.to_bits() || exact.is_nan());
+            match bits.checked_add(4099) {
+                Some(next) => bits = next,
+                None => break,
+            }
+        }
+        // Besides NaN, infinities, overflow and the tiny range (where the exact path returns a
+        // constant), the fast path declines hardly anything.
+        assert!(n_declined < 10, "{n_declined} ordinary inputs declined");
+    }
+
+    #[test]
+    fn expf_falls_back_where_the_fast_path_cannot_decide() {
+        // e^x ~ 1 + x lands within 2^-48 of an f32 rounding boundary for these x (three of the
+        // 39 such inputs); the results are glibc's.
+        for (x, want) in [
+            (0x3380_0000, 0x3F80_0001),
+            (0x337F_FFFF, 0x3F80_0000),
+            (0x36FD_FFC1, 0x3F80_0040),
+        ] {
+            let x = f32::from_bits(x);
+            assert_eq!(expf_fast(x), None, "{x}");
+            assert_eq!(bits32(expf(x)), want, "{x}");
+            assert_eq!(bits32(expf_exact(x)), want, "{x}");
         }
     }
 

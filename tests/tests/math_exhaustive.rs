@@ -1,4 +1,4 @@
-//! Pins `lockstep_engine::math` to the host glibc bit for bit: `expf` and `logf` on all 2^32 inputs, `exp` on ~2^28 sampled and swept inputs, and the sigmoid transforms on hand-checked values.
+//! Pins `lockstep_engine::math` to the host glibc bit for bit: `expf` (both its integer fast path and its exact fallback) and `logf` on all 2^32 inputs, `exp` on ~2^28 sampled and swept inputs, and the sigmoid transforms on hand-checked values.
 
 // The reference is the host's libm through std (`f32::exp`, `f32::ln`, `f64::exp` call glibc's
 // `expf`, `logf`, `exp` on x86_64 Linux), which on a CPU with FMA and AVX2 dispatches to the
@@ -111,9 +111,127 @@ fn check_all_f32(name: &str, ours: fn(f32) -> f32, reference: fn(f32) -> f32) {
     report.finish(name, started);
 }
 
+/// What one worker saw of `expf`'s two paths: mismatches of `expf` and of `expf_exact` against
+/// glibc, of the fast path's answers against `expf_exact`, and how often the fast path declined.
+#[derive(Default)]
+struct ExpfPaths {
+    against_glibc: MismatchReport,
+    exact_against_glibc: MismatchReport,
+    fast_against_exact: MismatchReport,
+    /// Inputs the fast path leaves to the exact one although they are ordinary (finite result
+    /// computed by the polynomial): the ones near a rounding boundary or a reduction tie.
+    n_undecided: u64,
+    /// Inputs the fast path leaves to the exact one by design: NaN, infinities, overflow, and
+    /// x below ln 2^-149 where the reference returns a constant.
+    n_special: u64,
+    first_undecided: Vec<u32>,
+}
+
+impl ExpfPaths {
+    fn merge(self, other: ExpfPaths) -> ExpfPaths {
+        let mut first_undecided = self.first_undecided;
+        first_undecided.extend(other.first_undecided);
+        first_undecided.sort_unstable();
+        first_undecided.truncate(N_REPORTED);
+        ExpfPaths {
+            against_glibc: self.against_glibc.merge(other.against_glibc),
+            exact_against_glibc: self.exact_against_glibc.merge(other.exact_against_glibc),
+            fast_against_exact: self.fast_against_exact.merge(other.fast_against_exact),
+            n_undecided: self.n_undecided + other.n_undecided,
+            n_special: self.n_special + other.n_special,
+            first_undecided,
+        }
+    }
+}
+
+/// Inputs where the reference does not run its polynomial (see `math::expf_exact`).
+fn expf_is_special(x: f32) -> bool {
+    !x.is_finite() || x > f32::from_bits(0x42B1_7217) || x <= f32::from_bits(0xC2CE_8ECF)
+}
+
 #[test]
-fn expf_matches_glibc_on_every_f32() {
-    check_all_f32("expf", math::expf, f32::exp);
+fn expf_fast_path_exact_path_and_glibc_agree_on_every_f32() {
+    require_fma_host();
+    let started = Instant::now();
+    let n_workers = n_threads();
+    let paths = thread::scope(|scope| {
+        let handles: Vec<_> = (0..n_workers)
+            .map(|worker| {
+                scope.spawn(move || {
+                    let total = 1_u64 << 32;
+                    let begin = total * worker / n_workers;
+                    let end = total * (worker + 1) / n_workers;
+                    let mut paths = ExpfPaths::default();
+                    for bits in begin..end {
+                        let x = f32::from_bits(bits as u32);
+                        let want = x.exp();
+                        let exact = math::expf_exact(x);
+                        let got = math::expf(x);
+                        if !same_f32(got, want) {
+                            paths.against_glibc.record(
+                                bits,
+                                got.to_bits().into(),
+                                want.to_bits().into(),
+                            );
+                        }
+                        if !same_f32(exact, want) {
+                            paths.exact_against_glibc.record(
+                                bits,
+                                exact.to_bits().into(),
+                                want.to_bits().into(),
+                            );
+                        }
+                        match math::expf_fast(x) {
+                            Some(fast) => {
+                                if !same_f32(fast, exact) {
+                                    paths.fast_against_exact.record(
+                                        bits,
+                                        fast.to_bits().into(),
+                                        exact.to_bits().into(),
+                                    );
+                                }
+                            }
+                            None if expf_is_special(x) => paths.n_special += 1,
+                            None => {
+                                paths.n_undecided += 1;
+                                if paths.first_undecided.len() < N_REPORTED {
+                                    paths.first_undecided.push(bits as u32);
+                                }
+                            }
+                        }
+                    }
+                    for report in [
+                        &mut paths.against_glibc,
+                        &mut paths.exact_against_glibc,
+                        &mut paths.fast_against_exact,
+                    ] {
+                        report.n_checked = end - begin;
+                    }
+                    paths
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("worker panicked"))
+            .fold(ExpfPaths::default(), ExpfPaths::merge)
+    });
+    let n_total = (1_u64 << 32) as f64;
+    println!(
+        "expf fast path: declined {} ordinary inputs ({:.3e} of all 2^32) and {} special ones ({:.3e})",
+        paths.n_undecided,
+        paths.n_undecided as f64 / n_total,
+        paths.n_special,
+        paths.n_special as f64 / n_total,
+    );
+    for bits in &paths.first_undecided {
+        println!("  undecided: 0x{bits:08X} ({})", f32::from_bits(*bits));
+    }
+    paths.exact_against_glibc.finish("expf_exact", started);
+    paths
+        .fast_against_exact
+        .finish("expf_fast vs expf_exact", started);
+    paths.against_glibc.finish("expf", started);
 }
 
 #[test]
