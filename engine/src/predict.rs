@@ -27,6 +27,14 @@ const LIGHTGBM_CATEGORY_END: f32 = 2_147_483_648.0;
 /// most of a load's latency on a host core; more rows spill the walk's registers.
 pub const BLOCK_ROWS: usize = 8;
 
+/// Trees one row walks together on hosts (see [`INTERLEAVE_TREES`]).
+const TREE_LANES: usize = 8;
+
+/// Whether a single row walks [`TREE_LANES`] trees at once, their leaves then added in tree
+/// order: on a host core their node loads overlap. Cortex-M cores do not overlap loads, and
+/// the one-tree walk needs less stack there.
+const INTERLEAVE_TREES: bool = !cfg!(target_arch = "arm");
+
 /// The NaN every NaN result is reported as (positive, quiet, no payload). Spelled as bits:
 /// Rust does not promise which NaN `f64::NAN` is.
 pub const CANONICAL_NAN_F64: f64 = f64::from_bits(0x7ff8_0000_0000_0000);
@@ -270,23 +278,36 @@ impl Model<'_> {
         }
     }
 
-    /// [`Model::predict`] on checked lengths.
+    /// [`Model::predict`] on checked lengths. The f32 path keeps nothing on the stack but
+    /// locals; the f64 paths sit in their own frames, so their sums occupy the stack only
+    /// when a model needs them.
+    #[inline(always)]
     fn predict_row(&self, features: &[f32], margins: &mut [f32], outputs: &mut [f32]) {
-        if self.body.numerics.is_f64() {
-            if self.n_outputs() == 1 {
-                let mut sum = 0.0f64;
-                self.margins_f64(features, core::slice::from_mut(&mut sum));
-                self.finish_f64(core::slice::from_mut(&mut sum), margins, outputs);
-            } else {
-                let mut sums = [0.0f64; MAX_OUTPUTS];
-                let sums = sums.get_mut(..self.n_outputs()).unwrap_or(&mut []);
-                self.margins_f64(features, sums);
-                self.finish_f64(sums, margins, outputs);
-            }
-        } else {
+        if !self.body.numerics.is_f64() {
             self.margins_f32(features, margins);
             self.finish_f32(margins, outputs);
+        } else if self.n_outputs() == 1 {
+            self.predict_row_f64_single(features, margins, outputs);
+        } else {
+            self.predict_row_f64_multi(features, margins, outputs);
         }
+    }
+
+    /// [`Model::predict_row`] for an f64 model with one output: the sum in a local.
+    #[inline(never)]
+    fn predict_row_f64_single(&self, features: &[f32], margins: &mut [f32], outputs: &mut [f32]) {
+        let mut sum = 0.0f64;
+        self.margins_f64(features, core::slice::from_mut(&mut sum));
+        self.finish_f64(core::slice::from_mut(&mut sum), margins, outputs);
+    }
+
+    /// [`Model::predict_row`] for an f64 model with several outputs: one f64 sum per output.
+    #[inline(never)]
+    fn predict_row_f64_multi(&self, features: &[f32], margins: &mut [f32], outputs: &mut [f32]) {
+        let mut sums = [0.0f64; MAX_OUTPUTS];
+        let sums = sums.get_mut(..self.n_outputs()).unwrap_or(&mut []);
+        self.margins_f64(features, sums);
+        self.finish_f64(sums, margins, outputs);
     }
 
     /// Scores one block of [`BLOCK_ROWS`] rows (f32 models, or f64 models with one output).
@@ -425,10 +446,16 @@ impl Model<'_> {
     /// record per feature, level records in increasing feature order, and a single output.
     /// Zero coefficients and zero level terms are skipped (so an infinite input there cannot
     /// turn the sum into NaN).
+    #[inline(always)]
     fn add_linear_terms(&self, features: &[f32], margin: &mut f64) {
-        if self.linear.is_empty() && self.levels.is_empty() {
-            return;
+        if !(self.linear.is_empty() && self.levels.is_empty()) {
+            self.add_linear_terms_present(features, margin);
         }
+    }
+
+    /// [`Model::add_linear_terms`] for a model that has some, in its own frame.
+    #[inline(never)]
+    fn add_linear_terms_present(&self, features: &[f32], margin: &mut f64) {
         let mut terms = self.linear.chunks_exact(LINEAR_TERM_BYTES);
         let mut levels = self.level_records().peekable();
         for (feature, &x) in features.iter().enumerate() {
@@ -468,8 +495,41 @@ impl Model<'_> {
         features: &[f32],
         mut add: impl FnMut(usize, u32),
     ) {
-        for (output, nodes) in self.tree_nodes_in_order() {
-            add(output, self.leaf_of::<NUMERIC>(nodes, features));
+        if !INTERLEAVE_TREES {
+            for (output, nodes) in self.tree_nodes_in_order() {
+                add(output, self.leaf_of::<NUMERIC>(nodes, features));
+            }
+            return;
+        }
+        // TREE_LANES trees walked together, their leaves then added in tree order.
+        let mut trees = self.tree_nodes_in_order();
+        loop {
+            let mut group: [(usize, &[[u8; NODE_BYTES]]); TREE_LANES] = [(0, &[]); TREE_LANES];
+            let mut filled = 0;
+            // `zip` asks `group` first, so no tree is taken that finds no slot.
+            for (slot, tree) in group.iter_mut().zip(&mut trees) {
+                *slot = tree;
+                filled += 1;
+            }
+            let mut index = [0usize; TREE_LANES];
+            let mut value = [0u32; TREE_LANES];
+            for _ in 0..=self.cost.depth_max {
+                let mut all_leaves = true;
+                for ((index, value), (_, nodes)) in
+                    index.iter_mut().zip(value.iter_mut()).zip(group.iter())
+                {
+                    all_leaves &= self.step::<NUMERIC>(nodes, features, index, value);
+                }
+                if all_leaves {
+                    break;
+                }
+            }
+            for ((output, _), &leaf) in group.iter().zip(value.iter()).take(filled) {
+                add(*output, leaf);
+            }
+            if filled < TREE_LANES {
+                break;
+            }
         }
     }
 
@@ -552,15 +612,7 @@ impl Model<'_> {
         for _ in 0..=self.cost.depth_max {
             let mut all_leaves = true;
             for ((index, value), row) in index.iter_mut().zip(value.iter_mut()).zip(rows.clone()) {
-                let node = nodes
-                    .get(*index)
-                    .map_or(Node::decode(&[0; NODE_BYTES]), Node::decode);
-                let x = row.get(node.feature()).copied().unwrap_or(f32::NAN);
-                let next = node.left() + usize::from(!self.goes_left::<NUMERIC>(node, x));
-                let leaf = node.is_leaf();
-                *index = if leaf { *index } else { next };
-                *value = node.value;
-                all_leaves &= leaf;
+                all_leaves &= self.step::<NUMERIC>(nodes, row, index, value);
             }
             if all_leaves {
                 break;
@@ -569,13 +621,35 @@ impl Model<'_> {
         value
     }
 
+    /// One step of a lane of the lockstep walks: from node `index` of `nodes`, moves `index`
+    /// to the child `row` takes, or leaves it in place at a leaf; `value` gets the node's
+    /// value field. Returns whether the node is a leaf.
+    #[inline(always)]
+    fn step<const NUMERIC: bool>(
+        &self,
+        nodes: &[[u8; NODE_BYTES]],
+        row: &[f32],
+        index: &mut usize,
+        value: &mut u32,
+    ) -> bool {
+        let node = nodes
+            .get(*index)
+            .map_or(Node::decode(&[0; NODE_BYTES]), Node::decode);
+        let x = row.get(node.feature()).copied().unwrap_or(f32::NAN);
+        let next = node.left() + usize::from(!self.goes_left::<NUMERIC>(node, x));
+        let leaf = node.is_leaf();
+        *index = if leaf { *index } else { next };
+        *value = node.value;
+        leaf
+    }
+
     /// The side `x` takes at split `node`. With `NUMERIC` (every split of the model is plain
     /// numeric) the flags are not read: NaN fails `x < t`, so it goes left exactly when the
     /// default side is left.
     #[inline(always)]
     fn goes_left<const NUMERIC: bool>(&self, node: Node, x: f32) -> bool {
         if NUMERIC || node.is_plain_numeric() {
-            (x < f32::from_bits(node.value)) | (x.is_nan() & node.default_left())
+            numeric_goes_left(x, node.value, node.default_left())
         } else {
             self.other_split_goes_left(node, x)
         }
@@ -716,6 +790,36 @@ impl Model<'_> {
     }
 }
 
+/// The side `x` takes at a plain numeric split with threshold bits `threshold` (not NaN):
+/// left when `x < t`, NaN to the default side. NaN fails `x < t`, so the missing direction
+/// folds into one expression.
+#[cfg(not(all(target_arch = "arm", target_abi = "eabi")))]
+#[inline(always)]
+fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
+    (x < f32::from_bits(threshold)) | (x.is_nan() & default_left)
+}
+
+/// [`numeric_goes_left`] for targets without a floating-point unit (Cortex-M0), where every
+/// f32 comparison is a library call: the same decision in integer arithmetic
+/// ([`f32_order_key`]).
+#[cfg(all(target_arch = "arm", target_abi = "eabi"))]
+#[inline(always)]
+fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
+    let bits = x.to_bits();
+    let nan = bits & 0x7fff_ffff > 0x7f80_0000;
+    (!nan & (f32_order_key(bits) < f32_order_key(threshold))) | (nan & default_left)
+}
+
+/// An integer that orders f32 values (given by their bits, not NaN) as `<` does: the
+/// magnitude bits, negated for negative values, so both zeros map to 0.
+#[cfg(any(test, all(target_arch = "arm", target_abi = "eabi")))]
+#[inline(always)]
+const fn f32_order_key(bits: u32) -> i32 {
+    let negative = (bits as i32) >> 31; // all ones for negative values
+    let magnitude = (bits & 0x7fff_ffff) as i32;
+    (magnitude ^ negative) - negative
+}
+
 /// XGBoost's output transform from `margins` to `outputs` (one per output): the identity for
 /// regression and probability outputs, its sigmoid (the legacy `1 / (1 + expf(-m))` when `legacy`) per output, or its
 /// softmax (f32 max as `fmaxf`, f32 exponentials summed in f64, each divided by the sum
@@ -767,5 +871,60 @@ fn fmaxf(a: f32, b: f32) -> f32 {
         b
     } else {
         a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The integer order of Cortex-M0's walk decides `x < t` exactly as f32 `<` does, on
+    /// every pair of edge values and on a million random pairs of bit patterns.
+    #[test]
+    fn integer_order_key_agrees_with_f32_less_than() {
+        let edges = [
+            0.0f32,
+            -0.0,
+            f32::MIN_POSITIVE,
+            -f32::MIN_POSITIVE,
+            f32::from_bits(1),
+            f32::from_bits(0x8000_0001),
+            1.0,
+            -1.0,
+            f32::MAX,
+            f32::MIN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1e-35,
+            -1e-35,
+        ];
+        let agree = |x: f32, t: f32| {
+            let integer = f32_order_key(x.to_bits()) < f32_order_key(t.to_bits());
+            assert_eq!(integer, x < t, "{x:e} < {t:e}");
+        };
+        for &x in &edges {
+            for &t in &edges {
+                agree(x, t);
+            }
+        }
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..1_000_000 {
+            let bits = next();
+            let (x, t) = (
+                f32::from_bits(bits as u32),
+                f32::from_bits((bits >> 32) as u32),
+            );
+            if !x.is_nan() && !t.is_nan() {
+                agree(x, t);
+                // Near pairs too: the neighbours of t.
+                agree(f32::from_bits(t.to_bits().wrapping_add(1)), t);
+            }
+        }
     }
 }
