@@ -513,7 +513,7 @@ impl Model<'_> {
             }
             let mut index = [0usize; TREE_LANES];
             let mut value = [0u32; TREE_LANES];
-            for _ in 0..=self.cost.depth_max {
+            for _ in 0..usize::from(self.cost.depth_max) + 1 {
                 let mut all_leaves = true;
                 for ((index, value), (_, nodes)) in
                     index.iter_mut().zip(value.iter_mut()).zip(group.iter())
@@ -541,7 +541,7 @@ impl Model<'_> {
     #[inline(always)]
     fn leaf_of<const NUMERIC: bool>(&self, nodes: &[[u8; NODE_BYTES]], features: &[f32]) -> u32 {
         let mut index = 0usize;
-        for _ in 0..=self.cost.depth_max {
+        for _ in 0..usize::from(self.cost.depth_max) + 1 {
             let Some(record) = nodes.get(index) else {
                 break;
             };
@@ -609,7 +609,7 @@ impl Model<'_> {
         let mut index = [0usize; BLOCK_ROWS];
         let mut value = [0u32; BLOCK_ROWS];
         let rows = block.chunks_exact(self.n_features());
-        for _ in 0..=self.cost.depth_max {
+        for _ in 0..usize::from(self.cost.depth_max) + 1 {
             let mut all_leaves = true;
             for ((index, value), row) in index.iter_mut().zip(value.iter_mut()).zip(rows.clone()) {
                 all_leaves &= self.step::<NUMERIC>(nodes, row, index, value);
@@ -791,12 +791,18 @@ impl Model<'_> {
 }
 
 /// The side `x` takes at a plain numeric split with threshold bits `threshold` (not NaN):
-/// left when `x < t`, NaN to the default side. NaN fails `x < t`, so the missing direction
-/// folds into one expression.
+/// left when `x < t`, NaN to the default side. NaN fails every comparison, so the missing
+/// direction folds into which comparison is asked.
 #[cfg(not(all(target_arch = "arm", target_abi = "eabi")))]
 #[inline(always)]
 fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
-    (x < f32::from_bits(threshold)) | (x.is_nan() & default_left)
+    let t = f32::from_bits(threshold);
+    // One comparison decides both: `!(x >= t)` holds for NaN, `x < t` does not.
+    if default_left {
+        !(x >= t)
+    } else {
+        x < t
+    }
 }
 
 /// [`numeric_goes_left`] for targets without a floating-point unit (Cortex-M0), where every
