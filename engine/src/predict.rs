@@ -167,13 +167,15 @@ impl Model<'_> {
         margins: &mut [f32],
         outputs: &mut [f32],
     ) -> Result<(), Error> {
-        for slice in [&*margins, &*outputs] {
-            if slice.len() != self.n_outputs() {
-                return Err(Error::OutputLengthMismatch {
-                    expected: self.n_outputs() as u32,
-                    found: slice.len() as u32,
-                });
-            }
+        let expected = self.n_outputs();
+        let wrong = [margins.len(), outputs.len()]
+            .into_iter()
+            .find(|&n| n != expected);
+        if let Some(found) = wrong {
+            return Err(Error::OutputLengthMismatch {
+                expected: expected as u32,
+                found: found as u32,
+            });
         }
         self.check_features(features)?;
         self.predict_row(features, margins, outputs);
@@ -284,6 +286,8 @@ impl Model<'_> {
     #[inline(always)]
     fn predict_row(&self, features: &[f32], margins: &mut [f32], outputs: &mut [f32]) {
         if !self.body.numerics.is_f64() {
+            // On Cortex-M each step has its own frame, so the deepest stack is the larger of
+            // the walk's and the transform's, not their sum.
             self.margins_f32(features, margins);
             self.finish_f32(margins, outputs);
         } else if self.n_outputs() == 1 {
@@ -379,6 +383,7 @@ impl Model<'_> {
 
     /// Raw f32 margins of one row (sum of trees and base margin) into `margins`
     /// (`n_outputs` long).
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn margins_f32(&self, features: &[f32], margins: &mut [f32]) {
         let base_first = self.body.base_order == BaseOrder::First;
         for (output, margin) in margins.iter_mut().enumerate() {
@@ -409,6 +414,7 @@ impl Model<'_> {
 
     /// Raw f64 margins of one row (sum of trees, base margin, linear and level terms) into
     /// `margins` (`n_outputs` long).
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn margins_f64(&self, features: &[f32], margins: &mut [f64]) {
         let base_first = self.body.base_order == BaseOrder::First;
         for (output, margin) in margins.iter_mut().enumerate() {
@@ -702,6 +708,7 @@ impl Model<'_> {
 
     /// Outputs from raw f32 `margins` (already in `outputs`'s place for the caller to keep),
     /// then every NaN in both made canonical.
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn finish_f32(&self, margins: &mut [f32], outputs: &mut [f32]) {
         for (out, &m) in outputs.iter_mut().zip(margins.iter()) {
             *out = m;
@@ -715,6 +722,7 @@ impl Model<'_> {
     }
 
     /// f32 `margins` and `outputs` from raw f64 sums (`sums` is transformed in place).
+    #[cfg_attr(target_arch = "arm", inline(never))]
     fn finish_f64(&self, sums: &mut [f64], margins: &mut [f32], outputs: &mut [f32]) {
         // NaN is narrowed to the canonical NaN explicitly rather than by trusting each
         // target's conversion instruction.
