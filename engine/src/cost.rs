@@ -8,15 +8,22 @@ use core::fmt;
 /// Peak stack, in bytes, of [`crate::Model::predict`] and everything it calls, measured on
 /// Cortex-M by the parity firmware (`lockstep parity --cost`: stack painting, exact to 4 bytes;
 /// release profile, Debian's rustc 1.96): the largest figure over Cortex-M0, M4F and M33 and
-/// five models (XGBoost f32 binary and categorical, 15 and 300 trees; LightGBM f64 categorical
-/// and 3-class). Measured: 3028 B on Cortex-M0 with f64 arithmetic, 3004 B with f32; 2984 B
-/// and 2960 B on M4F and M33.
+/// every framework fixture (`tests/tests/device_parity.rs` checks each run against it).
 ///
-/// The walk is a loop, not a recursion, and its only buffers are fixed arrays of
-/// [`crate::format::limits::MAX_OUTPUTS`] accumulators, so its stack does not depend on the
-/// model (the figures above did not vary with trees, depth or outputs). It does depend on the
-/// compiler and its settings: re-measure when they change.
-pub const PREDICT_STACK_BYTES_CORTEX_M: u32 = 3028;
+/// The largest figure comes from f64 (LightGBM) models with several outputs, whose sums are
+/// an array of [`crate::format::limits::MAX_OUTPUTS`] f64: 708 B on Cortex-M0, 648 B on M4F
+/// and M33. Every other model needs less, and every single-output model at most 512 B (also
+/// checked): measured, single-output f64 models 444 B on M0 and 392 B on M4F and M33, f32
+/// (XGBoost) models 372 B and 320 B. The deepest frames are the soft-float exponentials of
+/// the output transform; `predict` works in the caller's slices, and on Cortex-M the walk and
+/// the transform have frames of their own, so the peak is the larger of the two, not their
+/// sum.
+///
+/// The walk is a loop, not a recursion, and its only buffers are fixed arrays, so its stack
+/// depends on the model's kind (f32 or f64 sums, one or several outputs) but not on its trees,
+/// depth or number of outputs. It does depend on the compiler and its settings: re-measure
+/// when they change.
+pub const PREDICT_STACK_BYTES_CORTEX_M: u32 = 708;
 
 /// The worst-case work of scoring one row, counted at load ([`crate::Model::cost`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,7 +44,8 @@ pub struct Cost {
     pub level_codes: u64,
     /// Work items of one score at most: `node_visits_max + linear_terms + level_codes`.
     pub work_items_max: u64,
-    /// Stack of one score, in bytes: [`PREDICT_STACK_BYTES_CORTEX_M`] (model-independent).
+    /// Stack of one score on Cortex-M, in bytes: [`PREDICT_STACK_BYTES_CORTEX_M`], the bound
+    /// over every model.
     pub stack_bytes_max: u32,
 }
 

@@ -50,7 +50,7 @@ mod predict;
 pub use cost::{Budget, BudgetItem, Cost, PREDICT_STACK_BYTES_CORTEX_M};
 pub use error::Error;
 pub use model::{FeatureNames, LevelTerms, Model};
-pub use predict::{transform_xgboost, Scores, CANONICAL_NAN_F32, CANONICAL_NAN_F64};
+pub use predict::{transform_xgboost, Scores, BLOCK_ROWS, CANONICAL_NAN_F32, CANONICAL_NAN_F64};
 
 // The wire format: magic, version, the enums a model declares, limits, threshold helpers.
 pub mod format;

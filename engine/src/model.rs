@@ -38,6 +38,18 @@ pub struct Model<'a> {
     pub(crate) trees_per_output: u32,
     /// The worst-case work of one score, counted while validating.
     pub(crate) cost: Cost,
+    /// The tree walk this model's splits need, chosen at load.
+    pub(crate) walk: Walk,
+}
+
+/// The tree walk a model needs, chosen once at load from its splits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Walk {
+    /// Every split is numeric with NaN to the default side ([`Node::is_plain_numeric`]): the
+    /// walk folds the missing direction into the comparison and reads no other flag.
+    Numeric,
+    /// Some split is categorical or has a LightGBM missing mode: every split's flags are read.
+    General,
 }
 
 impl<'a> Model<'a> {
@@ -99,7 +111,7 @@ impl<'a> Model<'a> {
         Budget::check(BudgetItem::Trees, n_trees, budget.max_trees)?;
         let n_nodes = (body.nodes.len() / NODE_BYTES) as u64;
         Budget::check(BudgetItem::Nodes, n_nodes, budget.max_nodes)?;
-        let (trees_per_output, linear, levels, cost) = validate(&body)?;
+        let (trees_per_output, linear, levels, cost, walk) = validate(&body)?;
         Budget::check(
             BudgetItem::WorkItems,
             cost.work_items_max,
@@ -112,6 +124,7 @@ impl<'a> Model<'a> {
             levels,
             trees_per_output,
             cost,
+            walk,
         })
     }
 
@@ -457,11 +470,12 @@ impl<'a> Iterator for Sections<'a> {
 }
 
 /// What [`validate`] finds: trees per output, the linear-terms and level-terms payloads (empty
-/// if none), and the cost of one score.
-type Validated<'a> = (u32, &'a [u8], &'a [u8], Cost);
+/// if none), the cost of one score, and the walk the splits need.
+type Validated<'a> = (u32, &'a [u8], &'a [u8], Cost, Walk);
 
 /// Checks every invariant documented on [`Model`]; returns the number of trees per output,
-/// the linear-terms and level-terms payloads (empty if none) and the worst-case cost.
+/// the linear-terms and level-terms payloads (empty if none), the worst-case cost and the walk
+/// the splits need.
 fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
     let n_features = usize::from(body.n_features);
     let n_outputs = usize::from(body.n_outputs);
@@ -518,6 +532,7 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
     let n_nodes = body.nodes.len() / NODE_BYTES;
     let mut next_start: usize = 0;
     let mut per_output = [0u32; limits::MAX_OUTPUTS];
+    let mut walk = Walk::Numeric;
     for (tree, record) in body.trees.as_chunks::<TREE_BYTES>().0.iter().enumerate() {
         let record = TreeRecord::decode(record);
         let tree_id = tree as u32;
@@ -531,7 +546,9 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
             Some(slot) if output < n_outputs => *slot += 1,
             _ => return Err(Error::TreeOutputOutOfRange { tree: tree_id }),
         }
-        validate_tree(body, nodes, tree_id)?;
+        if !validate_tree(body, nodes, tree_id)? {
+            walk = Walk::General;
+        }
         match tree_depth(nodes) {
             Some(depth) if depth <= body.max_depth => cost.add_tree(depth, nodes.len()),
             _ => return Err(Error::DepthExceeded { tree: tree_id }),
@@ -553,6 +570,7 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
         linear.unwrap_or(&[]),
         levels.unwrap_or(&[]),
         cost.finish(),
+        walk,
     ))
 }
 
@@ -702,11 +720,18 @@ fn validate_linear_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Err
     Ok(())
 }
 
-fn validate_tree(body: &ModelBody<'_>, nodes: &[[u8; NODE_BYTES]], tree: u32) -> Result<(), Error> {
+/// Checks one tree's nodes; returns whether every split is plain numeric
+/// ([`Node::is_plain_numeric`]).
+fn validate_tree(
+    body: &ModelBody<'_>,
+    nodes: &[[u8; NODE_BYTES]],
+    tree: u32,
+) -> Result<bool, Error> {
     let n_nodes = nodes.len();
     let n_sets = body.category_sets.len() / CATEGORY_SET_BYTES;
     let f64_leaves = body.numerics.is_f64();
     let mut n_splits: usize = 0;
+    let mut plain = true;
     for (index, record) in nodes.iter().enumerate() {
         let node_id = index as u32;
         let node = Node::decode(record);
@@ -739,6 +764,7 @@ fn validate_tree(body: &ModelBody<'_>, nodes: &[[u8; NODE_BYTES]], tree: u32) ->
             });
         }
         n_splits += 1;
+        plain &= node.is_plain_numeric();
         if node.feature() >= usize::from(body.n_features) {
             return Err(Error::FeatureIndexOutOfRange {
                 tree,
@@ -772,7 +798,7 @@ fn validate_tree(body: &ModelBody<'_>, nodes: &[[u8; NODE_BYTES]], tree: u32) ->
             node: n_nodes as u32,
         });
     }
-    Ok(())
+    Ok(plain)
 }
 
 /// Depth of a breadth-first tree, level by level: the children of a level's splits form the

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use lockstep_engine::Model;
+use lockstep_engine::{Model, PREDICT_STACK_BYTES_CORTEX_M};
 use lockstep_host::parity::{self, vectors, ParityOptions, TARGETS};
 use lockstep_tests::fixtures_dir;
 use serde_json::Value;
@@ -63,12 +63,26 @@ fn every_fixture_model_is_bit_exact_on_every_target() {
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         for t in &record.targets {
             total_rows += t.rows;
+            let stack = t.cost.stack_peak_bytes.unwrap_or(u64::MAX);
             summary.push(format!(
-                "{name} {}: {}/{} bit-exact",
+                "{name} {}: {}/{} bit-exact, stack {stack} B",
                 t.target, t.rows_bit_exact, t.rows
             ));
             if t.mismatched_values != 0 || t.rows == 0 {
                 failures.push(format!("{name} {}: {:?}", t.target, t.first_mismatches));
+            }
+            // The engine documents one stack bound for every model on every target, and a
+            // single-output model needs at most 512 bytes.
+            let single_output_limit = if model.n_outputs() == 1 {
+                512
+            } else {
+                u64::MAX
+            };
+            if stack > u64::from(PREDICT_STACK_BYTES_CORTEX_M) || stack > single_output_limit {
+                failures.push(format!(
+                    "{name} {}: stack {stack} B over PREDICT_STACK_BYTES_CORTEX_M or 512 B",
+                    t.target
+                ));
             }
         }
     }
