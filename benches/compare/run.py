@@ -49,17 +49,24 @@ What it does
   framework's own (XGBoost: Booster.inplace_predict, f32; LightGBM: Booster.predict, f64 rounded
   to f32): the percentage of rows whose f32 bits are equal.
 
+  Device (--device, --device-only): emlearn's C for the 100x3 and 300x6 models built with
+  arm-none-eabi-gcc for the QEMU boards `lockstep parity` uses, instructions per inference under
+  -icount (device/main.c), peak stack and model flash, next to `lockstep parity --cost`.
+
 Outputs (in benches/compare/ unless --out): results.md (the table and the machine), results.json
-(every raw figure), results.png (batch rows/s and single-row µs per model and system).
+(every raw figure), results.png (batch rows/s and single-row µs per model and system); with the
+device side, device.md and device.json.
 
 Usage:  python3 benches/compare/run.py [--setup] [--rounds 5] [--single-rows 2000]
                                        [--lockstep-dir TARGET/release] [--out DIR] [--quick]
+                                       [--device | --device-only]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import importlib.util
 import json
 import os
@@ -68,6 +75,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -173,6 +181,13 @@ def train_models(names, x_train, y_train, x_test, quick: bool):
     return models
 
 
+def model_nodes(model) -> int:
+    """Nodes (splits and leaves) of a trained model, as its framework reports them."""
+    if model["framework"] == "xgboost":
+        return len(model["clf"].get_booster().trees_to_dataframe())
+    return len(model["clf"].booster_.trees_to_dataframe())
+
+
 # --------------------------------------------------------------------------------------------
 # Building each system
 # --------------------------------------------------------------------------------------------
@@ -200,9 +215,20 @@ def run_checked(cmd, **kw):
 
 
 def gcc(out: Path, sources, extra=()):
+    """Compiles a timing program; reuses the last build when the command and every source
+    (headers in C_DIR and the output's directory included) are unchanged."""
     cmd = ["gcc", "-O2", "-std=gnu11", "-I", C_DIR, "-I", out.parent, "-o", out,
            C_DIR / "timer_main.c", *sources, *extra, "-lm"]
+    digest = hashlib.sha256(" ".join(map(str, cmd)).encode())
+    inputs = [C_DIR / "timer_main.c", *sources, *sorted(C_DIR.glob("*.h")),
+              *sorted(out.parent.glob("*.h"))]
+    for path in inputs:
+        digest.update(Path(path).read_bytes())
+    stamp = out.with_name(out.name + ".sha256")
+    if out.exists() and stamp.exists() and stamp.read_text() == digest.hexdigest():
+        return out
     run_checked(cmd)
+    stamp.write_text(digest.hexdigest())
     return out
 
 
@@ -274,10 +300,28 @@ def sys_m2cgen(model, _):
         import m2cgen
     except ImportError as e:
         raise Skip(f"not installed: {e}") from e
-    try:
-        code = m2cgen.export_to_c(model["clf"])
-    except Exception as e:  # m2cgen raises whatever its model walkers raise
+    # m2cgen walks a boosted model's sum recursively; its README's advice for large models is a
+    # higher recursion limit, which needs a thread with a larger stack to be safe.
+    box = {}
+
+    def export():
+        try:
+            box["code"] = m2cgen.export_to_c(model["clf"])
+        except Exception as e:  # m2cgen raises whatever its model walkers raise
+            box["error"] = e
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(200_000)
+    threading.stack_size(1 << 30)
+    worker = threading.Thread(target=export)
+    worker.start()
+    worker.join()
+    threading.stack_size(0)
+    sys.setrecursionlimit(limit)
+    if "error" in box:
+        e = box["error"]
         raise Skip(f"m2cgen.export_to_c failed: {type(e).__name__}: {e}") from e
+    code = box["code"]
     out = WORK / f"m2cgen-{model['name']}"
     out.mkdir(parents=True, exist_ok=True)
     (out / "model.c").write_text(code)
@@ -389,6 +433,7 @@ def sys_lleaves(model, _):
     out = WORK / f"lleaves-{model['name']}"
     out.mkdir(parents=True, exist_ok=True)
     obj = out / "model.o"
+    obj.unlink(missing_ok=True)  # lleaves loads an existing cache file instead of compiling
     lleaves.Model(model_file=str(model["path"])).compile(cache=str(obj))
     exe = gcc(out / "timer", [C_DIR / "lleaves_adapter.c", obj])
     return native([exe, "-"])
@@ -512,9 +557,15 @@ def machine():
     rustc = subprocess.run(["rustc", "--version"], capture_output=True, text=True).stdout.strip()
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()
+    def first_line(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
+        except (OSError, IndexError):
+            return f"{cmd[0]}: not found"
     return dict(cpu=cpu, mhz=mhz, cores=os.cpu_count(), os=platform.platform(),
                 python=platform.python_version(), gcc=gcc_version, rustc=rustc,
-                lockstep_commit=commit)
+                lockstep_commit=commit, qemu=first_line(["qemu-system-arm", "--version"]),
+                arm_gcc=first_line(["arm-none-eabi-gcc", "--version"]))
 
 
 # --------------------------------------------------------------------------------------------
@@ -643,14 +694,47 @@ def fmt_ratio(x):
     return "-" if x is None else f"{x:.2f}x"
 
 
-def write_report(out_dir: Path, results, info, args, device=None):
+def write_device_report(out_dir: Path, device, info):
+    (out_dir / "device.json").write_text(json.dumps(dict(machine=info, device=device), indent=1,
+                                                    default=str) + "\n")
+    lines = ["# Lockstep against emlearn on the device (QEMU)", "",
+             f"Measured {info['date']} with `python3 benches/compare/run.py --device-only` "
+             f"(benches/compare/README.md); {info['qemu']}; {info['arm_gcc']}; Lockstep at "
+             f"{info['lockstep_commit']}.", ""]
+    lines += [
+        f"Instructions per inference under `qemu-system-arm -icount shift=0` (probability "
+        f"included). emlearn: device/main.c, arm-none-eabi-gcc -O2, the first "
+        f"{DEVICE_ROWS} test rows, stack painted below main's frame, model flash = text + "
+        "data of the model's object (tables or inline code, with its small adapter). "
+        "Lockstep: `lockstep parity --cost` (its generated vectors), model flash = the .lsm.",
+        "",
+        "| model | board | system | instructions | vs Lockstep | stack B | model flash B |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+    base = {(d["model"], d["board"]): d for d in device
+            if d["system"] == "Lockstep" and not d.get("skipped")}
+    for d in device:
+        if d.get("skipped"):
+            lines.append(f"| {d['model']} | {d['board']} | {d['system']} | skipped: "
+                         f"{d['skipped']} | | | |")
+            continue
+        ls = base.get((d["model"], d["board"]))
+        ratio = (f"{d['instructions'] / ls['instructions']:.2f}x"
+                 if ls and ls.get("instructions") else "-")
+        instr = "-" if d.get("instructions") is None else f"{d['instructions']:,.0f}"
+        lines.append(f"| {d['model']} | {d['board']} | {d['system']} | {instr} | {ratio} | "
+                     f"{d.get('stack', '-')} | {d.get('model_flash', '-')} |")
+    lines.append("")
+    (out_dir / "device.md").write_text("\n".join(lines))
+
+
+def write_report(out_dir: Path, results, info, args):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    (out_dir / "results.json").write_text(json.dumps(
-        dict(machine=info, results=results, device=device), indent=1, default=str) + "\n")
+    (out_dir / "results.json").write_text(json.dumps(dict(machine=info, results=results),
+                                                     indent=1, default=str) + "\n")
     lines = [
         "# Lockstep against its peers (host, one thread)",
         "",
@@ -670,6 +754,10 @@ def write_report(out_dir: Path, results, info, args, device=None):
         "(batch: rows/s, above 1 is faster than Lockstep; single: µs, below 1 is faster). "
         "Exact = rows whose f32 probability bits equal the source framework's own predict.",
         "",
+        "Models: " + "; ".join(
+            f"{m['name']} {m['trees']} trees, {m['nodes']:,} nodes"
+            for m in info.get("models", [])) + ".",
+        "",
         "| model | system | batch rows/s | single µs | batch vs Lockstep | single vs Lockstep | exact % |",
         "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -688,33 +776,7 @@ def write_report(out_dir: Path, results, info, args, device=None):
     for r in skipped:
         lines.append(f"- {r['model']}, {r['system']}: {r['skipped']}")
     lines.append("")
-    lines += ["## Device (QEMU, instructions per inference)", ""]
-    if device is None:
-        lines += ["Not measured in this run (`--device` not given).", ""]
-    else:
-        lines += [
-            f"Instructions per inference under `qemu-system-arm -icount shift=0` (probability "
-            f"included). emlearn: device/main.c, arm-none-eabi-gcc -O2, the first "
-            f"{DEVICE_ROWS} test rows, stack painted below main's frame, model flash = text + "
-            "data of the model's object (tables or inline code, with its small adapter). "
-            "Lockstep: `lockstep parity --cost` (its generated vectors), model flash = the .lsm.",
-            "",
-            "| model | board | system | instructions | vs Lockstep | stack B | model flash B |",
-            "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
-        base = {(d["model"], d["board"]): d for d in device
-                if d["system"] == "Lockstep" and not d.get("skipped")}
-        for d in device:
-            if d.get("skipped"):
-                lines.append(f"| {d['model']} | {d['board']} | {d['system']} | skipped: "
-                             f"{d['skipped']} | | | |")
-                continue
-            ls = base.get((d["model"], d["board"]))
-            ratio = (f"{d['instructions'] / ls['instructions']:.2f}x"
-                     if ls and ls.get("instructions") else "-")
-            instr = "-" if d.get("instructions") is None else f"{d['instructions']:,.0f}"
-            lines.append(f"| {d['model']} | {d['board']} | {d['system']} | {instr} | {ratio} | "
-                         f"{d.get('stack', '-')} | {d.get('model_flash', '-')} |")
-        lines.append("")
+
     (out_dir / "results.md").write_text("\n".join(lines))
 
     measured = [r for r in results if not r.get("skipped")]
@@ -758,8 +820,11 @@ def main():
     parser.add_argument("--out", default=str(HERE), help="where results.* go (default: here)")
     parser.add_argument("--quick", action="store_true", help="a tenth of the trees (a smoke run)")
     parser.add_argument("--device", action="store_true",
-                        help="also the device side: emlearn's C with arm-none-eabi-gcc on the "
-                        "QEMU boards, next to `lockstep parity --cost` (builds the firmware)")
+                        help="also the device side (device.md): emlearn's C with "
+                        "arm-none-eabi-gcc on the QEMU boards, next to `lockstep parity --cost` "
+                        "(builds the firmware)")
+    parser.add_argument("--device-only", action="store_true",
+                        help="only the device side: no host timing, results.md untouched")
     args = parser.parse_args()
 
     if not in_venv():
@@ -781,12 +846,29 @@ def main():
     info["test_rows"], info["n_features"] = len(x_test), len(names)
     print(f"training on {len(x_train)} rows; {len(x_test)} test rows", flush=True)
     models = train_models(names, x_train, y_train, x_test, args.quick)
+    info["models"] = [dict(name=m["name"], trees=m["trees"], depth=m["depth"],
+                           nodes=model_nodes(m)) for m in models]
     rows_file = WORK / "test-rows.f32"
     rows_file.write_bytes(x_test.astype("<f4").tobytes())
 
-    entries, results = [], []
     for model in models:
         model["n_features"] = len(names)
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if args.device_only:
+        for model in models:
+            if model["name"] in DEVICE_MODELS:
+                for method in ("int16", "inline"):
+                    try:
+                        sys_emlearn(method)(model, tools)
+                    except Skip as e:
+                        print(f"skipped emlearn {method} on {model['name']}: {e}", flush=True)
+        write_device_report(out_dir, device_side(models, x_test, tools), info)
+        print((out_dir / "device.md").read_text())
+        return
+
+    entries, results = [], []
+    for model in models:
         for system, build in SYSTEMS:
             if not applies(system, model):
                 continue
@@ -838,11 +920,11 @@ def main():
     order = {m["name"]: i for i, m in enumerate(models)}
     sys_order = {s: i for i, (s, _) in enumerate(SYSTEMS)}
     results.sort(key=lambda r: (order[r["model"]], sys_order[r["system"]]))
-    device = device_side(models, x_test, tools) if args.device else None
-    out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_report(out_dir, results, info, args, device)
+    write_report(out_dir, results, info, args)
     print((out_dir / "results.md").read_text())
+    if args.device:
+        write_device_report(out_dir, device_side(models, x_test, tools), info)
+        print((out_dir / "device.md").read_text())
 
 
 if __name__ == "__main__":

@@ -48,7 +48,8 @@ fn run() -> Result<(), String> {
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
         .collect();
-    if n_features == 0 || rows.len() % n_features != 0 || n_features != model.n_features() {
+    if n_features == 0 || !rows.len().is_multiple_of(n_features) || n_features != model.n_features()
+    {
         return Err(format!(
             "{rows_path}: {} values do not make rows of the model's {} features",
             rows.len(),
