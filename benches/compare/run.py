@@ -609,6 +609,12 @@ def device_side(models, x_test, tools):
         for row in rows:
             f.write(" {" + ", ".join(c_float(v) for v in row) + "},\n")
         f.write("};\n")
+    # The same rows for `lockstep parity --vectors` (the models' features are f0..fN: the
+    # boosters are saved without feature names); an empty cell is a missing value.
+    with open(dev / "rows.csv", "w") as f:
+        f.write(",".join(f"f{j}" for j in range(rows.shape[1])) + "\n")
+        for row in rows:
+            f.write(",".join("" if v != v else repr(float(v)) for v in row) + "\n")
     import emlearn
     emlearn_include = Path(emlearn.__file__).parent
     lockstep, _ = tools
@@ -621,14 +627,17 @@ def device_side(models, x_test, tools):
             record = dev / f"lockstep-{model['name']}-{board}.json"
             done = subprocess.run([str(lockstep), "parity", "--model",
                                    str(WORK / f"{model['name']}.lsm"), "--target", board,
-                                   "--cost", "--random-rows", "200", "--record", str(record)],
+                                   "--cost", "--vectors", str(dev / "rows.csv"),
+                                   "--record", str(record)],
                                   capture_output=True, text=True)
             if done.returncode == 0:
-                cost = json.loads(record.read_text())["targets"][0]["cost"]
+                target = json.loads(record.read_text())["targets"][0]
+                cost = target["cost"]
                 results.append(dict(key, system="Lockstep",
                                     instructions=cost.get("instructions_per_inference"),
                                     stack=cost.get("stack_peak_bytes"),
-                                    model_flash=cost.get("model_flash_bytes")))
+                                    model_flash=cost.get("model_flash_bytes"),
+                                    bit_exact=f"{target['rows_bit_exact']}/{target['rows']}"))
             else:
                 tail = (done.stderr.strip() or done.stdout.strip()).splitlines()[-2:]
                 results.append(dict(key, system="Lockstep",
@@ -666,7 +675,12 @@ def device_side(models, x_test, tools):
                                           "-monitor", "none", "-serial", "none", "-kernel",
                                           str(out / "peer.elf")],
                                          capture_output=True, text=True, timeout=300)
-                    fields = dict(item.split("=") for item in ran.stdout.split())
+                    # QEMU writes semihosting output to stderr with -serial none.
+                    line = next((l for l in (ran.stdout + ran.stderr).splitlines()
+                                 if l.startswith("instructions=")), "")
+                    if not line:
+                        raise Skip(f"no result from QEMU: {(ran.stdout + ran.stderr)[-300:]}")
+                    fields = dict(item.split("=") for item in line.split())
                     results.append(dict(key, system=system,
                                         instructions=int(fields["instructions"]),
                                         stack=int(fields["stack"]), model_flash=text + data))
@@ -706,23 +720,26 @@ def write_device_report(out_dir: Path, device, info):
         f"included). emlearn: device/main.c, arm-none-eabi-gcc -O2, the first "
         f"{DEVICE_ROWS} test rows, stack painted below main's frame, model flash = text + "
         "data of the model's object (tables or inline code, with its small adapter). "
-        "Lockstep: `lockstep parity --cost` (its generated vectors), model flash = the .lsm.",
+        "Lockstep: `lockstep parity --cost --vectors` on the same rows, model flash = the "
+        ".lsm; the last column is its count of rows whose device output bits equal the host's.",
         "",
-        "| model | board | system | instructions | vs Lockstep | stack B | model flash B |",
-        "| --- | --- | --- | ---: | ---: | ---: | ---: |"]
+        "| model | board | system | instructions | vs Lockstep | stack B | model flash B "
+        "| device bits = host |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |"]
     base = {(d["model"], d["board"]): d for d in device
             if d["system"] == "Lockstep" and not d.get("skipped")}
     for d in device:
         if d.get("skipped"):
             lines.append(f"| {d['model']} | {d['board']} | {d['system']} | skipped: "
-                         f"{d['skipped']} | | | |")
+                         f"{d['skipped']} | | | | |")
             continue
         ls = base.get((d["model"], d["board"]))
         ratio = (f"{d['instructions'] / ls['instructions']:.2f}x"
                  if ls and ls.get("instructions") else "-")
         instr = "-" if d.get("instructions") is None else f"{d['instructions']:,.0f}"
         lines.append(f"| {d['model']} | {d['board']} | {d['system']} | {instr} | {ratio} | "
-                     f"{d.get('stack', '-')} | {d.get('model_flash', '-')} |")
+                     f"{d.get('stack', '-')} | {d.get('model_flash', '-')} | "
+                     f"{d.get('bit_exact', '-')} |")
     lines.append("")
     (out_dir / "device.md").write_text("\n".join(lines))
 
