@@ -80,14 +80,7 @@ impl Kind {
 
 /// The text of a key file holding `key`.
 fn encode(kind: Kind, key: &[u8; 32]) -> String {
-    let mut text = String::with_capacity(kind.label().len() + 66);
-    text.push_str(kind.label());
-    text.push(' ');
-    for byte in key {
-        text.push_str(&format!("{byte:02x}"));
-    }
-    text.push('\n');
-    text
+    format!("{} {}\n", kind.label(), crate::inspect::hex(key))
 }
 
 /// Reads a key of `kind` from `text`, or says what is wrong.
@@ -178,10 +171,7 @@ pub fn public_of(secret: &SecretKey) -> PublicKey {
 
 /// The key id (first 8 bytes of the public key's SHA-256) as 16 hex digits.
 pub fn key_id_hex(public: &PublicKey) -> String {
-    lockstep_seal::key_id(public)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::inspect::hex(&lockstep_seal::key_id(public))
 }
 
 /// A new secret key from the operating system's random source.

@@ -25,7 +25,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::keys::{self, KeyError, PublicKey};
 use crate::output::{self, OutputError, OutputSet};
@@ -94,7 +93,7 @@ impl Entry {
         unhashed.hash = String::new();
         // Serialising a struct of strings and integers cannot fail.
         let json = serde_json::to_string(&unhashed).unwrap_or_default();
-        hex(&Sha256::digest(json.as_bytes()))
+        crate::bundle::sha256_hex(json.as_bytes())
     }
 }
 
@@ -461,10 +460,6 @@ fn list_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     }
     files.sort();
     Ok(files)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A UTC time as `YYYY-MM-DDTHH:MM:SSZ`.
