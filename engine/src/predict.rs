@@ -9,6 +9,7 @@
 //! test the walks compile to is chosen once at load ([`Walk`]): models whose splits are all
 //! plain numeric skip the categorical and missing-mode checks.
 
+use crate::compiled::OutputTransform;
 use crate::format::{
     f64_at, le_f64, limits::MAX_OUTPUTS, record, Aggregation, BaseOrder, CategorySetRecord,
     MissingMode, Node, Numerics, Objective, TreeRecord, LINEAR_TERM_BYTES, NODE_BYTES, TREE_BYTES,
@@ -19,9 +20,9 @@ use crate::model::{node_records, Model, Walk};
 use crate::Error;
 
 /// XGBoost treats a category as valid when `0 <= x < 2^24` (its `InvalidCat`).
-const XGBOOST_CATEGORY_END: f32 = 16_777_216.0;
+pub(crate) const XGBOOST_CATEGORY_END: f32 = 16_777_216.0;
 /// LightGBM truncates to `int`; values at or beyond 2^31 or at or below -1 are not categories.
-const LIGHTGBM_CATEGORY_END: f32 = 2_147_483_648.0;
+pub(crate) const LIGHTGBM_CATEGORY_END: f32 = 2_147_483_648.0;
 
 /// Rows the batch path walks through each tree together. Eight rows' node loads in flight hide
 /// most of a load's latency on a host core; more rows spill the walk's registers.
@@ -710,89 +711,128 @@ impl Model<'_> {
     /// then every NaN in both made canonical.
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn finish_f32(&self, margins: &mut [f32], outputs: &mut [f32]) {
-        for (out, &m) in outputs.iter_mut().zip(margins.iter()) {
-            *out = m;
-        }
-        self.transform_f32(outputs);
-        for value in margins.iter_mut().chain(outputs.iter_mut()) {
-            if value.is_nan() {
-                *value = CANONICAL_NAN_F32;
-            }
-        }
+        finish_f32_with(&self.output_transform(), margins, outputs);
     }
 
     /// f32 `margins` and `outputs` from raw f64 sums (`sums` is transformed in place).
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn finish_f64(&self, sums: &mut [f64], margins: &mut [f32], outputs: &mut [f32]) {
-        // NaN is narrowed to the canonical NaN explicitly rather than by trusting each
-        // target's conversion instruction.
-        let narrow = |x: f64| {
-            if x.is_nan() {
-                CANONICAL_NAN_F32
-            } else {
-                x as f32
-            }
-        };
-        for (dst, &src) in margins.iter_mut().zip(sums.iter()) {
-            *dst = narrow(src);
-        }
-        self.transform_f64(sums);
-        for (dst, &src) in outputs.iter_mut().zip(sums.iter()) {
-            *dst = narrow(src);
-        }
+        finish_f64_with(&self.output_transform(), sums, margins, outputs);
     }
 
     /// Transforms raw f32 margins into outputs in place.
     fn transform_f32(&self, values: &mut [f32]) {
-        // Forests report the raw sum as their margin; the transform sees the average.
-        if self.body.aggregation == Aggregation::Mean {
-            let divisor = self.trees_per_output as f32;
-            for value in values.iter_mut() {
-                *value /= divisor;
-            }
-        }
-        let legacy = self.body.numerics == Numerics::XgboostLegacy;
-        transform_xgboost_in_place(self.body.objective, legacy, values);
+        transform_f32_with(&self.output_transform(), values);
     }
 
     /// Transforms raw f64 margins into outputs in place.
     fn transform_f64(&self, values: &mut [f64]) {
-        // Forests report the raw sum as their margin (LightGBM's raw score); the transform sees
-        // the average, as LightGBM divides by the number of iterations before converting.
-        if self.body.aggregation == Aggregation::Mean {
-            let divisor = f64::from(self.trees_per_output);
+        transform_f64_with(&self.output_transform(), values);
+    }
+
+    /// What turns this model's margins into its outputs.
+    #[inline(always)]
+    pub(crate) fn output_transform(&self) -> OutputTransform {
+        OutputTransform {
+            objective: self.body.objective,
+            numerics: self.body.numerics,
+            aggregation: self.body.aggregation,
+            trees_per_output: self.trees_per_output,
+        }
+    }
+}
+
+/// [`Model::finish_f32`] for the transform `t`: outputs from raw f32 `margins`, then every NaN
+/// in both made canonical.
+#[inline(always)]
+pub(crate) fn finish_f32_with(t: &OutputTransform, margins: &mut [f32], outputs: &mut [f32]) {
+    for (out, &m) in outputs.iter_mut().zip(margins.iter()) {
+        *out = m;
+    }
+    transform_f32_with(t, outputs);
+    for value in margins.iter_mut().chain(outputs.iter_mut()) {
+        if value.is_nan() {
+            *value = CANONICAL_NAN_F32;
+        }
+    }
+}
+
+/// [`Model::finish_f64`] for the transform `t`.
+#[inline(always)]
+pub(crate) fn finish_f64_with(
+    t: &OutputTransform,
+    sums: &mut [f64],
+    margins: &mut [f32],
+    outputs: &mut [f32],
+) {
+    // NaN is narrowed to the canonical NaN explicitly rather than by trusting each
+    // target's conversion instruction.
+    let narrow = |x: f64| {
+        if x.is_nan() {
+            CANONICAL_NAN_F32
+        } else {
+            x as f32
+        }
+    };
+    for (dst, &src) in margins.iter_mut().zip(sums.iter()) {
+        *dst = narrow(src);
+    }
+    transform_f64_with(t, sums);
+    for (dst, &src) in outputs.iter_mut().zip(sums.iter()) {
+        *dst = narrow(src);
+    }
+}
+
+/// [`Model::transform_f32`] for the transform `t`.
+fn transform_f32_with(t: &OutputTransform, values: &mut [f32]) {
+    // Forests report the raw sum as their margin; the transform sees the average.
+    if t.aggregation == Aggregation::Mean {
+        let divisor = t.trees_per_output as f32;
+        for value in values.iter_mut() {
+            *value /= divisor;
+        }
+    }
+    let legacy = t.numerics == Numerics::XgboostLegacy;
+    transform_xgboost_in_place(t.objective, legacy, values);
+}
+
+/// [`Model::transform_f64`] for the transform `t`.
+fn transform_f64_with(t: &OutputTransform, values: &mut [f64]) {
+    // Forests report the raw sum as their margin (LightGBM's raw score); the transform sees
+    // the average, as LightGBM divides by the number of iterations before converting.
+    if t.aggregation == Aggregation::Mean {
+        let divisor = f64::from(t.trees_per_output);
+        for value in values.iter_mut() {
+            *value /= divisor;
+        }
+    }
+    let scale = match t.numerics {
+        Numerics::Lightgbm { sigmoid } => sigmoid,
+        _ => 1.0,
+    };
+    match t.objective {
+        Objective::Regression | Objective::BinaryProbability => {}
+        Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
             for value in values.iter_mut() {
-                *value /= divisor;
+                *value = math::sigmoid_lightgbm(*value, scale);
             }
         }
-        let scale = match self.body.numerics {
-            Numerics::Lightgbm { sigmoid } => sigmoid,
-            _ => 1.0,
-        };
-        match self.body.objective {
-            Objective::Regression | Objective::BinaryProbability => {}
-            Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
-                for value in values.iter_mut() {
-                    *value = math::sigmoid_lightgbm(*value, scale);
+        Objective::MulticlassSoftmax => {
+            // LightGBM's softmax, all in f64: max via `a < b ? b : a`, exponentials summed
+            // in order, each divided by the sum.
+            let mut max = values.first().copied().unwrap_or(0.0);
+            for &m in values.iter().skip(1) {
+                if !(m < max) {
+                    max = m;
                 }
             }
-            Objective::MulticlassSoftmax => {
-                // LightGBM's softmax, all in f64: max via `a < b ? b : a`, exponentials summed
-                // in order, each divided by the sum.
-                let mut max = values.first().copied().unwrap_or(0.0);
-                for &m in values.iter().skip(1) {
-                    if !(m < max) {
-                        max = m;
-                    }
-                }
-                let mut sum = 0.0f64;
-                for value in values.iter_mut() {
-                    *value = math::exp(*value - max);
-                    sum += *value;
-                }
-                for value in values.iter_mut() {
-                    *value /= sum;
-                }
+            let mut sum = 0.0f64;
+            for value in values.iter_mut() {
+                *value = math::exp(*value - max);
+                sum += *value;
+            }
+            for value in values.iter_mut() {
+                *value /= sum;
             }
         }
     }
@@ -826,9 +866,8 @@ fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
 
 /// An integer that orders f32 values (given by their bits, not NaN) as `<` does: the
 /// magnitude bits, negated for negative values, so both zeros map to 0.
-#[cfg(any(test, all(target_arch = "arm", target_abi = "eabi")))]
 #[inline(always)]
-const fn f32_order_key(bits: u32) -> i32 {
+pub(crate) const fn f32_order_key(bits: u32) -> i32 {
     let negative = (bits as i32) >> 31; // all ones for negative values
     let magnitude = (bits & 0x7fff_ffff) as i32;
     (magnitude ^ negative) - negative

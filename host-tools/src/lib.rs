@@ -7,6 +7,7 @@
 
 pub mod bundle;
 pub mod check;
+pub mod codegen;
 pub mod commands;
 pub mod compile;
 pub mod data;

@@ -291,6 +291,22 @@ enum Command {
         #[command(subcommand)]
         command: BundleCommand,
     },
+    /// Generate a Rust module that computes exactly the engine's outputs for one model, for
+    /// firmware that wants the last instruction (the model becomes code; the .lsm data path
+    /// stays the default: replaceable and signed).
+    ///
+    /// The module is no_std, allocates nothing, has no unsafe and cannot panic; it exports
+    /// N_FEATURES, N_OUTPUTS, MODEL_SHA256 and `predict(&[f32; N_FEATURES], &mut margins,
+    /// &mut outputs)`, and depends on lockstep-engine only for the output transform. Prove it
+    /// on the devices with `lockstep parity --model M.lsm --codegen model.rs`. Models with
+    /// linear or per-level terms are refused (they have no trees to compile).
+    Codegen {
+        /// The compiled model (.lsm).
+        model: PathBuf,
+        /// Where to write the Rust module.
+        #[arg(short, long, value_name = "OUT.rs")]
+        output: PathBuf,
+    },
     /// Describe a compiled model: identity (SHA-256), source, objective, trees, nodes, depth,
     /// bytes per node and features.
     Inspect {
@@ -560,6 +576,9 @@ fn main() -> ExitCode {
                 true => Exit::Success,
                 false => Exit::NotReproduced,
             })
+        }
+        Command::Codegen { model, output } => {
+            commands::codegen::run(&model, &output).map(succeeded)
         }
         Command::Inspect { model, json } => commands::inspect::run(&model, json).map(succeeded),
         Command::Promote {

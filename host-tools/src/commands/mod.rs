@@ -15,6 +15,7 @@ use crate::output;
 use crate::text::shown_path;
 
 pub mod bundle;
+pub mod codegen;
 pub mod compile;
 pub mod data;
 pub mod history;

@@ -1,0 +1,526 @@
+//! `lockstep codegen`: a compiled model as a self-contained Rust module that computes exactly
+//! the engine's outputs for that model, for firmware that wants the last instruction.
+//!
+//! The emitted module is `no_std`-clean, allocates nothing, has no `unsafe`, cannot panic and
+//! indexes nothing that can fail (it takes `&[f32; N_FEATURES]`). It walks each tree as nested
+//! `if`/`else` with the leaves as constants, sums them in the engine's order in the model's
+//! precision (tree order per output, the base margin first or last as [`BaseOrder`] says), and
+//! hands the sums to `lockstep_engine::compiled` for the output transform (the exact `expf`
+//! and `exp` live there only). It depends on `lockstep-engine` for nothing else.
+//!
+//! How a split is decided without a float comparison. Per feature, the distinct thresholds of
+//! its numeric splits, sorted (t_0 < ... < t_{m-1}), define a code per row:
+//! `code(x) = #{ i : t_i <= x }`, found once per row by a branch-light binary search over the
+//! thresholds' integer order keys (`compiled::order_key`: `x < t` exactly when
+//! `key(x) < key(t)`, the Cortex-M0 walk's own trick). Then `x < t_j` exactly when
+//! `code(x) <= j`, an integer compared with a small constant. Missing values fold into the
+//! code: a split whose missing values go left reads a code that is 0 for them, one whose go
+//! right a code that is m; LightGBM's zero-as-missing also maps `|x| <= 1e-35` there, and its
+//! NaN-as-zero uses `code(0.0)`. Categorical splits test the framework's category of `x`
+//! against a bitset constant, after the same missing rules as the engine's general walk.
+//!
+//! Refused: models with linear or per-level terms (logistic regressions), which have no trees
+//! to compile; score those through the engine.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+
+use lockstep_engine::compiled::order_key;
+use lockstep_engine::format::{Aggregation, BaseOrder, MissingMode, Numerics, Objective};
+use lockstep_engine::view::{NodeView, SplitTest, TreeView};
+use lockstep_engine::Model;
+
+use crate::inspect::hex;
+
+/// Why a model cannot be compiled to code.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CodegenError {
+    /// The model carries linear terms (a logistic or linear regression).
+    #[error(
+        "the model has linear terms (a regression, not a tree ensemble); codegen compiles trees \
+         only: score this model through the engine (the .lsm on the device, Model::predict)"
+    )]
+    LinearTerms,
+    /// The model carries per-level linear terms.
+    #[error(
+        "the model has per-level (one-hot) linear terms; codegen compiles trees only: score this \
+         model through the engine (the .lsm on the device, Model::predict)"
+    )]
+    LevelTerms,
+    /// A tree's node could not be read (the model view ended early).
+    #[error("tree {tree} has no node {node}; the model is damaged, recompile it")]
+    MissingNode {
+        /// Tree index.
+        tree: usize,
+        /// Node index within the tree.
+        node: usize,
+    },
+}
+
+/// What the header of the emitted module records besides the model.
+#[derive(Debug, Clone, Default)]
+pub struct CodegenOptions {
+    /// The command that generated the module, as the header shows it.
+    pub command: String,
+}
+
+/// How a numeric split treats a missing value, which picks the code variant it reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Variant {
+    /// NaN goes left: NaN reads code 0.
+    NanLeft,
+    /// NaN goes right: NaN reads code m.
+    NanRight,
+    /// NaN and |x| <= 1e-35 go left (LightGBM zero-as-missing).
+    ZeroLeft,
+    /// NaN and |x| <= 1e-35 go right.
+    ZeroRight,
+    /// NaN is scored as 0.0 (LightGBM missing type None).
+    NanAsZero,
+}
+
+impl Variant {
+    fn of(missing: MissingMode, default_left: bool) -> Variant {
+        match (missing, default_left) {
+            (MissingMode::NanDefault, true) => Variant::NanLeft,
+            (MissingMode::NanDefault, false) => Variant::NanRight,
+            (MissingMode::ZeroOrNanDefault, true) => Variant::ZeroLeft,
+            (MissingMode::ZeroOrNanDefault, false) => Variant::ZeroRight,
+            (MissingMode::NanAsZero, _) => Variant::NanAsZero,
+        }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Variant::NanLeft => "l",
+            Variant::NanRight => "r",
+            Variant::ZeroLeft => "zl",
+            Variant::ZeroRight => "zr",
+            Variant::NanAsZero => "n0",
+        }
+    }
+}
+
+/// What one feature's splits need computed per row.
+#[derive(Debug, Default)]
+struct FeaturePlan {
+    /// Distinct threshold keys of its numeric splits, sorted.
+    keys: BTreeSet<i32>,
+    /// Code variants its numeric splits read.
+    variants: BTreeSet<Variant>,
+    /// Whether a categorical split reads it.
+    categorical: bool,
+    /// Whether some split on it uses LightGBM's zero-as-missing.
+    zero_missing: bool,
+}
+
+/// The emitted Rust module for `model`.
+pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, CodegenError> {
+    if model.has_linear_terms() {
+        return Err(CodegenError::LinearTerms);
+    }
+    if model.has_level_terms() {
+        return Err(CodegenError::LevelTerms);
+    }
+    let trees: Vec<TreeView<'_>> = model.trees().collect();
+    let mut plans: BTreeMap<usize, FeaturePlan> = BTreeMap::new();
+    for tree in &trees {
+        for node in tree.nodes() {
+            if let NodeView::Split {
+                feature,
+                test,
+                missing,
+                default_left,
+                ..
+            } = node
+            {
+                let plan = plans.entry(feature).or_default();
+                plan.zero_missing |= missing == MissingMode::ZeroOrNanDefault;
+                match test {
+                    SplitTest::Less(t) => {
+                        plan.keys.insert(order_key(t));
+                        plan.variants.insert(Variant::of(missing, default_left));
+                    }
+                    SplitTest::Categories(_) => plan.categorical = true,
+                }
+            }
+        }
+    }
+    let sorted: BTreeMap<usize, Vec<i32>> = plans
+        .iter()
+        .map(|(&f, plan)| (f, plan.keys.iter().copied().collect()))
+        .collect();
+
+    let f64_model = model.numerics().is_f64();
+    let float = if f64_model { "f64" } else { "f32" };
+    let n_outputs = model.n_outputs();
+    let mut out = String::new();
+    header(&mut out, model, &trees, options);
+
+    // Tables: threshold keys per feature, category sets per categorical split.
+    let mut tables = String::new();
+    for (feature, keys) in &sorted {
+        if keys.is_empty() {
+            continue;
+        }
+        let slots = (keys.len() + 1).next_power_of_two();
+        let _ = write!(
+            tables,
+            "/// Order keys of feature {feature}'s {} thresholds, sorted, padded with i32::MAX.\n\
+             static K{feature}: [i32; {slots}] = [",
+            keys.len()
+        );
+        for (i, key) in keys
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(i32::MAX))
+            .take(slots)
+            .enumerate()
+        {
+            let _ = write!(tables, "{}{key}", if i == 0 { "" } else { ", " });
+        }
+        tables.push_str("];\n");
+    }
+
+    // The walk: per-row codes, then every tree in order.
+    let mut body = String::new();
+    for (&feature, plan) in &plans {
+        let keys = &sorted[&feature];
+        let _ = writeln!(body, "let x{feature} = features[{feature}];");
+        let _ = writeln!(
+            body,
+            "let nan{feature} = x{feature}.to_bits() & 0x7fff_ffff > 0x7f80_0000;"
+        );
+        if plan.zero_missing {
+            let _ = writeln!(
+                body,
+                "let small{feature} = nan{feature} | (x{feature}.to_bits() & 0x7fff_ffff <= \
+                 lockstep_engine::format::ZERO_MISSING_BOUND.to_bits());"
+            );
+        }
+        if !keys.is_empty() {
+            let m = keys.len();
+            let code_type = code_type(m);
+            let slots = (m + 1).next_power_of_two();
+            let _ = writeln!(
+                body,
+                "let k{feature} = compiled::order_key(x{feature});\nlet mut b{feature} = 0usize;"
+            );
+            let mut step = slots / 2;
+            while step > 0 {
+                let _ = writeln!(
+                    body,
+                    "b{feature} = step(&K{feature}, b{feature}, {step}, k{feature});"
+                );
+                step /= 2;
+            }
+            let _ = writeln!(body, "let b{feature} = b{feature} as {code_type};");
+            for variant in &plan.variants {
+                let name = format!("c{feature}{}", variant.suffix());
+                let value = match variant {
+                    Variant::NanLeft => format!("if nan{feature} {{ 0 }} else {{ b{feature} }}"),
+                    Variant::NanRight => {
+                        format!("if nan{feature} {{ {m} }} else {{ b{feature} }}")
+                    }
+                    Variant::ZeroLeft => {
+                        format!("if small{feature} {{ 0 }} else {{ b{feature} }}")
+                    }
+                    Variant::ZeroRight => {
+                        format!("if small{feature} {{ {m} }} else {{ b{feature} }}")
+                    }
+                    Variant::NanAsZero => {
+                        let zero = keys.partition_point(|&k| k <= order_key(0.0));
+                        format!("if nan{feature} {{ {zero} }} else {{ b{feature} }}")
+                    }
+                };
+                let _ = writeln!(body, "let {name}: {code_type} = {value};");
+            }
+        }
+        if plan.categorical {
+            let _ = writeln!(
+                body,
+                "let cat{feature} = compiled::category(NUMERICS, x{feature});\n\
+                 let catz{feature} = if nan{feature} {{ compiled::category(NUMERICS, 0.0) }} else {{ cat{feature} }};"
+            );
+        }
+    }
+
+    let base = |output: usize| -> String {
+        let value = model.base_margin(output);
+        if f64_model {
+            literal_f64(value)
+        } else {
+            literal_f32(value as f32)
+        }
+    };
+    let base_first = model.base_order() == BaseOrder::First;
+    for output in 0..n_outputs {
+        let start = if base_first {
+            base(output)
+        } else if f64_model {
+            "0.0_f64".into()
+        } else {
+            "0.0_f32".into()
+        };
+        let _ = writeln!(body, "let mut s{output}: {float} = {start};");
+    }
+    let mut sets = Vec::new();
+    for (index, tree) in trees.iter().enumerate() {
+        let _ = write!(body, "// tree {index}\ns{} += ", tree.output());
+        emit_node(
+            &mut body,
+            tree,
+            index,
+            0,
+            &sorted,
+            f64_model,
+            &mut sets,
+            model.numerics(),
+        )?;
+        body.push_str(";\n");
+    }
+    if !base_first {
+        for output in 0..n_outputs {
+            let _ = writeln!(body, "s{output} += {};", base(output));
+        }
+    }
+    for (index, words) in sets.iter().enumerate() {
+        let _ = write!(tables, "static S{index}: [u32; {}] = [", words.len());
+        for (i, word) in words.iter().enumerate() {
+            let _ = write!(tables, "{}0x{word:08x}", if i == 0 { "" } else { ", " });
+        }
+        tables.push_str("];\n");
+    }
+
+    let sums: Vec<String> = (0..n_outputs).map(|o| format!("s{o}")).collect();
+    let sums = sums.join(", ");
+    out.push_str(&tables);
+    out.push('\n');
+    out.push_str(HELPERS);
+    let _ = writeln!(
+        out,
+        "\n/// Scores one row (NaN means missing): `margins` gets the raw sums, `outputs` the \
+         transformed values,\n/// bit for bit what `lockstep_engine::Model::predict` writes for \
+         this model.\n#[allow(unused_variables, clippy::all)]\npub fn predict(features: &[f32; \
+         N_FEATURES], margins: &mut [f32; N_OUTPUTS], outputs: &mut [f32; N_OUTPUTS]) {{"
+    );
+    out.push_str(&body);
+    if f64_model {
+        let _ = writeln!(
+            out,
+            "let mut sums = [{sums}];\ncompiled::finish_f64(&TRANSFORM, &mut sums, margins, outputs);\n}}"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "*margins = [{sums}];\ncompiled::finish_f32(&TRANSFORM, margins, outputs);\n}}"
+        );
+    }
+    Ok(out)
+}
+
+/// The integer type of a feature's codes, which run from 0 to `m`.
+fn code_type(m: usize) -> &'static str {
+    if m <= usize::from(u8::MAX) {
+        "u8"
+    } else if m <= usize::from(u16::MAX) {
+        "u16"
+    } else {
+        "u32"
+    }
+}
+
+/// Small functions every emitted module carries.
+const HELPERS: &str =
+    "/// One step of the binary search over a feature's threshold keys: moves `i` up by `step`
+/// when the key there is at most `key`. `P` is a power of two, so the index is always in range.
+#[inline(always)]
+fn step<const P: usize>(keys: &[i32; P], i: usize, step: usize, key: i32) -> usize {
+    match keys.get((i + step - 1) & (P - 1)) {
+        Some(&t) if t <= key => i + step,
+        _ => i,
+    }
+}
+
+/// Whether `category` is a member of the bitset `words` (bit c % 32 of word c / 32).
+#[allow(dead_code)]
+#[inline(always)]
+fn member(words: &[u32], category: Option<u32>) -> bool {
+    match category {
+        Some(c) => words.get((c / 32) as usize).is_some_and(|w| (w >> (c % 32)) & 1 == 1),
+        None => false,
+    }
+}
+";
+
+/// The module's header, constants and imports.
+fn header(out: &mut String, model: &Model<'_>, trees: &[TreeView<'_>], options: &CodegenOptions) {
+    let sha = hex(&model.checksum());
+    let label: String = model.label().escape_debug().collect();
+    let command: String = options.command.escape_debug().collect();
+    let _ = writeln!(
+        out,
+        "//! Generated by `lockstep codegen`; do not edit. Regenerate from the model instead.\n\
+         //!\n\
+         //! model:   SHA-256 {sha}\n\
+         //!          label \"{label}\", {} trees, {} features, {} outputs\n\
+         //! engine:  lockstep-engine {} (the output transform is `lockstep_engine::compiled`)\n\
+         //! command: {command}\n\
+         //!\n\
+         //! `predict` writes exactly the bits `lockstep_engine::Model::predict` writes for this\n\
+         //! model, without allocating or panicking.\n\
+         #![forbid(unsafe_code)]\n\
+         #![allow(clippy::all, dead_code)]\n\
+         \n\
+         use lockstep_engine::compiled::{{self, OutputTransform}};\n\
+         use lockstep_engine::format::{{Aggregation, Numerics, Objective}};\n",
+        trees.len(),
+        model.n_features(),
+        model.n_outputs(),
+        env!("CARGO_PKG_VERSION"),
+    );
+    let _ = writeln!(
+        out,
+        "/// Features per row.\npub const N_FEATURES: usize = {};\n\
+         /// Outputs per row (margins, and as many transformed outputs).\npub const N_OUTPUTS: usize = {};\n\
+         /// The SHA-256 of the model this module computes (its identity, as `lockstep inspect` shows it).\n\
+         pub const MODEL_SHA256: [u8; 32] = {:?};\n\
+         /// [`MODEL_SHA256`] in hex.\npub const MODEL_SHA256_HEX: &str = \"{sha}\";\n\
+         /// The version of `lockstep codegen` (and its engine) that generated this module.\n\
+         pub const GENERATOR_VERSION: &str = \"{}\";\n",
+        model.n_features(),
+        model.n_outputs(),
+        model.checksum(),
+        env!("CARGO_PKG_VERSION"),
+    );
+    let trees_per_output = trees.iter().filter(|t| t.output() == 0).count();
+    let _ = writeln!(
+        out,
+        "const NUMERICS: Numerics = {};\n\
+         const TRANSFORM: OutputTransform = OutputTransform {{\n    objective: Objective::{},\n    \
+         numerics: NUMERICS,\n    aggregation: Aggregation::{},\n    trees_per_output: {trees_per_output},\n}};\n",
+        numerics_expr(model.numerics()),
+        objective_name(model.objective()),
+        match model.aggregation() {
+            Aggregation::Sum => "Sum",
+            Aggregation::Mean => "Mean",
+        },
+    );
+}
+
+fn numerics_expr(numerics: Numerics) -> String {
+    match numerics {
+        Numerics::XgboostLegacy => "Numerics::XgboostLegacy".into(),
+        Numerics::Xgboost => "Numerics::Xgboost".into(),
+        Numerics::Lightgbm { sigmoid } => format!(
+            "Numerics::Lightgbm {{ sigmoid: f64::from_bits(0x{:016x}) }}",
+            sigmoid.to_bits()
+        ),
+    }
+}
+
+fn objective_name(objective: Objective) -> &'static str {
+    match objective {
+        Objective::Regression => "Regression",
+        Objective::BinaryLogistic => "BinaryLogistic",
+        Objective::MulticlassSoftmax => "MulticlassSoftmax",
+        Objective::MulticlassOneVsRest => "MulticlassOneVsRest",
+        Objective::BinaryProbability => "BinaryProbability",
+    }
+}
+
+/// An exact f32 literal (Rust prints the shortest text that reads back to the same value).
+fn literal_f32(value: f32) -> String {
+    format!("{value:?}_f32")
+}
+
+/// An exact f64 literal.
+fn literal_f64(value: f64) -> String {
+    format!("{value:?}_f64")
+}
+
+/// Emits node `index` of `tree` (tree number `tree_index`) as an expression: a leaf's value,
+/// or `if <goes left> { left } else { right }`.
+#[allow(clippy::too_many_arguments)]
+fn emit_node(
+    out: &mut String,
+    tree: &TreeView<'_>,
+    tree_index: usize,
+    index: usize,
+    sorted: &BTreeMap<usize, Vec<i32>>,
+    f64_model: bool,
+    sets: &mut Vec<Vec<u32>>,
+    numerics: Numerics,
+) -> Result<(), CodegenError> {
+    let node = tree.node(index).ok_or(CodegenError::MissingNode {
+        tree: tree_index,
+        node: index,
+    })?;
+    match node {
+        NodeView::Leaf { value } => {
+            out.push_str(&if f64_model {
+                literal_f64(value)
+            } else {
+                literal_f32(value as f32)
+            });
+        }
+        NodeView::Split {
+            feature,
+            test,
+            missing,
+            default_left,
+            left,
+        } => {
+            match test {
+                SplitTest::Less(t) => {
+                    let keys = sorted.get(&feature).map_or(&[][..], Vec::as_slice);
+                    let j = keys.partition_point(|&k| k < order_key(t));
+                    let variant = Variant::of(missing, default_left);
+                    let _ = writeln!(out, "if c{feature}{} <= {j} {{", variant.suffix());
+                }
+                SplitTest::Categories(set) => {
+                    let members: Vec<u32> = set.members().collect();
+                    let n_words = members.last().map_or(0, |&c| c as usize / 32 + 1);
+                    let mut words = vec![0u32; n_words];
+                    for c in members {
+                        words[c as usize / 32] |= 1 << (c % 32);
+                    }
+                    let set_index = sets.len();
+                    sets.push(words);
+                    let missing_expr = match missing {
+                        MissingMode::NanDefault => format!("nan{feature}"),
+                        MissingMode::ZeroOrNanDefault => format!("small{feature}"),
+                        MissingMode::NanAsZero => "false".into(),
+                    };
+                    let category = match missing {
+                        MissingMode::NanAsZero => format!("catz{feature}"),
+                        _ => format!("cat{feature}"),
+                    };
+                    // LightGBM sends members left; XGBoost sends members right.
+                    let member_side = if numerics.is_f64() { "" } else { "!" };
+                    let _ = writeln!(
+                        out,
+                        "if if {missing_expr} {{ {default_left} }} else {{ {member_side}member(&S{set_index}, {category}) }} {{"
+                    );
+                }
+            }
+            emit_node(
+                out, tree, tree_index, left, sorted, f64_model, sets, numerics,
+            )?;
+            out.push_str("\n} else {\n");
+            emit_node(
+                out,
+                tree,
+                tree_index,
+                left + 1,
+                sorted,
+                f64_model,
+                sets,
+                numerics,
+            )?;
+            out.push_str("\n}");
+        }
+    }
+    Ok(())
+}
