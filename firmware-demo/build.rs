@@ -37,9 +37,23 @@ fn main() {
     };
     println!("cargo:rustc-cfg=lockstep_board=\"{}\"", target.board);
 
+    let codegen = write_codegen_models(&out);
+    // With generated code compiled in, the model region becomes code flash (the model is the
+    // code; no blob is loaded), and MODEL is left empty at its end: the 300-tree models'
+    // code does not fit the micro:bit's 80 KiB of code flash otherwise.
+    let layout = if codegen && target.flash_origin + target.flash_bytes == target.model_region {
+        targets::Target {
+            flash_bytes: target.flash_bytes + target.model_region_bytes,
+            model_region: target.model_region + target.model_region_bytes,
+            model_region_bytes: 0,
+            ..target
+        }
+    } else {
+        target
+    };
     // cortex-m-rt's link.x INCLUDEs memory.x; ours INCLUDEs model-region.x, which holds no
     // addresses (it places the region through ORIGIN(MODEL) and LENGTH(MODEL)).
-    fs::write(out.join("memory.x"), target.memory_x().to_string()).expect("write memory.x");
+    fs::write(out.join("memory.x"), layout.memory_x().to_string()).expect("write memory.x");
     fs::copy("memory/model-region.x", out.join("model-region.x")).expect("copy model-region.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory");
@@ -65,6 +79,53 @@ fn main() {
     });
     println!("cargo:rerun-if-changed={}", model.display());
     println!("cargo:rustc-env=LOCKSTEP_MODEL={}", model.display());
+}
+
+/// Writes `codegen_models.rs` for the `parity-codegen` binary: one `#[path]` module per file
+/// of `LOCKSTEP_CODEGEN` (Rust modules from `lockstep codegen`, `:`-separated, relative paths
+/// relative to firmware-demo/), a slice-taking wrapper for each, and `MODELS`. Returns whether
+/// any module was given.
+fn write_codegen_models(out: &std::path::Path) -> bool {
+    const VAR: &str = "LOCKSTEP_CODEGEN";
+    println!("cargo:rerun-if-env-changed={VAR}");
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets it"));
+    let paths: Vec<PathBuf> = env::var_os(VAR)
+        .map(|list| {
+            env::split_paths(&list)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut code = String::new();
+    let mut models = String::new();
+    for (index, path) in paths.iter().enumerate() {
+        let path = fs::canonicalize(manifest_dir.join(path)).unwrap_or_else(|e| {
+            panic!(
+                "{VAR}: cannot read {} ({e}); name the .rs files `lockstep codegen` wrote",
+                path.display()
+            )
+        });
+        println!("cargo:rerun-if-changed={}", path.display());
+        let m = format!("codegen_{index}");
+        code.push_str(&format!(
+            "#[path = {path:?}]\nmod {m};\n\
+             fn score_{index}(row: &[f32], margins: &mut [f32], outputs: &mut [f32]) -> bool {{\n    \
+             match (\n        <&[f32; {m}::N_FEATURES]>::try_from(row),\n        \
+             <&mut [f32; {m}::N_OUTPUTS]>::try_from(margins),\n        \
+             <&mut [f32; {m}::N_OUTPUTS]>::try_from(outputs),\n    ) {{\n        \
+             (Ok(row), Ok(margins), Ok(outputs)) => {{\n            {m}::predict(row, margins, outputs);\n            true\n        }}\n        \
+             _ => false,\n    }}\n}}\n",
+            path = path.display().to_string()
+        ));
+        models.push_str(&format!(
+            "    Compiled {{ sha256: {m}::MODEL_SHA256, n_features: {m}::N_FEATURES, n_outputs: {m}::N_OUTPUTS, score: score_{index} }},\n"
+        ));
+    }
+    code.push_str(&format!(
+        "/// The models compiled into this firmware.\nstatic MODELS: &[Compiled] = &[\n{models}];\n"
+    ));
+    fs::write(out.join("codegen_models.rs"), code).expect("write codegen_models.rs");
+    !paths.is_empty()
 }
 
 /// Writes `seal_key.rs`: `PUBLIC_KEY: Option<[u8; 32]>` and `MIN_VERSION: u32`, from the

@@ -18,6 +18,7 @@ pub mod line;
 pub mod region;
 pub mod seal;
 pub mod uart;
+pub mod vectors;
 
 /// Ends the program with a failure status after the caller printed why; QEMU exits.
 pub fn exit_failure() -> ! {

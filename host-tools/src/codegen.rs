@@ -201,7 +201,8 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
         }
         if !keys.is_empty() {
             let m = keys.len();
-            let code_type = code_type(m);
+            // u32 whatever m: narrower codes cost a zero-extension per split on Arm.
+            let code_type = "u32";
             let slots = (m + 1).next_power_of_two();
             let _ = writeln!(
                 body,
@@ -267,7 +268,7 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
     }
     let mut sets = Vec::new();
     for (index, tree) in trees.iter().enumerate() {
-        let _ = write!(body, "// tree {index}\ns{} += ", tree.output());
+        let _ = writeln!(body, "// tree {index}");
         emit_node(
             &mut body,
             tree,
@@ -278,7 +279,7 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
             &mut sets,
             model.numerics(),
         )?;
-        body.push_str(";\n");
+        body.push('\n');
     }
     if !base_first {
         for output in 0..n_outputs {
@@ -320,15 +321,12 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
     Ok(out)
 }
 
-/// The integer type of a feature's codes, which run from 0 to `m`.
-fn code_type(m: usize) -> &'static str {
-    if m <= usize::from(u8::MAX) {
-        "u8"
-    } else if m <= usize::from(u16::MAX) {
-        "u16"
-    } else {
-        "u32"
-    }
+/// The model SHA-256 (hex) a generated module declares (`MODEL_SHA256_HEX`), if `code` is one.
+pub fn declared_model_sha256(code: &str) -> Option<String> {
+    let rest = code.split("pub const MODEL_SHA256_HEX: &str = \"").nth(1)?;
+    let hex = rest.get(..64)?;
+    (hex.bytes().all(|b| b.is_ascii_hexdigit()) && rest.get(64..65) == Some("\""))
+        .then(|| hex.to_string())
 }
 
 /// Small functions every emitted module carries.
@@ -459,11 +457,12 @@ fn emit_node(
     })?;
     match node {
         NodeView::Leaf { value } => {
-            out.push_str(&if f64_model {
+            let value = if f64_model {
                 literal_f64(value)
             } else {
                 literal_f32(value as f32)
-            });
+            };
+            let _ = write!(out, "s{} += {value};", tree.output());
         }
         NodeView::Split {
             feature,

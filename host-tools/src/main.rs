@@ -141,6 +141,12 @@ enum Command {
         /// default 0). A sealed model older than this is refused on the host and the device.
         #[arg(long, value_name = "N", requires = "pubkey")]
         min_version: Option<u32>,
+        /// A Rust module from `lockstep codegen` (repeatable; one must be generated from
+        /// --model): the devices run that generated code instead of the engine on the model
+        /// bytes (the `parity-codegen` firmware, every module compiled in, no model region),
+        /// and --cost measures it. Not with --pubkey.
+        #[arg(long, value_name = "MODEL.rs")]
+        codegen: Vec<PathBuf>,
     },
     /// Train a deterministic model (gradient-boosted trees, random forest or penalised logistic
     /// regression) on a CSV described by a schema, compile it, and write a training record
@@ -659,6 +665,7 @@ fn main() -> ExitCode {
             corrupt_device_output,
             pubkey,
             min_version,
+            codegen,
         } => commands::parity::run(ParityArgs {
             model,
             targets,
@@ -672,6 +679,7 @@ fn main() -> ExitCode {
             corrupt_device_output,
             pubkey,
             min_version,
+            codegen,
         })
         .map(|exact| match exact {
             true => Exit::Success,

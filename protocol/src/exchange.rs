@@ -43,6 +43,10 @@ pub const CORRUPT_OUTPUT_ARG: &str = "corrupt-output";
 /// sealed blobs instead of scoring (test only): the model region then holds a [`batch`] of
 /// blobs, and the firmware prints one `seal-verdict` line per blob (see `report`).
 pub const SEAL_CHECK_ARG: &str = "seal-check";
+/// The QEMU `-append` prefix that tells the `parity-codegen` firmware which of its compiled
+/// models (modules from `lockstep codegen`) to score with: followed by the model's SHA-256 in
+/// 64 lowercase hex digits. That firmware has no model region; the host loads no blob.
+pub const CODEGEN_MODEL_ARG: &str = "codegen-model=";
 
 /// Why bytes are not a well-formed exchange file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -24,6 +24,7 @@ fn options(name: &str, corrupt: bool) -> ParityOptions {
         corrupt_device_output: corrupt,
         keep_mismatches: 5,
         seal: None,
+        codegen: Vec::new(),
     }
 }
 

@@ -118,6 +118,7 @@ fn a_sealed_model_is_verified_on_every_target_and_scores_the_host_bits() {
             sealed: sealed.clone(),
             key: key(),
         }),
+        codegen: Vec::new(),
     };
     let record = parity::run(&model, &set, &TARGETS, &options, |_| {}).expect("parity");
     assert!(record.all_exact(), "{:?}", record.targets);

@@ -35,6 +35,9 @@ pub struct ParityArgs {
     pub pubkey: Option<PathBuf>,
     /// The oldest sealed version the firmware accepts (with `pubkey`; default 0).
     pub min_version: Option<u32>,
+    /// Rust modules from `lockstep codegen` (one generated from this model): the devices run
+    /// them instead of the engine on the model bytes.
+    pub codegen: Vec<PathBuf>,
 }
 
 /// Runs the parity suite and prints its results; `Ok(false)` when some output differs.
@@ -58,6 +61,7 @@ pub fn run(args: ParityArgs) -> Result<bool> {
     let file_bytes = read_file("parity", model_path)?;
     let (bytes, seal) = open_seal(model_path, &file_bytes, &args)?;
     let model = load_model("parity", model_path, bytes)?;
+    check_codegen_modules(model_path, &model, &args)?;
     let mut targets = Vec::new();
     for name in target_names {
         let names: Vec<&str> = parity::TARGETS.iter().map(|t| t.name).collect();
@@ -98,6 +102,7 @@ pub fn run(args: ParityArgs) -> Result<bool> {
         corrupt_device_output: args.corrupt_device_output,
         keep_mismatches: 5,
         seal,
+        codegen: args.codegen.clone(),
     };
     eprintln!(
         "parity: {} vectors, model sha256 {}",
@@ -147,7 +152,11 @@ pub fn run(args: ParityArgs) -> Result<bool> {
                     .map_or("n/a".into(), |v| format!("{v:.0}")),
                 c.stack_peak_bytes
                     .map_or("n/a".into(), |v| format!("{v} B")),
-                format!("{} B", c.model_flash_bytes),
+                if args.codegen.is_empty() {
+                    format!("{} B", c.model_flash_bytes)
+                } else {
+                    "in code".to_string()
+                },
                 c.firmware_flash_bytes
                     .map_or("n/a".into(), |v| format!("{v} B")),
             );
@@ -181,6 +190,47 @@ pub fn run(args: ParityArgs) -> Result<bool> {
         eprintln!("parity: work files kept in '{}'", shown_path(&work_dir));
     }
     Ok(exact)
+}
+
+/// With `--codegen`: refuses a sealed model, and a set of modules none of which was generated
+/// from this model (the firmware would refuse it after a long build).
+fn check_codegen_modules(
+    model_path: &std::path::Path,
+    model: &lockstep_engine::Model<'_>,
+    args: &ParityArgs,
+) -> Result<()> {
+    if args.codegen.is_empty() {
+        return Ok(());
+    }
+    if args.pubkey.is_some() {
+        anyhow::bail!(
+            "parity: --codegen and --pubkey do not go together: generated code has no model \
+             bytes to verify; check the sealed model without --codegen"
+        );
+    }
+    let sha = inspect::hex(&model.checksum());
+    let mut found = false;
+    for module in &args.codegen {
+        let code = read_file("parity: --codegen", module)?;
+        let declared = crate::codegen::declared_model_sha256(&String::from_utf8_lossy(&code));
+        if declared.is_none() {
+            anyhow::bail!(
+                "parity: --codegen '{}' is not a module `lockstep codegen` wrote (no \
+                 MODEL_SHA256_HEX); generate it with `lockstep codegen MODEL.lsm -o OUT.rs`",
+                shown_path(module)
+            );
+        }
+        found |= declared.as_deref() == Some(sha.as_str());
+    }
+    if !found {
+        anyhow::bail!(
+            "parity: no --codegen module was generated from '{}' (sha256 {sha}); regenerate one \
+             with `lockstep codegen {} -o model.rs`",
+            shown_path(model_path),
+            shown_path(model_path)
+        );
+    }
+    Ok(())
 }
 
 /// The model bytes to score and, for a sealed model, what the devices get: opens the seal on

@@ -211,6 +211,10 @@ pub struct ParityOptions {
     /// A sealed model: the devices get these bytes, verify them before scoring, and the
     /// firmware is built with its key (`None`: the model bytes go as they are, unsigned).
     pub seal: Option<SealedInput>,
+    /// Generated code instead of the data path: Rust modules from `lockstep codegen` (one of
+    /// them for this model) compiled into the `parity-codegen` firmware, which scores with
+    /// them; no model bytes go to the device. Empty: the engine on the model bytes.
+    pub codegen: Vec<PathBuf>,
 }
 
 /// The model blob QEMU loads into the region: u32 LE length, then the model bytes.
@@ -265,9 +269,18 @@ pub fn run(
             .map_or(model_bytes, |s| s.sealed.as_slice()),
     );
     let host_hash = hex(&model.checksum());
+    let codegen = !options.codegen.is_empty();
+    if codegen && options.seal.is_some() {
+        return Err(ParityError::Run {
+            target: "host".into(),
+            detail: "generated code carries no model bytes to seal; run a sealed model through \
+                     the data path"
+                .into(),
+        });
+    }
     let mut results = Vec::new();
     for target in targets {
-        if blob.len() > target.model_region_bytes as usize {
+        if !codegen && blob.len() > target.model_region_bytes as usize {
             return Err(ParityError::ModelTooLarge {
                 target: target.name.into(),
                 size: blob.len(),
@@ -279,17 +292,33 @@ pub fn run(
             target.name, target.triple
         ));
         let key = options.seal.as_ref().map(|s| &s.key);
-        let elf = qemu::build_firmware(&options.firmware_dir, target, key)?;
+        let elf = if codegen {
+            qemu::build_codegen_firmware(&options.firmware_dir, target, &options.codegen)?
+        } else {
+            qemu::build_firmware(&options.firmware_dir, target, key)?
+        };
         let dir = options.work_dir.join(target.name);
         std::fs::create_dir_all(&dir)?;
-        crate::output::write_atomically(&dir.join(MODEL_BLOB_FILE), &blob)?;
+        if !codegen {
+            crate::output::write_atomically(&dir.join(MODEL_BLOB_FILE), &blob)?;
+        }
         crate::output::write_atomically(&dir.join(VECTORS_FILE), &vector_bytes)?;
         progress(&format!(
             "{}: running {} vectors in QEMU",
             target.name,
             vectors.n_rows()
         ));
-        let run = qemu::run_parity(&elf, &dir, target, options.corrupt_device_output)?;
+        let run = if codegen {
+            qemu::run_codegen_parity(
+                &elf,
+                &dir,
+                target,
+                &host_hash,
+                options.corrupt_device_output,
+            )?
+        } else {
+            qemu::run_parity(&elf, &dir, target, options.corrupt_device_output)?
+        };
         if run.model_sha256 != host_hash {
             return Err(ParityError::HashMismatch {
                 target: target.name.into(),
@@ -322,7 +351,8 @@ pub fn run(
         result.cost = DeviceCost {
             instructions_per_inference: run.instructions_per_inference,
             stack_peak_bytes: run.stack_peak_bytes,
-            model_flash_bytes: model_bytes.len(),
+            // Generated code holds the model in the firmware's code: no separate model bytes.
+            model_flash_bytes: if codegen { 0 } else { model_bytes.len() },
             firmware_flash_bytes: qemu::flash_bytes(&elf).ok(),
             seal_verify_instructions: run.seal.as_ref().and_then(|s| s.verify_instructions),
         };

@@ -8,10 +8,12 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use lockstep_protocol::exchange::{
-    self, FileKind, Header, CORRUPT_OUTPUT_ARG, MODEL_BLOB_FILE, OUTPUTS_FILE, SEAL_CHECK_ARG,
+    self, FileKind, Header, CODEGEN_MODEL_ARG, CORRUPT_OUTPUT_ARG, MODEL_BLOB_FILE, OUTPUTS_FILE,
+    SEAL_CHECK_ARG,
 };
 use lockstep_protocol::report;
 use lockstep_protocol::targets::QEMU_COMMON_ARGS;
+use sha2::{Digest, Sha256};
 
 use super::{ParityError, Target};
 
@@ -72,15 +74,79 @@ impl FirmwareKey {
 
 /// Builds (or reuses) the parity firmware for `target`, with `key` compiled in (or none:
 /// unsigned models), and returns the path of its ELF in a directory named after the key.
-///
-/// Every key shares one cargo target directory; build.rs's rerun-if-env-changed makes cargo
-/// rebuild when the key or minimum differs from the last build. Cargo itself places the ELF in
-/// the key's own directory (`--artifact-dir`, under its build lock), so a concurrent build with
-/// another key cannot swap the ELF under a run.
 pub fn build_firmware(
     firmware_dir: &Path,
     target: &Target,
     key: Option<&FirmwareKey>,
+) -> Result<PathBuf, ParityError> {
+    let tag = key.map_or_else(|| "unsigned".to_string(), FirmwareKey::tag);
+    let mut command = Command::new("/usr/bin/cargo");
+    match key {
+        Some(key) => command
+            .env(
+                "LOCKSTEP_SEAL_PUBLIC_KEY",
+                crate::inspect::hex(&key.public_key),
+            )
+            .env("LOCKSTEP_SEAL_MIN_VERSION", key.min_version.to_string()),
+        None => command
+            .env_remove("LOCKSTEP_SEAL_PUBLIC_KEY")
+            .env_remove("LOCKSTEP_SEAL_MIN_VERSION"),
+    };
+    command.env_remove("LOCKSTEP_CODEGEN");
+    cargo_build(command, firmware_dir, target, "parity", &tag)
+}
+
+/// Builds (or reuses) the `parity-codegen` firmware for `target` with the Rust modules
+/// `modules` (from `lockstep codegen`) compiled in, and returns the path of its ELF, in a
+/// directory named after the modules' contents. No sealing key: generated code has no model
+/// bytes to verify.
+pub fn build_codegen_firmware(
+    firmware_dir: &Path,
+    target: &Target,
+    modules: &[PathBuf],
+) -> Result<PathBuf, ParityError> {
+    let build_error = |detail: String| ParityError::Build {
+        target: target.name.into(),
+        detail,
+    };
+    let mut digest = Sha256::new();
+    let mut absolute = Vec::new();
+    for module in modules {
+        let path = std::fs::canonicalize(module)
+            .map_err(|e| build_error(format!("{}: {e}", crate::text::shown_path(module))))?;
+        let code = std::fs::read(&path)
+            .map_err(|e| build_error(format!("{}: {e}", crate::text::shown_path(module))))?;
+        digest.update((code.len() as u64).to_le_bytes());
+        digest.update(&code);
+        absolute.push(path);
+    }
+    let list = std::env::join_paths(&absolute).map_err(|e| {
+        build_error(format!(
+            "a generated module's path cannot be passed to the build: {e}"
+        ))
+    })?;
+    let tag = format!("codegen-{}", &crate::inspect::hex(&digest.finalize())[..16]);
+    let mut command = Command::new("/usr/bin/cargo");
+    command
+        .env("LOCKSTEP_CODEGEN", list)
+        .env_remove("LOCKSTEP_SEAL_PUBLIC_KEY")
+        .env_remove("LOCKSTEP_SEAL_MIN_VERSION");
+    cargo_build(command, firmware_dir, target, "parity-codegen", &tag)
+}
+
+/// Runs `command` (cargo, with the build's environment set) as a release build of `bin` for
+/// `target` in `firmware_dir`, placing the ELF in a directory named `tag`.
+///
+/// Every build shares one cargo target directory; build.rs's rerun-if-env-changed makes cargo
+/// rebuild when the environment differs from the last build. Cargo itself places the ELF in
+/// the tag's own directory (`--artifact-dir`, under its build lock), so a concurrent build
+/// with another key or other modules cannot swap the ELF under a run.
+fn cargo_build(
+    mut command: Command,
+    firmware_dir: &Path,
+    target: &Target,
+    bin: &str,
+    tag: &str,
 ) -> Result<PathBuf, ParityError> {
     let build_error = |detail: String| ParityError::Build {
         target: target.name.into(),
@@ -97,25 +163,12 @@ pub fn build_firmware(
         joined.push(lld);
         path = std::env::join_paths(joined).unwrap_or(path);
     }
-    let tag = key.map_or_else(|| "unsigned".to_string(), FirmwareKey::tag);
     let artifacts = firmware_dir
         .join("target")
         .join(target.triple)
         .join("release")
         .join("lockstep-parity")
         .join(tag);
-    let mut command = Command::new("/usr/bin/cargo");
-    match key {
-        Some(key) => command
-            .env(
-                "LOCKSTEP_SEAL_PUBLIC_KEY",
-                crate::inspect::hex(&key.public_key),
-            )
-            .env("LOCKSTEP_SEAL_MIN_VERSION", key.min_version.to_string()),
-        None => command
-            .env_remove("LOCKSTEP_SEAL_PUBLIC_KEY")
-            .env_remove("LOCKSTEP_SEAL_MIN_VERSION"),
-    };
     let output = command
         .args([
             "build",
@@ -124,7 +177,7 @@ pub fn build_firmware(
             "--target",
             target.triple,
             "--bin",
-            "parity",
+            bin,
             "-Z",
             "unstable-options",
             "--artifact-dir",
@@ -145,7 +198,7 @@ pub fn build_firmware(
             tail.into_iter().rev().collect::<Vec<_>>().join("\n"),
         ));
     }
-    Ok(artifacts.join("parity"))
+    Ok(artifacts.join(bin))
 }
 
 /// QEMU's version line.
@@ -178,6 +231,17 @@ fn run_qemu(
     target: &Target,
     append: Option<&str>,
 ) -> Result<(std::process::ExitStatus, String), ParityError> {
+    run_qemu_with(elf, dir, target, append, true)
+}
+
+/// [`run_qemu`], loading `model.blob` into the model region only when `load_model`.
+fn run_qemu_with(
+    elf: &Path,
+    dir: &Path,
+    target: &Target,
+    append: Option<&str>,
+    load_model: bool,
+) -> Result<(std::process::ExitStatus, String), ParityError> {
     let run_error = |detail: String| ParityError::Run {
         target: target.name.into(),
         detail,
@@ -188,12 +252,13 @@ fn run_qemu(
         .args(QEMU_COMMON_ARGS)
         .args(["-monitor", "none", "-serial", "none", "-icount", "shift=0"])
         .arg("-kernel")
-        .arg(elf)
-        .arg("-device")
-        .arg(format!(
+        .arg(elf);
+    if load_model {
+        command.arg("-device").arg(format!(
             "loader,file={MODEL_BLOB_FILE},addr=0x{:08x}",
             target.model_region
         ));
+    }
     if let Some(append) = append {
         command.args(["-append", append]);
     }
@@ -244,12 +309,40 @@ pub fn run_parity(
     target: &Target,
     corrupt: bool,
 ) -> Result<DeviceRun, ParityError> {
+    let _ = std::fs::remove_file(dir.join(OUTPUTS_FILE));
+    let (status, log) = run_qemu(elf, dir, target, corrupt.then_some(CORRUPT_OUTPUT_ARG))?;
+    device_run(dir, target, status, log)
+}
+
+/// Runs the `parity-codegen` firmware in `dir` (which holds `vectors.bin`) on the compiled
+/// model whose SHA-256 is `model_sha256` (hex); no model blob is loaded.
+pub fn run_codegen_parity(
+    elf: &Path,
+    dir: &Path,
+    target: &Target,
+    model_sha256: &str,
+    corrupt: bool,
+) -> Result<DeviceRun, ParityError> {
+    let _ = std::fs::remove_file(dir.join(OUTPUTS_FILE));
+    let mut append = format!("{CODEGEN_MODEL_ARG}{model_sha256}");
+    if corrupt {
+        append = format!("{append} {CORRUPT_OUTPUT_ARG}");
+    }
+    let (status, log) = run_qemu_with(elf, dir, target, Some(&append), false)?;
+    device_run(dir, target, status, log)
+}
+
+/// What a parity run of the firmware reported (its log, exit status and `outputs.bin`).
+fn device_run(
+    dir: &Path,
+    target: &Target,
+    status: std::process::ExitStatus,
+    log: String,
+) -> Result<DeviceRun, ParityError> {
     let run_error = |detail: String| ParityError::Run {
         target: target.name.into(),
         detail,
     };
-    let _ = std::fs::remove_file(dir.join(OUTPUTS_FILE));
-    let (status, log) = run_qemu(elf, dir, target, corrupt.then_some(CORRUPT_OUTPUT_ARG))?;
     if let Some(code) = field(&log, report::SEAL_REFUSED) {
         let reason = log
             .lines()

@@ -1250,6 +1250,7 @@ fn candidate(
                         min_version: version,
                     },
                 }),
+                codegen: Vec::new(),
             };
             parity::run(&trained.model, &vectors, &targets, &options, |_| {})
         });
