@@ -711,41 +711,82 @@ impl Model<'_> {
     /// then every NaN in both made canonical.
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn finish_f32(&self, margins: &mut [f32], outputs: &mut [f32]) {
-        finish_f32_with(&self.output_transform(), margins, outputs);
+        finish_f32_with(self, margins, outputs);
     }
 
     /// f32 `margins` and `outputs` from raw f64 sums (`sums` is transformed in place).
     #[cfg_attr(target_arch = "arm", inline(never))]
     fn finish_f64(&self, sums: &mut [f64], margins: &mut [f32], outputs: &mut [f32]) {
-        finish_f64_with(&self.output_transform(), sums, margins, outputs);
+        finish_f64_with(self, sums, margins, outputs);
     }
 
     /// Transforms raw f32 margins into outputs in place.
     fn transform_f32(&self, values: &mut [f32]) {
-        transform_f32_with(&self.output_transform(), values);
+        transform_f32_with(self, values);
     }
 
     /// Transforms raw f64 margins into outputs in place.
     fn transform_f64(&self, values: &mut [f64]) {
-        transform_f64_with(&self.output_transform(), values);
+        transform_f64_with(self, values);
     }
+}
 
-    /// What turns this model's margins into its outputs.
+/// What the output transforms read: a model's fields, or a generated module's constants
+/// ([`OutputTransform`]). The model passes itself rather than a copied record, which kept a
+/// record on the Cortex-M0 stack (16 bytes more at the peak).
+pub(crate) trait TransformSource {
+    /// What the outputs mean.
+    fn transform_objective(&self) -> Objective;
+    /// The arithmetic.
+    fn transform_numerics(&self) -> Numerics;
+    /// Sum or mean.
+    fn transform_aggregation(&self) -> Aggregation;
+    /// The divisor of a mean.
+    fn transform_trees_per_output(&self) -> u32;
+}
+
+impl TransformSource for Model<'_> {
     #[inline(always)]
-    pub(crate) fn output_transform(&self) -> OutputTransform {
-        OutputTransform {
-            objective: self.body.objective,
-            numerics: self.body.numerics,
-            aggregation: self.body.aggregation,
-            trees_per_output: self.trees_per_output,
-        }
+    fn transform_objective(&self) -> Objective {
+        self.body.objective
+    }
+    #[inline(always)]
+    fn transform_numerics(&self) -> Numerics {
+        self.body.numerics
+    }
+    #[inline(always)]
+    fn transform_aggregation(&self) -> Aggregation {
+        self.body.aggregation
+    }
+    #[inline(always)]
+    fn transform_trees_per_output(&self) -> u32 {
+        self.trees_per_output
+    }
+}
+
+impl TransformSource for OutputTransform {
+    #[inline(always)]
+    fn transform_objective(&self) -> Objective {
+        self.objective
+    }
+    #[inline(always)]
+    fn transform_numerics(&self) -> Numerics {
+        self.numerics
+    }
+    #[inline(always)]
+    fn transform_aggregation(&self) -> Aggregation {
+        self.aggregation
+    }
+    #[inline(always)]
+    fn transform_trees_per_output(&self) -> u32 {
+        self.trees_per_output
     }
 }
 
 /// [`Model::finish_f32`] for the transform `t`: outputs from raw f32 `margins`, then every NaN
 /// in both made canonical.
 #[inline(always)]
-pub(crate) fn finish_f32_with(t: &OutputTransform, margins: &mut [f32], outputs: &mut [f32]) {
+pub(crate) fn finish_f32_with(t: &impl TransformSource, margins: &mut [f32], outputs: &mut [f32]) {
     for (out, &m) in outputs.iter_mut().zip(margins.iter()) {
         *out = m;
     }
@@ -760,7 +801,7 @@ pub(crate) fn finish_f32_with(t: &OutputTransform, margins: &mut [f32], outputs:
 /// [`Model::finish_f64`] for the transform `t`.
 #[inline(always)]
 pub(crate) fn finish_f64_with(
-    t: &OutputTransform,
+    t: &impl TransformSource,
     sums: &mut [f64],
     margins: &mut [f32],
     outputs: &mut [f32],
@@ -784,33 +825,33 @@ pub(crate) fn finish_f64_with(
 }
 
 /// [`Model::transform_f32`] for the transform `t`.
-fn transform_f32_with(t: &OutputTransform, values: &mut [f32]) {
+fn transform_f32_with(t: &impl TransformSource, values: &mut [f32]) {
     // Forests report the raw sum as their margin; the transform sees the average.
-    if t.aggregation == Aggregation::Mean {
-        let divisor = t.trees_per_output as f32;
+    if t.transform_aggregation() == Aggregation::Mean {
+        let divisor = t.transform_trees_per_output() as f32;
         for value in values.iter_mut() {
             *value /= divisor;
         }
     }
-    let legacy = t.numerics == Numerics::XgboostLegacy;
-    transform_xgboost_in_place(t.objective, legacy, values);
+    let legacy = t.transform_numerics() == Numerics::XgboostLegacy;
+    transform_xgboost_in_place(t.transform_objective(), legacy, values);
 }
 
 /// [`Model::transform_f64`] for the transform `t`.
-fn transform_f64_with(t: &OutputTransform, values: &mut [f64]) {
+fn transform_f64_with(t: &impl TransformSource, values: &mut [f64]) {
     // Forests report the raw sum as their margin (LightGBM's raw score); the transform sees
     // the average, as LightGBM divides by the number of iterations before converting.
-    if t.aggregation == Aggregation::Mean {
-        let divisor = f64::from(t.trees_per_output);
+    if t.transform_aggregation() == Aggregation::Mean {
+        let divisor = f64::from(t.transform_trees_per_output());
         for value in values.iter_mut() {
             *value /= divisor;
         }
     }
-    let scale = match t.numerics {
+    let scale = match t.transform_numerics() {
         Numerics::Lightgbm { sigmoid } => sigmoid,
         _ => 1.0,
     };
-    match t.objective {
+    match t.transform_objective() {
         Objective::Regression | Objective::BinaryProbability => {}
         Objective::BinaryLogistic | Objective::MulticlassOneVsRest => {
             for value in values.iter_mut() {
