@@ -6,7 +6,8 @@
 //! `if`/`else` with the leaves as constants, sums them in the engine's order in the model's
 //! precision (tree order per output, the base margin first or last as [`BaseOrder`] says), and
 //! hands the sums to `lockstep_engine::compiled` for the output transform (the exact `expf`
-//! and `exp` live there only). It depends on `lockstep-engine` for nothing else.
+//! and `exp` live there only), with the order keys and the category rule from the same module;
+//! it depends on `lockstep-engine` for nothing else.
 //!
 //! How a split is decided without a float comparison. Per feature, the distinct thresholds of
 //! its numeric splits, sorted (t_0 < ... < t_{m-1}), define a code per row:

@@ -303,9 +303,10 @@ enum Command {
     ///
     /// The module is no_std, allocates nothing, has no unsafe and cannot panic; it exports
     /// N_FEATURES, N_OUTPUTS, MODEL_SHA256 and `predict(&[f32; N_FEATURES], &mut margins,
-    /// &mut outputs)`, and depends on lockstep-engine only for the output transform. Prove it
-    /// on the devices with `lockstep parity --model M.lsm --codegen model.rs`. Models with
-    /// linear or per-level terms are refused (they have no trees to compile).
+    /// &mut outputs)`, and calls lockstep-engine (`compiled`) only for the output transform,
+    /// the f32 order keys and the category rule. Prove it on the devices with `lockstep
+    /// parity --model M.lsm --codegen model.rs --cost`. Models with linear or per-level terms
+    /// are refused (they have no trees to compile), and so are sealed models (.lss).
     Codegen {
         /// The compiled model (.lsm).
         model: PathBuf,
