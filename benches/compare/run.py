@@ -853,7 +853,8 @@ def write_device_report(out_dir: Path, device, info):
     (out_dir / "device.json").write_text(json.dumps(dict(machine=info, device=device), indent=1,
                                                     default=str) + "\n")
     lines = ["# Lockstep against emlearn on the device (QEMU)", "",
-             f"Measured {info['date']} with `python3 benches/compare/run.py --device` "
+             f"Measured {info['date']} with `python3 benches/compare/run.py "
+             f"{info.get('device_mode', '--device')}` "
              f"(benches/compare/README.md); {info['qemu']}; {info['arm_gcc']}; Lockstep at "
              f"{info['lockstep_commit']}; load average {info.get('load_before', '-')} before "
              "the run.", ""]
@@ -1088,6 +1089,7 @@ def main():
     info = machine()
     info["date"] = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     info["load_before"] = load_before
+    info["device_mode"] = "--device-only" if args.device_only else "--device"
     tools = build_lockstep(args)
 
     names, x_train, y_train, x_test = load_data()
