@@ -296,6 +296,8 @@ pub fn grow(
     let mut parents: Vec<usize> = vec![0];
     // The leaves before pruning and their rows.
     let mut leaf_rows: Vec<(usize, Vec<u32>)> = Vec::new();
+    // The splits whose children are leaves, with their rows and left child's index.
+    let mut last_splits: Vec<(Vec<u32>, Candidate, usize)> = Vec::new();
     let total = quantised.total(&rows);
     let mut root_histogram = vec![Slot::default(); n_slots];
     if options.max_depth > 0 {
@@ -336,51 +338,71 @@ pub fn grow(
             &regulariser,
             options,
         );
-        // A histogram buffer for the smaller child of each split whose children still grow.
-        let mut buffers: Vec<Option<Vec<Slot>>> = level
-            .iter()
+        // Whether a node's children would still grow (else they are leaves, and their
+        // rows are needed only for their values: those come from the split itself, row by
+        // row, once the tree is pruned).
+        let children_grow = |node: &OpenNode| node.depth + 1 < options.max_depth;
+        // Per split whose children grow, in parallel (a large node's rows in blocks too): its
+        // rows partitioned stably into the children's.
+        let parts: Vec<Option<(Vec<u32>, Vec<u32>)>> = level
+            .par_iter()
             .zip(&searches)
             .map(|(node, best)| {
-                (best.is_some() && node.depth + 1 < options.max_depth).then(|| {
-                    spare_histograms
-                        .pop()
-                        .unwrap_or_else(|| vec![Slot::default(); n_slots])
-                })
-            })
-            .collect();
-        // Per split node, in parallel (and each histogram's feature groups in parallel too):
-        // its rows partitioned stably into the children's, the smaller child's histogram built
-        // and the larger one's made from the parent's by subtraction.
-        let children: Vec<Option<Children>> = level
-            .par_iter_mut()
-            .zip(&searches)
-            .zip(buffers.par_iter_mut())
-            .map(|((node, best), buffer)| {
-                let split = (*best)?;
-                let (left_rows, right_rows) = partition(
+                let split = (*best).filter(|_| children_grow(node))?;
+                let parts = partition(
                     &node.rows,
                     binned.column(split.feature),
                     missing_codes[split.feature],
                     split.cut,
                     split.default_left,
                 );
-                debug_assert_eq!(quantised.total(&left_rows), split.left);
-                let histograms = buffer.take().map(|mut small| {
-                    small.fill(Slot::default());
-                    let mut large = std::mem::take(&mut node.histogram);
-                    let left_smaller = left_rows.len() <= right_rows.len();
-                    let small_rows = if left_smaller {
-                        &left_rows
+                debug_assert_eq!(quantised.total(&parts.0), split.left);
+                Some(parts)
+            })
+            .collect();
+        // A zeroed histogram buffer for the smaller child of each of those splits.
+        let mut buffers: Vec<Option<Vec<Slot>>> = parts
+            .iter()
+            .map(|part| {
+                part.as_ref().map(|_| {
+                    spare_histograms
+                        .pop()
+                        .unwrap_or_else(|| vec![Slot::default(); n_slots])
+                })
+            })
+            .collect();
+        buffers
+            .par_iter_mut()
+            .flatten()
+            .for_each(|buffer| buffer.fill(Slot::default()));
+        // The smaller children's histograms, all of the level's in one parallel pass.
+        let jobs: Vec<Job<'_>> = parts
+            .iter()
+            .zip(&mut buffers)
+            .filter_map(|(part, buffer)| {
+                let (left, right) = part.as_ref()?;
+                Some(Job {
+                    rows: if left.len() <= right.len() {
+                        left
                     } else {
-                        &right_rows
-                    };
-                    let jobs = vec![Job {
-                        rows: small_rows,
-                        histogram: &mut small,
-                    }];
-                    histogram::build(jobs, binned, offsets, features, quantised);
+                        right
+                    },
+                    histogram: buffer.as_mut()?,
+                })
+            })
+            .collect();
+        histogram::build(jobs, binned, offsets, features, quantised);
+        // The larger children's, each its parent's minus its sibling's, in parallel.
+        let children: Vec<Option<Children>> = level
+            .par_iter_mut()
+            .zip(parts)
+            .zip(buffers)
+            .map(|((node, part), buffer)| {
+                let (left_rows, right_rows) = part?;
+                let histograms = buffer.map(|small| {
+                    let mut large = std::mem::take(&mut node.histogram);
                     histogram::subtract(&mut large, &small);
-                    if left_smaller {
+                    if left_rows.len() <= right_rows.len() {
                         (small, large)
                     } else {
                         (large, small)
@@ -400,7 +422,7 @@ pub fn grow(
                 // A leaf's, or a last split's whose children need none.
                 spare_histograms.push(node.histogram);
             }
-            let (Some(split), Some(children)) = (best, children) else {
+            let Some(split) = best else {
                 nodes[node.index] = leaf(node.total, node.lower, node.upper);
                 leaf_rows.push((node.index, node.rows));
                 continue;
@@ -430,6 +452,13 @@ pub fn grow(
                 left_bounds.0 = middle;
                 right_bounds.1 = middle;
             }
+            let Some(children) = children else {
+                // A last split: its children are leaves now.
+                nodes[left_index] = leaf(split.left, left_bounds.0, left_bounds.1);
+                nodes[left_index + 1] = leaf(split.right, right_bounds.0, right_bounds.1);
+                last_splits.push((node.rows, split, left_index));
+                continue;
+            };
             let (left_histogram, right_histogram) = children.histograms.unwrap_or_default();
             let sides = [
                 (
@@ -468,11 +497,40 @@ pub fn grow(
             leaf_values[row as usize] = value;
         }
     }
+    for (rows, split, left) in last_splits {
+        let goes_left = side(
+            binned.column(split.feature),
+            missing_codes[split.feature],
+            split.cut,
+            split.default_left,
+        );
+        let (left_value, right_value) = (values[left], values[left + 1]);
+        for row in rows {
+            leaf_values[row as usize] = if goes_left(row) {
+                left_value
+            } else {
+                right_value
+            };
+        }
+    }
     tree
 }
 
-/// `rows` split stably into those going left and right at a split on `column` sending codes
-/// below `cut` left, and the missing code left when `default_left`.
+/// Whether a row goes left at a split on `column` sending codes below `cut` left, and the
+/// missing code left when `default_left`. Branch-free: a row's side is unpredictable.
+fn side(column: &[u8], missing: u8, cut: u8, default_left: bool) -> impl Fn(u32) -> bool + '_ {
+    move |row| {
+        let code = column[row as usize];
+        ((code == missing) & default_left) | ((code != missing) & (code < cut))
+    }
+}
+
+/// Rows per parallel task of [`partition`].
+const PARTITION_BLOCK: usize = 1 << 13;
+
+/// `rows` split stably into those going left and right at a split on `column` (see [`side`]),
+/// in blocks of [`PARTITION_BLOCK`] rows in parallel on the current rayon pool when there are
+/// several, concatenated in order.
 fn partition(
     rows: &[u32],
     column: &[u8],
@@ -480,14 +538,33 @@ fn partition(
     cut: u8,
     default_left: bool,
 ) -> (Vec<u32>, Vec<u32>) {
-    // Without branches (the side of a row is unpredictable): each row is written to both
-    // sides and only its own side's length grows.
+    let goes_left = side(column, missing, cut, default_left);
+    if rows.len() < 2 * PARTITION_BLOCK || rayon::current_num_threads() == 1 {
+        return partition_block(rows, &goes_left);
+    }
+    let blocks: Vec<(Vec<u32>, Vec<u32>)> = rows
+        .par_chunks(PARTITION_BLOCK)
+        .map(|block| partition_block(block, &goes_left))
+        .collect();
+    let n_left = blocks.iter().map(|(left, _)| left.len()).sum();
+    let mut left = Vec::with_capacity(n_left);
+    let mut right = Vec::with_capacity(rows.len() - n_left);
+    for (l, r) in &blocks {
+        left.extend_from_slice(l);
+        right.extend_from_slice(r);
+    }
+    (left, right)
+}
+
+/// [`partition`] of one block, on the calling thread.
+fn partition_block(rows: &[u32], goes_left: &impl Fn(u32) -> bool) -> (Vec<u32>, Vec<u32>) {
+    // Without branches: each row is written to both sides and only its own side's length
+    // grows.
     let mut left = vec![0u32; rows.len()];
     let mut right = vec![0u32; rows.len()];
     let (mut n_left, mut n_right) = (0, 0);
     for &row in rows {
-        let code = column[row as usize];
-        let go_left = ((code == missing) & default_left) | ((code != missing) & (code < cut));
+        let go_left = goes_left(row);
         left[n_left] = row;
         right[n_right] = row;
         n_left += usize::from(go_left);

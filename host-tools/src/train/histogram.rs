@@ -73,8 +73,10 @@ impl SubAssign for Slot {
 /// One round's gradients and hessians for one output, in fixed point.
 #[derive(Debug, Clone)]
 pub struct Quantised {
-    /// `[grad, hess]` per row: `trunc(value * scale)`, the hessian raised to at least 1.
-    pub pairs: Vec<[i32; 2]>,
+    /// Per row, the slot of that row alone: gradient and hessian as `trunc(value * scale)`
+    /// (each fits an i32), the hessian raised to at least 1. Held as the slots they are added
+    /// to, so a histogram update is one 16-byte add.
+    pub pairs: Vec<Slot>,
     /// Gradient scale (a power of two).
     pub grad_scale: f64,
     /// Hessian scale (a power of two).
@@ -93,13 +95,16 @@ impl Quantised {
     pub fn new(grads: &[f64], hessians: &[f64]) -> Quantised {
         let grad_scale = i32_scale(grads);
         let hess_scale = i32_scale(hessians);
-        let mut pairs = vec![[0i32; 2]; grads.len()];
+        let mut pairs = vec![Slot::default(); grads.len()];
         pairs
             .par_iter_mut()
             .zip(grads.par_iter().zip(hessians))
             .with_min_len(1 << 12)
             .for_each(|(pair, (&g, &h))| {
-                *pair = [(g * grad_scale) as i32, ((h * hess_scale) as i32).max(1)];
+                *pair = Slot {
+                    grad: i64::from((g * grad_scale) as i32),
+                    hess: i64::from(((h * hess_scale) as i32).max(1)),
+                };
             });
         Quantised {
             pairs,
@@ -110,11 +115,7 @@ impl Quantised {
 
     /// The slot of one row.
     pub fn slot(&self, row: u32) -> Slot {
-        let [grad, hess] = self.pairs[row as usize];
-        Slot {
-            grad: i64::from(grad),
-            hess: i64::from(hess),
-        }
+        self.pairs[row as usize]
     }
 
     /// The sum over `rows`.
@@ -172,14 +173,23 @@ const MIN_PARALLEL_WORK: usize = 1 << 15;
 /// adds to overlap.
 const FEATURES_PER_PASS: usize = 4;
 
-/// Features per task: at most [`FEATURES_PER_PASS`], and as even a split of `n_features` over
-/// `threads` as that allows (18 features on 2 threads: 6 tasks of 3, not 4-4-4-4-2).
-fn features_per_task(n_features: usize, threads: usize) -> usize {
+/// `features` in consecutive groups, one task each: the fewest groups that are a multiple of
+/// `threads` and hold at most [`FEATURES_PER_PASS`] features, their sizes differing by at most
+/// one, so the threads get even shares (19 features on 2 threads: 4, 3, 3, 3, 3, 3, not
+/// 4, 4, 4, 4, 3, which leaves one thread 12 features and the other 7).
+fn feature_groups(features: &[usize], threads: usize) -> Vec<&[usize]> {
     let threads = threads.max(1);
-    let rounds = n_features.div_ceil(FEATURES_PER_PASS * threads).max(1);
-    n_features
-        .div_ceil(threads * rounds)
-        .clamp(1, FEATURES_PER_PASS)
+    let n = features.len();
+    let n_groups = (n.div_ceil(FEATURES_PER_PASS * threads) * threads).min(n);
+    let mut groups = Vec::with_capacity(n_groups);
+    let mut rest = features;
+    for group in 0..n_groups {
+        let size = n / n_groups + usize::from(group < n % n_groups);
+        let (head, tail) = rest.split_at(size);
+        groups.push(head);
+        rest = tail;
+    }
+    groups
 }
 
 /// Fills the histograms of `jobs` for the `features` (ascending), in parallel on the current
@@ -210,12 +220,11 @@ pub fn build(
         return;
     }
     // Each job's gradient pairs, gathered once into row order, shared by its tasks.
-    let pairs: Vec<std::borrow::Cow<'_, [[i32; 2]]>> = jobs
+    let pairs: Vec<std::borrow::Cow<'_, [Slot]>> = jobs
         .par_iter()
         .map(|job| gather(job.rows, quantised))
         .collect();
-    let per_task = features_per_task(features.len(), rayon::current_num_threads());
-    let groups: Vec<&[usize]> = features.chunks(per_task).collect();
+    let groups = feature_groups(features, rayon::current_num_threads());
     // One task per (job, feature group), each with its own slice of the job's histogram.
     let mut tasks = Vec::with_capacity(jobs.len() * groups.len());
     for (job, pairs) in jobs.into_iter().zip(&pairs) {
@@ -241,7 +250,7 @@ pub fn build(
 /// The gradient pairs of `rows`, in order: borrowed when `rows` is every row in order (the
 /// root without sampling), else gathered into one contiguous run so fills read them
 /// sequentially.
-fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [[i32; 2]]> {
+fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [Slot]> {
     if rows.len() == quantised.pairs.len() {
         std::borrow::Cow::Borrowed(&quantised.pairs)
     } else {
@@ -257,7 +266,7 @@ fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [[
 /// slot `base`, for the features of `group`, [`FEATURES_PER_PASS`] of them per pass.
 fn fill(
     rows: &[u32],
-    pairs: &[[i32; 2]],
+    pairs: &[Slot],
     histogram: &mut [Slot],
     base: usize,
     binned: &BinnedColumns,
@@ -284,27 +293,27 @@ fn fill(
 /// added (the root without sampling) they are read straight through, without indices.
 fn fill_n<const N: usize>(
     rows: &[u32],
-    pairs: &[[i32; 2]],
+    pairs: &[Slot],
     histogram: &mut [Slot],
     all: bool,
     starts: [usize; N],
     columns: [&[u8]; N],
 ) {
-    let mut add = |k: usize, code: u8, grad: i32, hess: i32| {
+    let mut add = |k: usize, code: u8, pair: Slot| {
         let slot = &mut histogram[starts[k] + usize::from(code)];
-        slot.grad += i64::from(grad);
-        slot.hess += i64::from(hess);
+        slot.grad += pair.grad;
+        slot.hess += pair.hess;
     };
     if all {
-        for (row, &[grad, hess]) in pairs.iter().enumerate() {
+        for (row, &pair) in pairs.iter().enumerate() {
             for (k, column) in columns.iter().enumerate() {
-                add(k, column[row], grad, hess);
+                add(k, column[row], pair);
             }
         }
     } else {
-        for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
+        for (&row, &pair) in rows.iter().zip(pairs) {
             for (k, column) in columns.iter().enumerate() {
-                add(k, column[row as usize], grad, hess);
+                add(k, column[row as usize], pair);
             }
         }
     }
@@ -326,32 +335,43 @@ mod tests {
         for max in [1.0e30, 1.0, 0.75, 1.0e-290] {
             let values = vec![-max, max / 3.0, max];
             let q = Quantised::new(&values, &[max, 0.0, 1e-300]);
-            let worst = q.pairs.iter().map(|p| p[0].unsigned_abs()).max().unwrap();
+            let worst = q.pairs.iter().map(|p| p.grad.unsigned_abs()).max().unwrap();
             assert!(worst >= 1 << 30, "{max}: scale is needlessly coarse");
             assert_eq!(
-                q.pairs[0][0], -q.pairs[2][0],
+                q.pairs[0].grad, -q.pairs[2].grad,
                 "{max}: truncation is symmetric"
             );
             // Every hessian weighs at least one unit, even a zero or a negligible one.
-            assert!(q.pairs.iter().all(|p| p[1] >= 1), "{max}");
+            assert!(q.pairs.iter().all(|p| p.hess >= 1), "{max}");
         }
         assert_eq!(Quantised::new(&[0.0], &[0.0]).grad_scale, 1.0);
-        assert_eq!(Quantised::new(&[0.0], &[0.0]).pairs, vec![[0, 1]]);
+        assert_eq!(
+            Quantised::new(&[0.0], &[0.0]).pairs,
+            vec![Slot { grad: 0, hess: 1 }]
+        );
     }
 
     #[test]
-    fn feature_tasks_are_as_even_as_four_per_pass_allows() {
-        assert_eq!(features_per_task(18, 2), 3);
-        assert_eq!(features_per_task(31, 2), 4);
-        assert_eq!(features_per_task(8, 2), 4);
-        assert_eq!(features_per_task(3, 2), 2);
-        assert_eq!(features_per_task(1, 8), 1);
-        assert_eq!(features_per_task(20, 1), 4);
+    fn feature_groups_are_even_shares_of_at_most_four() {
+        let sizes = |n: usize, threads: usize| {
+            let features: Vec<usize> = (0..n).collect();
+            let groups = feature_groups(&features, threads);
+            assert_eq!(groups.concat(), features, "{n} on {threads}");
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(19, 2), [4, 3, 3, 3, 3, 3]);
+        assert_eq!(sizes(18, 2), [3; 6]);
+        assert_eq!(sizes(31, 2), [4, 4, 4, 4, 4, 4, 4, 3]);
+        assert_eq!(sizes(8, 2), [4, 4]);
+        assert_eq!(sizes(3, 2), [2, 1]);
+        assert_eq!(sizes(1, 8), [1]);
+        assert_eq!(sizes(20, 1), [4; 5]);
+        assert!(sizes(0, 2).is_empty());
     }
 
     #[test]
     fn histograms_are_identical_for_any_thread_count_and_match_a_plain_sum() {
-        // Nine features, eight of them sampled (tasks of 4 + 4 features on 1 or 2 threads,
+        // Nine features, eight of them sampled (groups of 4 + 4 features on 1 or 2 threads,
         // 3 + 3 + 2 on 3), enough rows for the parallel path.
         let n_rows = 20_000usize;
         let widths = [5usize, 4, 11, 2, 7, 3, 9, 6, 8];
