@@ -491,27 +491,55 @@ pub fn grow(
         level = next;
     }
     let (tree, values) = prune(nodes, &split_gains, &parents, options.gamma);
-    for (index, rows) in leaf_rows {
-        let value = values[index];
-        for row in rows {
-            leaf_values[row as usize] = value;
+    // Each row's final leaf: a leaf's rows take its value, a last split's rows the value of
+    // the side they go to.
+    let mut assignments: Vec<(Vec<u32>, [f32; 2], Option<Candidate>)> = leaf_rows
+        .into_iter()
+        .map(|(index, rows)| (rows, [values[index]; 2], None))
+        .collect();
+    assignments.extend(
+        last_splits
+            .into_iter()
+            .map(|(rows, split, left)| (rows, [values[left + 1], values[left]], Some(split))),
+    );
+    let assign = |chunk: &mut [f32], first: usize| {
+        let end = first + chunk.len();
+        for (rows, sides, split) in &assignments {
+            // Each list of rows is ascending: the chunk's part of it is found by bisection.
+            let start = rows.partition_point(|&row| (row as usize) < first);
+            let rows = &rows[start..];
+            let rows = &rows[..rows.partition_point(|&row| (row as usize) < end)];
+            match split {
+                None => {
+                    for &row in rows {
+                        chunk[row as usize - first] = sides[0];
+                    }
+                }
+                Some(split) => {
+                    let goes_left = side(
+                        binned.column(split.feature),
+                        missing_codes[split.feature],
+                        split.cut,
+                        split.default_left,
+                    );
+                    // Indexed by whether the row goes left: a select, not a branch.
+                    for &row in rows {
+                        chunk[row as usize - first] = sides[usize::from(goes_left(row))];
+                    }
+                }
+            }
         }
-    }
-    for (rows, split, left) in last_splits {
-        let goes_left = side(
-            binned.column(split.feature),
-            missing_codes[split.feature],
-            split.cut,
-            split.default_left,
-        );
-        let (left_value, right_value) = (values[left], values[left + 1]);
-        for row in rows {
-            leaf_values[row as usize] = if goes_left(row) {
-                left_value
-            } else {
-                right_value
-            };
-        }
+    };
+    // In parallel over a few blocks of rows per thread.
+    let threads = rayon::current_num_threads();
+    if threads == 1 {
+        assign(leaf_values, 0);
+    } else {
+        let block = leaf_values.len().div_ceil(4 * threads).max(1 << 12);
+        leaf_values
+            .par_chunks_mut(block)
+            .enumerate()
+            .for_each(|(index, chunk)| assign(chunk, index * block));
     }
     tree
 }

@@ -93,8 +93,20 @@ impl Quantised {
     /// than the f32 gradients XGBoost sums. A hessian is raised to at least one unit, so that
     /// every row weighs something and an empty slot is one with no rows.
     pub fn new(grads: &[f64], hessians: &[f64]) -> Quantised {
-        let grad_scale = i32_scale(grads);
-        let hess_scale = i32_scale(hessians);
+        Quantised::with_magnitudes(grads, hessians, magnitude(grads), magnitude(hessians))
+    }
+
+    /// [`Quantised::new`] when the largest magnitudes are known: `max_grad` and `max_hess` must
+    /// be what [`magnitude`] gives for `grads` and `hessians` (the GBDT trainer finds them while
+    /// computing the gradients, saving two passes).
+    pub fn with_magnitudes(
+        grads: &[f64],
+        hessians: &[f64],
+        max_grad: f64,
+        max_hess: f64,
+    ) -> Quantised {
+        let grad_scale = i32_scale(max_grad);
+        let hess_scale = i32_scale(max_hess);
         let mut pairs = vec![Slot::default(); grads.len()];
         pairs
             .par_iter_mut()
@@ -136,15 +148,30 @@ impl Quantised {
     }
 }
 
-/// The largest power of two `s` with `max|v| * s < 2^31`, so every `trunc(v * s)` fits an
-/// i32; 1 when every value is zero or one is not finite. Computed from the exponent bits.
-fn i32_scale(values: &[f64]) -> f64 {
-    // The maximum is the same in any order.
-    let max = values
+/// The largest magnitude in `values` (NaN ignored; 0 for none), in parallel on the current
+/// rayon pool: the maximum is the same in any order. One block's is [`magnitude_fold`].
+pub fn magnitude(values: &[f64]) -> f64 {
+    values
         .par_iter()
         .with_min_len(1 << 12)
         .map(|v| v.abs())
-        .reduce(|| 0.0f64, f64::max);
+        .reduce(|| 0.0f64, f64::max)
+}
+
+/// `max` and the largest magnitude in `values`, NaN ignored: folded over blocks from 0, it
+/// gives [`magnitude`] exactly.
+pub fn magnitude_fold(max: f64, values: &[f64]) -> f64 {
+    // `f64::max` for a `max` that is not NaN (a NaN value compares false), written as a
+    // select so the loop vectorises.
+    values
+        .iter()
+        .fold(max, |max, v| if v.abs() > max { v.abs() } else { max })
+}
+
+/// The largest power of two `s` with `max * s < 2^31`, so every `trunc(v * s)` of values up
+/// to `max` in magnitude fits an i32; 1 when `max` is zero or not finite. Computed from the
+/// exponent bits.
+fn i32_scale(max: f64) -> f64 {
     if max == 0.0 || !max.is_finite() {
         return 1.0;
     }
