@@ -232,6 +232,15 @@ struct OpenNode {
     upper: f64,
 }
 
+/// A split whose children grow, partitioned: the children's rows, which is the smaller, and
+/// the smaller one's gradient pairs (for its histogram).
+struct Part {
+    left_rows: Vec<u32>,
+    right_rows: Vec<u32>,
+    left_smaller: bool,
+    small_pairs: Vec<Slot>,
+}
+
 /// What splitting a node produced: its children's rows and, when they still grow, their
 /// histograms (left, right).
 struct Children {
@@ -301,11 +310,13 @@ pub fn grow(
     let total = quantised.total(&rows);
     let mut root_histogram = vec![Slot::default(); n_slots];
     if options.max_depth > 0 {
+        let pairs = histogram::gather(&rows, quantised);
         let jobs = vec![Job {
             rows: &rows,
+            pairs: &pairs,
             histogram: &mut root_histogram,
         }];
-        histogram::build(jobs, binned, offsets, features, quantised);
+        histogram::build(jobs, binned, offsets, features);
     }
     let mut level = vec![OpenNode {
         index: 0,
@@ -342,67 +353,86 @@ pub fn grow(
         // rows are needed only for their values: those come from the split itself, row by
         // row, once the tree is pruned).
         let children_grow = |node: &OpenNode| node.depth + 1 < options.max_depth;
-        // Per split whose children grow, in parallel (a large node's rows in blocks too): its
-        // rows partitioned stably into the children's.
-        let parts: Vec<Option<(Vec<u32>, Vec<u32>)>> = level
-            .par_iter()
+        // A histogram buffer for the smaller child of each split whose children grow.
+        let mut buffers: Vec<Option<Vec<Slot>>> = level
+            .iter()
             .zip(&searches)
             .map(|(node, best)| {
-                let split = (*best).filter(|_| children_grow(node))?;
-                let parts = partition(
-                    &node.rows,
-                    binned.column(split.feature),
-                    missing_codes[split.feature],
-                    split.cut,
-                    split.default_left,
-                );
-                debug_assert_eq!(quantised.total(&parts.0), split.left);
-                Some(parts)
-            })
-            .collect();
-        // A zeroed histogram buffer for the smaller child of each of those splits.
-        let mut buffers: Vec<Option<Vec<Slot>>> = parts
-            .iter()
-            .map(|part| {
-                part.as_ref().map(|_| {
+                (best.is_some() && children_grow(node)).then(|| {
                     spare_histograms
                         .pop()
                         .unwrap_or_else(|| vec![Slot::default(); n_slots])
                 })
             })
             .collect();
-        buffers
-            .par_iter_mut()
-            .flatten()
-            .for_each(|buffer| buffer.fill(Slot::default()));
+        // Per such split, in one parallel pass (a large node's rows in blocks too): its rows
+        // partitioned stably into the children's, its buffer zeroed and the smaller child's
+        // gradient pairs gathered.
+        let parts: Vec<Option<Part>> = level
+            .par_iter()
+            .zip(&searches)
+            .zip(buffers.par_iter_mut())
+            .map(|((node, best), buffer)| {
+                let split = (*best)?;
+                let buffer = buffer.as_mut()?;
+                let (left_rows, right_rows) = partition(
+                    &node.rows,
+                    binned.column(split.feature),
+                    missing_codes[split.feature],
+                    split.cut,
+                    split.default_left,
+                );
+                debug_assert_eq!(quantised.total(&left_rows), split.left);
+                buffer.fill(Slot::default());
+                let left_smaller = left_rows.len() <= right_rows.len();
+                let small = if left_smaller {
+                    &left_rows
+                } else {
+                    &right_rows
+                };
+                let small_pairs = histogram::gather(small, quantised).into_owned();
+                Some(Part {
+                    left_rows,
+                    right_rows,
+                    left_smaller,
+                    small_pairs,
+                })
+            })
+            .collect();
         // The smaller children's histograms, all of the level's in one parallel pass.
         let jobs: Vec<Job<'_>> = parts
             .iter()
             .zip(&mut buffers)
             .filter_map(|(part, buffer)| {
-                let (left, right) = part.as_ref()?;
+                let part = part.as_ref()?;
                 Some(Job {
-                    rows: if left.len() <= right.len() {
-                        left
+                    rows: if part.left_smaller {
+                        &part.left_rows
                     } else {
-                        right
+                        &part.right_rows
                     },
+                    pairs: &part.small_pairs,
                     histogram: buffer.as_mut()?,
                 })
             })
             .collect();
-        histogram::build(jobs, binned, offsets, features, quantised);
+        histogram::build(jobs, binned, offsets, features);
         // The larger children's, each its parent's minus its sibling's, in parallel.
         let children: Vec<Option<Children>> = level
             .par_iter_mut()
             .zip(parts)
             .zip(buffers)
             .map(|((node, part), buffer)| {
-                let (left_rows, right_rows) = part?;
+                let Part {
+                    left_rows,
+                    right_rows,
+                    left_smaller,
+                    ..
+                } = part?;
                 let histograms = buffer.map(|small| {
                     let mut large = std::mem::take(&mut node.histogram);
                     histogram::subtract(&mut large, &small);
-                    if left_rows.len() <= right_rows.len() {
+                    if left_smaller {
                         (small, large)
                     } else {
                         (large, small)

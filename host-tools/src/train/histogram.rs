@@ -182,10 +182,13 @@ fn i32_scale(max: f64) -> f64 {
     f64::from_bits(((k + 1023) as u64) << 52)
 }
 
-/// What to build: the rows of one node and its (zeroed) histogram.
+/// What to build: the rows of one node, their gradient pairs and its (zeroed) histogram.
 pub struct Job<'a> {
     /// The node's rows.
     pub rows: &'a [u32],
+    /// The rows' gradient pairs, in the same order: [`gather`]`(rows, quantised)` (gathered by
+    /// the caller, where it is already working on the rows in parallel).
+    pub pairs: &'a [Slot],
     /// The histogram to fill, over all slots.
     pub histogram: &'a mut [Slot],
 }
@@ -223,20 +226,13 @@ fn feature_groups(features: &[usize], threads: usize) -> Vec<&[usize]> {
 /// rayon pool: each task adds one job's rows for one group of features, so tasks write
 /// disjoint slots, and the integer sums make the result independent of how tasks are
 /// scheduled.
-pub fn build(
-    jobs: Vec<Job<'_>>,
-    binned: &BinnedColumns,
-    offsets: &[usize],
-    features: &[usize],
-    quantised: &Quantised,
-) {
+pub fn build(jobs: Vec<Job<'_>>, binned: &BinnedColumns, offsets: &[usize], features: &[usize]) {
     let work: usize = jobs.iter().map(|job| job.rows.len()).sum::<usize>() * features.len();
     if work < MIN_PARALLEL_WORK || rayon::current_num_threads() == 1 {
         for job in jobs {
-            let pairs = gather(job.rows, quantised);
             fill(
                 job.rows,
-                &pairs,
+                job.pairs,
                 job.histogram,
                 0,
                 binned,
@@ -246,15 +242,10 @@ pub fn build(
         }
         return;
     }
-    // Each job's gradient pairs, gathered once into row order, shared by its tasks.
-    let pairs: Vec<std::borrow::Cow<'_, [Slot]>> = jobs
-        .par_iter()
-        .map(|job| gather(job.rows, quantised))
-        .collect();
     let groups = feature_groups(features, rayon::current_num_threads());
     // One task per (job, feature group), each with its own slice of the job's histogram.
     let mut tasks = Vec::with_capacity(jobs.len() * groups.len());
-    for (job, pairs) in jobs.into_iter().zip(&pairs) {
+    for job in jobs {
         let mut rest: &mut [Slot] = job.histogram;
         let mut consumed = 0;
         for group in &groups {
@@ -264,7 +255,7 @@ pub fn build(
             let (mine, tail) = tail.split_at_mut(end - start);
             rest = tail;
             consumed = end;
-            tasks.push((job.rows, &pairs[..], mine, start, *group));
+            tasks.push((job.rows, job.pairs, mine, start, *group));
         }
     }
     tasks
@@ -277,7 +268,7 @@ pub fn build(
 /// The gradient pairs of `rows`, in order: borrowed when `rows` is every row in order (the
 /// root without sampling), else gathered into one contiguous run so fills read them
 /// sequentially.
-fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [Slot]> {
+pub fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [Slot]> {
     if rows.len() == quantised.pairs.len() {
         std::borrow::Cow::Borrowed(&quantised.pairs)
     } else {
@@ -431,26 +422,36 @@ mod tests {
             let mut b = vec![Slot::default(); n_slots];
             let mut c = vec![Slot::default(); n_slots];
             let mut d = vec![Slot::default(); n_slots];
+            let pairs = [
+                gather(&rows, &q),
+                gather(&rows[..100], &q),
+                gather(&rows[7_000..], &q),
+                // Every row: pairs borrowed, columns read straight through.
+                gather(&all_rows, &q),
+            ];
             let jobs = vec![
                 Job {
                     rows: &rows,
+                    pairs: &pairs[0],
                     histogram: &mut a,
                 },
                 Job {
                     rows: &rows[..100],
+                    pairs: &pairs[1],
                     histogram: &mut b,
                 },
                 Job {
                     rows: &rows[7_000..],
+                    pairs: &pairs[2],
                     histogram: &mut c,
                 },
-                // Every row: pairs borrowed, columns read straight through.
                 Job {
                     rows: &all_rows,
+                    pairs: &pairs[3],
                     histogram: &mut d,
                 },
             ];
-            pool.install(|| build(jobs, &binned, &offsets, &features, &q));
+            pool.install(|| build(jobs, &binned, &offsets, &features));
             results.push((a, b, c, d));
         }
         assert!(results.windows(2).all(|w| w[0] == w[1]));
