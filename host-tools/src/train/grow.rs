@@ -3,9 +3,13 @@
 //! Each level: every open node picks its best split (XGBoost's gain with L1/L2 regularisation,
 //! its candidates, see below), its rows are partitioned stably, and the children's
 //! histograms are made by building the smaller child's (all of a level's in one parallel pass)
-//! and subtracting it from the parent's for the other. Then, as XGBoost's pruner does, splits
-//! whose children are both leaves and whose loss reduction is below `gamma` are undone, bottom
-//! up.
+//! and subtracting it from the parent's for the other. The last level's splits are not
+//! partitioned: their children are leaves, and each row's leaf is decided from the split once
+//! the tree is pruned. Then, as XGBoost's pruner does, splits whose children are both leaves
+//! and whose loss reduction is below `gamma` are undone, bottom up.
+//! A level hands work to the pool four times, each over all its nodes at once: split search
+//! over (node, feature block) tasks; partition (large nodes in blocks of rows), buffer zeroing
+//! and gathering; histograms over (child, feature group) tasks; subtraction.
 //! Monotone constraints follow XGBoost: a split on a constrained feature must order its child
 //! weights, and its children inherit bounds meeting at the midpoint of those weights, so every
 //! leaf of the left subtree is on the right side of every leaf of the right subtree.
@@ -241,12 +245,12 @@ struct Part {
     small_pairs: Vec<Slot>,
 }
 
-/// What splitting a node produced: its children's rows and, when they still grow, their
-/// histograms (left, right).
+/// What splitting a node whose children grow produced: their rows and histograms.
 struct Children {
     left_rows: Vec<u32>,
     right_rows: Vec<u32>,
-    histograms: Option<(Vec<Slot>, Vec<Slot>)>,
+    /// Left, right.
+    histograms: (Vec<Slot>, Vec<Slot>),
 }
 
 /// The best split of a node.
@@ -429,15 +433,14 @@ pub fn grow(
                     left_smaller,
                     ..
                 } = part?;
-                let histograms = buffer.map(|small| {
-                    let mut large = std::mem::take(&mut node.histogram);
-                    histogram::subtract(&mut large, &small);
-                    if left_smaller {
-                        (small, large)
-                    } else {
-                        (large, small)
-                    }
-                });
+                let small = buffer?;
+                let mut large = std::mem::take(&mut node.histogram);
+                histogram::subtract(&mut large, &small);
+                let histograms = if left_smaller {
+                    (small, large)
+                } else {
+                    (large, small)
+                };
                 Some(Children {
                     left_rows,
                     right_rows,
@@ -489,7 +492,7 @@ pub fn grow(
                 last_splits.push((node.rows, split, left_index));
                 continue;
             };
-            let (left_histogram, right_histogram) = children.histograms.unwrap_or_default();
+            let (left_histogram, right_histogram) = children.histograms;
             let sides = [
                 (
                     left_index,
