@@ -1,5 +1,12 @@
-//! The Lockstep model format, version 1. This module alone defines the bytes; every other crate
-//! reads and writes models through it.
+//! The Lockstep model format, versions 1 and 2. This module alone defines the bytes; every
+//! other crate reads and writes models through it.
+//!
+//! Both versions share the framing, the checksum, the body's scalar fields, the category sets,
+//! the feature names and ranges, the source, the label and the sections. They differ only in
+//! how trees are stored: version 1 (below) keeps 8-byte nodes that are splits or leaves;
+//! version 2 (see [Version 2](#version-2-compact-trees)) keeps 4-byte split records, a leaf
+//! table and a per-feature table of split values. The builder writes version 2 whenever a model
+//! fits its limits and version 1 otherwise; the loader reads both and picks the walk at load.
 //!
 //! # File layout
 //!
@@ -7,7 +14,7 @@
 //! offset  size  field
 //! 0       4     MAGIC  b"LSTP"
 //! 4       2     format version, u16 little-endian (FORMAT_VERSION)
-//! 6       2     header flags, u16 little-endian, must be 0 in version 1
+//! 6       2     header flags, u16 little-endian, must be 0 in versions 1 and 2
 //! 8       n     body: postcard encoding of `ModelBody`
 //! 8+n     32    SHA-256 of bytes [0, 8+n)
 //! ```
@@ -111,13 +118,93 @@
 //!   (f32 `==`), or `fill` when the input is NaN or equals no listed code (a value the model
 //!   never saw is scored as unknown, like a missing one, never as the reference level); a
 //!   nonzero term is added to the margin in f64.
+//!
+//! # Version 2: compact trees
+//!
+//! Header and checksum as in version 1, with version 2 in the header. The body is the version 1
+//! body with the `trees`, `nodes` and `leaf_values` tables replaced (postcard, in order):
+//!
+//! ```text
+//! n_features      u16
+//! n_outputs       u16
+//! max_depth       u16
+//! objective       enum   Objective
+//! numerics        enum   Numerics
+//! base_order      enum   BaseOrder
+//! aggregation     enum   Aggregation
+//! base_margins    bytes  as in version 1
+//! trees           bytes  compact tree records (4 bytes each)
+//! splits          bytes  split records (4 bytes each)
+//! leaves          bytes  leaf values: f32 (f32 numerics) or f64 (f64 numerics), little-endian
+//! value_starts    bytes  one u16 per feature: where the feature's run of `split_values` starts
+//! split_values    bytes  u32 per value: f32 bits of a threshold, or a category set index
+//! category_sets   bytes  as in version 1
+//! category_words  bytes  as in version 1
+//! feature_names   bytes  as in version 1
+//! feature_ranges  bytes  as in version 1
+//! source          enum   as in version 1
+//! label           str
+//! sections        bytes  as in version 1
+//! ```
+//!
+//! A tree is numbered exactly as in version 1 (its *combined* breadth-first order of splits
+//! and leaves, the k-th split's children at positions 2k+1 and 2k+2), but the splits and the
+//! leaves are stored apart, each in that order: split k of the tree is its k-th split in
+//! combined order, leaf j its j-th leaf. A split record knows whether each child is a leaf and
+//! how many leaves come before its children in combined order (its *rank* r), which locates
+//! either child without another load: the child on side d (0 left, 1 right) sits at position
+//! p = 2k+1+d, with r' = r + (d & left-is-leaf) leaves before it; it is leaf r' when it is a
+//! leaf and split p - r' otherwise.
+//!
+//! ## Split record (4 bytes, the `splits` table)
+//!
+//! ```text
+//! byte 0  feature  u8  feature index
+//! byte 1  code     u8  index into the feature's run of `split_values`: the split's threshold
+//!                      (f32 bits; numeric) or category set index (categorical)
+//! byte 2  rank     u8  leaves among combined positions 0..=2k (before the split's children)
+//! byte 3  flags    u8  bit 0 default-left, bits 1..=2 missing mode (see `MissingMode`),
+//!                      bit 3 categorical, bit 4 left child is a leaf, bit 5 right child is a
+//!                      leaf, bits 6..=7 zero
+//! ```
+//!
+//! The tests are version 1's: a numeric split sends `x` left when `x < t` after the missing
+//! mode; a categorical split tests membership of the truncated value in its set.
+//!
+//! ## Compact tree record (4 bytes)
+//!
+//! `n_splits u16`, `output u16`. Trees tile both tables in order: tree i's splits follow tree
+//! i-1's, and it has `n_splits + 1` leaves, so its leaf run starts at (splits of the trees
+//! before it) + i. A tree with no splits is one leaf.
+//!
+//! ## Split values
+//!
+//! Feature f's values are `split_values[value_starts[f] .. value_starts[f + 1]]` (the last
+//! feature's run ends at the table's end), at most 256 per feature, so a split's `code` is one
+//! byte. The builder lists each feature's distinct values once, in increasing order of their
+//! u32 bits; the loader needs no order.
+//!
+//! ## Limits
+//!
+//! A model fits version 2 when it reads at most 256 features, each with at most 256 distinct
+//! split values, and each tree has at most 256 leaves (so a rank fits a byte). Every other
+//! model is written as version 1. The loader checks each split as in version 1 (feature below
+//! `n_features`, a known missing mode, reserved bits clear, a code inside its feature's run, a
+//! threshold that is not NaN or a set that exists), each rank against the count of leaf flags
+//! before it, each tree's layout level by level (so every walk ends at a leaf within the
+//! declared depth), the leaves finite and the tables' sizes exact.
 
 use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"LSTP";
-/// The format version this engine reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The newest format version: the one this engine writes for every model that fits it.
+pub const FORMAT_VERSION: u16 = FORMAT_VERSION_2;
+/// Version 1: 8-byte nodes (layout in the module docs); still read, and written for models
+/// beyond version 2's limits.
+pub const FORMAT_VERSION_1: u16 = 1;
+/// Version 2: compact trees (layout in the module docs).
+pub const FORMAT_VERSION_2: u16 = 2;
 
 /// Tag of the linear-terms section (required: bit 0 set). Layout in the module docs.
 pub const SECTION_LINEAR: u32 = 3;
@@ -133,6 +220,20 @@ pub const HEADER_LEN: usize = 8;
 pub const CHECKSUM_LEN: usize = 32;
 /// Bytes of one node record (layout in the module docs).
 pub const NODE_BYTES: usize = 8;
+/// Bytes of one version 2 split record (layout in the module docs).
+pub const SPLIT_BYTES: usize = 4;
+/// Bytes of one version 2 tree record (`n_splits u16`, `output u16`).
+pub(crate) const COMPACT_TREE_BYTES: usize = 4;
+/// Bytes of one split value (f32 bits or a category set index).
+pub(crate) const SPLIT_VALUE_BYTES: usize = 4;
+/// Bytes of one feature's start in the split value table.
+pub(crate) const VALUE_START_BYTES: usize = 2;
+/// Most distinct split values one feature may have in version 2 (a split's code is a byte).
+pub const COMPACT_MAX_VALUES_PER_FEATURE: usize = 256;
+/// Most features a version 2 model may read (a split's feature is a byte).
+pub const COMPACT_MAX_FEATURES: usize = 256;
+/// Most leaves one version 2 tree may have (a split's rank is a byte).
+pub const COMPACT_MAX_TREE_LEAVES: usize = 256;
 /// Bytes per feature in the linear-terms section: coefficient f64, fill f64.
 pub(crate) const LINEAR_TERM_BYTES: usize = 16;
 /// Bytes of one tree record.
@@ -332,6 +433,273 @@ pub(crate) struct ModelBody<'a> {
     /// Optional sections.
     #[serde(borrow)]
     pub(crate) sections: &'a [u8],
+}
+
+/// The postcard-encoded body of a version 2 model (layout in the module docs). Written by the
+/// builder; the loader turns it into a [`ModelBody`] plus its [`CompactTables`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ModelBodyV2<'a> {
+    pub(crate) n_features: u16,
+    pub(crate) n_outputs: u16,
+    pub(crate) max_depth: u16,
+    pub(crate) objective: Objective,
+    pub(crate) numerics: Numerics,
+    pub(crate) base_order: BaseOrder,
+    pub(crate) aggregation: Aggregation,
+    #[serde(borrow)]
+    pub(crate) base_margins: &'a [u8],
+    /// Compact tree records.
+    #[serde(borrow)]
+    pub(crate) trees: &'a [u8],
+    /// Split records.
+    #[serde(borrow)]
+    pub(crate) splits: &'a [u8],
+    /// Leaf values, f32 or f64 by the numerics.
+    #[serde(borrow)]
+    pub(crate) leaves: &'a [u8],
+    /// One u16 per feature: the start of its run of split values.
+    #[serde(borrow)]
+    pub(crate) value_starts: &'a [u8],
+    /// u32 split values.
+    #[serde(borrow)]
+    pub(crate) split_values: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) category_sets: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) category_words: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) feature_names: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) feature_ranges: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) source: Source<'a>,
+    pub(crate) label: &'a str,
+    #[serde(borrow)]
+    pub(crate) sections: &'a [u8],
+}
+
+/// The tree tables of a version 2 model (all empty in a version 1 model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CompactTables<'a> {
+    /// Compact tree records.
+    pub(crate) trees: &'a [u8],
+    /// Split records.
+    pub(crate) splits: &'a [u8],
+    /// Leaf values: f32 bits in f32 models; in f64 models the f64 leaves, which the model
+    /// also reads as its f64 leaf table.
+    pub(crate) leaves: &'a [u8],
+    /// One u16 per feature.
+    pub(crate) value_starts: &'a [u8],
+    /// u32 split values.
+    pub(crate) split_values: &'a [u8],
+}
+
+impl<'a> ModelBodyV2<'a> {
+    /// The shared fields as a [`ModelBody`] (its `trees` and `nodes` empty, its `leaf_values`
+    /// the f64 leaves of an f64 model) and the compact tables.
+    pub(crate) fn split_off(self) -> (ModelBody<'a>, CompactTables<'a>) {
+        let body = ModelBody {
+            n_features: self.n_features,
+            n_outputs: self.n_outputs,
+            max_depth: self.max_depth,
+            objective: self.objective,
+            numerics: self.numerics,
+            base_order: self.base_order,
+            aggregation: self.aggregation,
+            base_margins: self.base_margins,
+            trees: &[],
+            nodes: &[],
+            leaf_values: if self.numerics.is_f64() {
+                self.leaves
+            } else {
+                &[]
+            },
+            category_sets: self.category_sets,
+            category_words: self.category_words,
+            feature_names: self.feature_names,
+            feature_ranges: self.feature_ranges,
+            source: self.source,
+            label: self.label,
+            sections: self.sections,
+        };
+        let tables = CompactTables {
+            trees: self.trees,
+            splits: self.splits,
+            leaves: self.leaves,
+            value_starts: self.value_starts,
+            split_values: self.split_values,
+        };
+        (body, tables)
+    }
+}
+
+/// Split flags bit 0: missing values go left.
+const SPLIT_DEFAULT_LEFT: u8 = 1;
+/// Split flags bits 1..=2: missing mode.
+const SPLIT_MISSING_SHIFT: u8 = 1;
+/// Split flags bit 3: categorical.
+const SPLIT_CATEGORICAL: u8 = 1 << 3;
+/// Split flags bit 4: the left child is a leaf.
+const SPLIT_LEFT_LEAF: u8 = 1 << 4;
+/// Split flags bit 5: the right child is a leaf.
+const SPLIT_RIGHT_LEAF: u8 = 1 << 5;
+/// Split flags bits 6..=7: reserved, zero.
+const SPLIT_RESERVED: u8 = 0b1100_0000;
+
+/// One version 2 split record (4 bytes, layout in the module docs): the one encoder and
+/// decoder of that layout. As with [`Node`], decoding never fails; the loader's checks make the
+/// fields meaningful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Split {
+    /// Feature index.
+    pub(crate) feature: u8,
+    /// Index into the feature's run of split values.
+    pub(crate) code: u8,
+    /// Leaves before the split's children in the tree's combined order.
+    pub(crate) rank: u8,
+    /// Flag bits.
+    pub(crate) flags: u8,
+}
+
+impl Split {
+    /// A split record from its parts.
+    #[cfg(any(feature = "build", test))]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        feature: u8,
+        code: u8,
+        rank: u8,
+        missing: MissingMode,
+        default_left: bool,
+        categorical: bool,
+        left_leaf: bool,
+        right_leaf: bool,
+    ) -> Split {
+        let mut flags = (missing.bits() as u8) << SPLIT_MISSING_SHIFT;
+        for (set, bit) in [
+            (default_left, SPLIT_DEFAULT_LEFT),
+            (categorical, SPLIT_CATEGORICAL),
+            (left_leaf, SPLIT_LEFT_LEAF),
+            (right_leaf, SPLIT_RIGHT_LEAF),
+        ] {
+            if set {
+                flags |= bit;
+            }
+        }
+        Split {
+            feature,
+            code,
+            rank,
+            flags,
+        }
+    }
+
+    /// Decodes a record.
+    #[inline(always)]
+    pub(crate) const fn decode(record: &[u8; SPLIT_BYTES]) -> Split {
+        let [feature, code, rank, flags] = *record;
+        Split {
+            feature,
+            code,
+            rank,
+            flags,
+        }
+    }
+
+    /// Encodes the record.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) const fn encode(self) -> [u8; SPLIT_BYTES] {
+        [self.feature, self.code, self.rank, self.flags]
+    }
+
+    /// Whether the child on side `right` (false: left) is a leaf.
+    #[inline(always)]
+    pub(crate) const fn child_is_leaf(self, right: bool) -> bool {
+        let bit = if right {
+            SPLIT_RIGHT_LEAF
+        } else {
+            SPLIT_LEFT_LEAF
+        };
+        self.flags & bit != 0
+    }
+
+    /// Whether the left child is a leaf.
+    #[inline(always)]
+    pub(crate) const fn left_is_leaf(self) -> bool {
+        self.flags & SPLIT_LEFT_LEAF != 0
+    }
+
+    /// Whether the right child is a leaf.
+    #[inline(always)]
+    pub(crate) const fn right_is_leaf(self) -> bool {
+        self.flags & SPLIT_RIGHT_LEAF != 0
+    }
+
+    /// Whether reserved flag bits are set.
+    #[inline(always)]
+    pub(crate) const fn has_reserved_bits(self) -> bool {
+        self.flags & SPLIT_RESERVED != 0
+    }
+
+    /// The child on side `right` of split `k` (this record): `(is_leaf, index)`, the index
+    /// being a leaf index or a split index within the tree (module docs). Branch-free: the
+    /// walks step rows whose sides differ.
+    #[inline(always)]
+    pub(crate) const fn child(self, k: usize, right: bool) -> (bool, usize) {
+        let d = right as usize;
+        let flags = self.flags as usize;
+        let left_leaf = (flags >> 4) & 1;
+        let leaf = (flags >> (4 + d)) & 1;
+        let before = self.rank as usize + (d & left_leaf);
+        let split = (2 * k + 1 + d).wrapping_sub(before);
+        // All ones when the child is a leaf.
+        let mask = leaf.wrapping_neg();
+        (leaf != 0, (before & mask) | (split & !mask))
+    }
+
+    /// The split as a version 1 [`Node`] carrying `value` (its threshold bits or set index):
+    /// the one form the split tests read. Its child field is meaningless.
+    #[inline(always)]
+    pub(crate) const fn as_node(self, value: u32) -> Node {
+        let flags = self.flags as u16;
+        // default-left (bit 0) to meta bit 12, mode (bits 1..=2) to 13..=14, categorical
+        // (bit 3) to 15: the four low flag bits keep their order, shifted by 12.
+        let meta = self.feature as u16 | (flags & 0b1111) << 12;
+        Node {
+            value,
+            meta,
+            left: 1,
+        }
+    }
+}
+
+/// One version 2 tree record (4 bytes): `n_splits u16`, `output u16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CompactTreeRecord {
+    /// Number of splits (the tree has one more leaf).
+    pub(crate) n_splits: u16,
+    /// The output the tree adds to.
+    pub(crate) output: u16,
+}
+
+impl CompactTreeRecord {
+    /// Decodes a record.
+    #[inline(always)]
+    pub(crate) const fn decode(record: &[u8; COMPACT_TREE_BYTES]) -> CompactTreeRecord {
+        let [a, b, c, d] = *record;
+        CompactTreeRecord {
+            n_splits: u16::from_le_bytes([a, b]),
+            output: u16::from_le_bytes([c, d]),
+        }
+    }
+
+    /// Encodes the record.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) const fn encode(self) -> [u8; COMPACT_TREE_BYTES] {
+        let [a, b] = self.n_splits.to_le_bytes();
+        let [c, d] = self.output.to_le_bytes();
+        [a, b, c, d]
+    }
 }
 
 /// Meta bits 0..=11: feature index.

@@ -4,9 +4,11 @@
 use crate::cost::{Budget, BudgetItem, Cost};
 use crate::format::{
     f64_at, le_f64, le_u16, le_u32, limits, record, Aggregation, BaseOrder, CategorySetRecord,
-    ModelBody, Node, Numerics, Objective, Source, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN,
-    FEATURE_RANGE_BYTES, FORMAT_VERSION, HEADER_LEN, LEVEL_BYTES, LEVEL_TERM_HEAD_BYTES,
-    LINEAR_TERM_BYTES, MAGIC, NODE_BYTES, SECTION_LEVEL_TERMS, SECTION_LINEAR, TREE_BYTES,
+    CompactTables, CompactTreeRecord, ModelBody, ModelBodyV2, Node, Numerics, Objective, Source,
+    Split, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN, COMPACT_MAX_VALUES_PER_FEATURE,
+    COMPACT_TREE_BYTES, FEATURE_RANGE_BYTES, FORMAT_VERSION_1, FORMAT_VERSION_2, HEADER_LEN,
+    LEVEL_BYTES, LEVEL_TERM_HEAD_BYTES, LINEAR_TERM_BYTES, MAGIC, NODE_BYTES, SECTION_LEVEL_TERMS,
+    SECTION_LINEAR, SPLIT_BYTES, SPLIT_VALUE_BYTES, TREE_BYTES, VALUE_START_BYTES,
 };
 use crate::Error;
 use sha2::{Digest, Sha256};
@@ -16,11 +18,14 @@ use sha2::{Digest, Sha256};
 /// # Invariant
 ///
 /// A `Model` exists only if [`Model::from_bytes`] accepted its blob, which guarantees for every
-/// tree: its node range lies inside the node table; its nodes are in breadth-first order with
-/// the k-th split's children at 2k+1 and 2k+2 (so every walk from the root ends at a leaf in at
-/// most `max_depth` steps); every split reads a feature below `n_features`, has no NaN
-/// threshold and names an existing category set; every leaf is finite (or indexes a finite
-/// entry of the f64 leaf table); every output index is below `n_outputs` ≤
+/// tree: its node range lies inside the node table (version 2: its split and leaf runs lie
+/// inside the split and leaf tables); its nodes are in breadth-first order with the k-th
+/// split's children at 2k+1 and 2k+2 (version 2: every rank and leaf flag agrees with that
+/// order), so every walk from the root ends at a leaf in at most `max_depth` steps; every
+/// split reads a feature below `n_features`, has no NaN threshold and names an existing
+/// category set (version 2: through a code inside its feature's run of split values); every
+/// leaf is finite (or indexes a finite entry of the f64 leaf table); every output index is
+/// below `n_outputs` ≤
 /// [`limits::MAX_OUTPUTS`]. A linear-terms section, if present, holds exactly one finite
 /// coefficient and fill per feature; a level-terms section, if present, holds well-formed
 /// records for strictly increasing features below `n_features`, each with at least one level,
@@ -40,6 +45,13 @@ pub struct Model<'a> {
     pub(crate) cost: Cost,
     /// The tree walk this model's splits need, chosen at load.
     pub(crate) walk: Walk,
+    /// The format version of the blob (1 or 2).
+    pub(crate) version: u16,
+    /// The version 2 tree tables (empty in a version 1 model, whose trees are in `body`).
+    pub(crate) compact: CompactTables<'a>,
+    /// Version 2: every feature's split values are non-decreasing f32 values, none NaN (the
+    /// builder writes them so), which the coded walk needs.
+    pub(crate) sorted_values: bool,
 }
 
 /// The tree walk a model needs, chosen once at load from its splits.
@@ -89,7 +101,7 @@ impl<'a> Model<'a> {
             return Err(Error::BadMagic);
         }
         let version = le_u16(bytes, 4);
-        if version != FORMAT_VERSION {
+        if version != FORMAT_VERSION_1 && version != FORMAT_VERSION_2 {
             return Err(Error::UnsupportedVersion { found: version });
         }
         if le_u16(bytes, 6) != 0 {
@@ -102,16 +114,30 @@ impl<'a> Model<'a> {
             return Err(Error::ChecksumMismatch);
         }
         let body_bytes = covered.get(HEADER_LEN..).ok_or(Error::Truncated)?;
-        let (body, rest) = postcard::take_from_bytes::<ModelBody<'a>>(body_bytes)
-            .map_err(|_| Error::MalformedBody)?;
+        let (body, compact, rest) = if version == FORMAT_VERSION_1 {
+            let (body, rest) = postcard::take_from_bytes::<ModelBody<'a>>(body_bytes)
+                .map_err(|_| Error::MalformedBody)?;
+            (body, None, rest)
+        } else {
+            let (body, rest) = postcard::take_from_bytes::<ModelBodyV2<'a>>(body_bytes)
+                .map_err(|_| Error::MalformedBody)?;
+            let (body, tables) = body.split_off();
+            (body, Some(tables), rest)
+        };
         if !rest.is_empty() {
             return Err(Error::TrailingBytes);
         }
-        let n_trees = (body.trees.len() / TREE_BYTES) as u64;
-        Budget::check(BudgetItem::Trees, n_trees, budget.max_trees)?;
-        let n_nodes = (body.nodes.len() / NODE_BYTES) as u64;
-        Budget::check(BudgetItem::Nodes, n_nodes, budget.max_nodes)?;
-        let (trees_per_output, linear, levels, cost, walk) = validate(&body)?;
+        let (n_trees, n_nodes) = match &compact {
+            None => (body.trees.len() / TREE_BYTES, body.nodes.len() / NODE_BYTES),
+            Some(tables) => {
+                let leaf_bytes = leaf_bytes(&body);
+                let n_nodes = tables.splits.len() / SPLIT_BYTES + tables.leaves.len() / leaf_bytes;
+                (tables.trees.len() / COMPACT_TREE_BYTES, n_nodes)
+            }
+        };
+        Budget::check(BudgetItem::Trees, n_trees as u64, budget.max_trees)?;
+        Budget::check(BudgetItem::Nodes, n_nodes as u64, budget.max_nodes)?;
+        let (trees_per_output, linear, levels, cost, walk) = validate(&body, compact.as_ref())?;
         Budget::check(
             BudgetItem::WorkItems,
             cost.work_items_max,
@@ -125,7 +151,39 @@ impl<'a> Model<'a> {
             trees_per_output,
             cost,
             walk,
+            version,
+            sorted_values: compact.as_ref().is_some_and(values_sorted),
+            compact: compact.unwrap_or_default(),
         })
+    }
+
+    /// The format version of the blob the model was loaded from: 1 or 2 (see
+    /// [`crate::format`]).
+    pub fn format_version(&self) -> u16 {
+        self.version
+    }
+
+    /// Whether the model's trees are in the version 2 (compact) layout.
+    #[inline(always)]
+    pub(crate) fn is_compact(&self) -> bool {
+        self.version == FORMAT_VERSION_2
+    }
+
+    /// Bytes of the tables that hold the nodes: version 1 the node table; version 2 the split
+    /// records, the f32 leaves (f64 leaves are [`Model::leaf_table_bytes`]) and the split
+    /// values with their per-feature starts. Tree records are not counted.
+    pub fn node_bytes(&self) -> usize {
+        if self.is_compact() {
+            let c = &self.compact;
+            let f32_leaves = if self.body.numerics.is_f64() {
+                0
+            } else {
+                c.leaves.len()
+            };
+            c.splits.len() + f32_leaves + c.value_starts.len() + c.split_values.len()
+        } else {
+            self.body.nodes.len()
+        }
     }
 
     /// Number of input features.
@@ -140,20 +198,32 @@ impl<'a> Model<'a> {
 
     /// Number of trees.
     pub fn n_trees(&self) -> usize {
-        self.body.trees.len() / TREE_BYTES
+        if self.is_compact() {
+            self.compact.trees.len() / COMPACT_TREE_BYTES
+        } else {
+            self.body.trees.len() / TREE_BYTES
+        }
     }
 
     /// Number of nodes in all trees.
     pub fn n_nodes(&self) -> usize {
-        self.body.nodes.len() / NODE_BYTES
+        if self.is_compact() {
+            self.n_leaves() + self.compact.splits.len() / SPLIT_BYTES
+        } else {
+            self.body.nodes.len() / NODE_BYTES
+        }
     }
 
     /// Number of leaves in all trees.
     pub fn n_leaves(&self) -> usize {
-        node_records(self.body.nodes)
-            .iter()
-            .filter(|record| Node::decode(record).is_leaf())
-            .count()
+        if self.is_compact() {
+            self.compact.leaves.len() / leaf_bytes(&self.body)
+        } else {
+            node_records(self.body.nodes)
+                .iter()
+                .filter(|record| Node::decode(record).is_leaf())
+                .count()
+        }
     }
 
     /// The declared maximum depth.
@@ -292,7 +362,8 @@ impl<'a> Model<'a> {
         .map(|(_, payload)| payload)
     }
 
-    /// Bytes of the f64 leaf table (0 in f32 models, whose leaves sit in the nodes).
+    /// Bytes of the f64 leaf table (0 in f32 models, whose leaves sit in the nodes or, in
+    /// version 2, in their own f32 table).
     pub fn leaf_table_bytes(&self) -> usize {
         self.body.leaf_values.len()
     }
@@ -310,10 +381,45 @@ impl<'a> Model<'a> {
             .unwrap_or_default()
     }
 
+    /// Version 2 tree `index`: its output, split records and first leaf; `None` in a version 1
+    /// model or past the end. Trees tile the tables, so this sums the trees before it.
+    pub(crate) fn compact_tree(
+        &self,
+        index: usize,
+    ) -> Option<(usize, &'a [[u8; SPLIT_BYTES]], usize)> {
+        if !self.is_compact() {
+            return None;
+        }
+        let records = self.compact.trees.as_chunks::<COMPACT_TREE_BYTES>().0;
+        let split_start: usize = records
+            .get(..index)?
+            .iter()
+            .map(|record| usize::from(CompactTreeRecord::decode(record).n_splits))
+            .sum();
+        let record = CompactTreeRecord::decode(records.get(index)?);
+        let end = split_start + usize::from(record.n_splits);
+        let splits = self
+            .compact
+            .splits
+            .as_chunks::<SPLIT_BYTES>()
+            .0
+            .get(split_start..end)?;
+        Some((usize::from(record.output), splits, split_start + index))
+    }
+
     /// The node records of the tree `record` describes (empty if outside the node table).
     #[inline(always)]
     pub(crate) fn tree_nodes(&self, record: TreeRecord) -> &'a [[u8; NODE_BYTES]] {
         tree_nodes(self.body.nodes, record).unwrap_or(&[])
+    }
+}
+
+/// Bytes of one leaf in a version 2 leaf table: f64 or f32 by the model's numerics.
+fn leaf_bytes(body: &ModelBody<'_>) -> usize {
+    if body.numerics.is_f64() {
+        8
+    } else {
+        4
     }
 }
 
@@ -475,14 +581,18 @@ type Validated<'a> = (u32, &'a [u8], &'a [u8], Cost, Walk);
 
 /// Checks every invariant documented on [`Model`]; returns the number of trees per output,
 /// the linear-terms and level-terms payloads (empty if none), the worst-case cost and the walk
-/// the splits need.
-fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
+/// the splits need. `compact` holds a version 2 model's tree tables.
+fn validate<'a>(
+    body: &ModelBody<'a>,
+    compact: Option<&CompactTables<'a>>,
+) -> Result<Validated<'a>, Error> {
     let n_features = usize::from(body.n_features);
     let n_outputs = usize::from(body.n_outputs);
     let (linear, levels) = validate_sections(body.sections)?;
+    let tree_table = compact.map_or(body.trees, |tables| tables.trees);
     if n_features == 0
         || n_outputs == 0
-        || (body.trees.is_empty() && linear.is_none() && levels.is_none())
+        || (tree_table.is_empty() && linear.is_none() && levels.is_none())
     {
         return Err(Error::Empty);
     }
@@ -497,8 +607,20 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
         Objective::MulticlassSoftmax | Objective::MulticlassOneVsRest => n_outputs >= 2,
         Objective::Regression => true,
     };
-    let sizes_ok = body.trees.len().is_multiple_of(TREE_BYTES)
-        && body.nodes.len().is_multiple_of(NODE_BYTES)
+    let trees_ok = match compact {
+        None => {
+            body.trees.len().is_multiple_of(TREE_BYTES)
+                && body.nodes.len().is_multiple_of(NODE_BYTES)
+        }
+        Some(tables) => {
+            tables.trees.len().is_multiple_of(COMPACT_TREE_BYTES)
+                && tables.splits.len().is_multiple_of(SPLIT_BYTES)
+                && tables.leaves.len().is_multiple_of(leaf_bytes(body))
+                && tables.value_starts.len() == n_features * VALUE_START_BYTES
+                && tables.split_values.len().is_multiple_of(SPLIT_VALUE_BYTES)
+        }
+    };
+    let sizes_ok = trees_ok
         && body.leaf_values.len().is_multiple_of(8)
         && body.category_sets.len().is_multiple_of(CATEGORY_SET_BYTES)
         && body.category_words.len().is_multiple_of(4)
@@ -529,34 +651,11 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
         cost.linear_terms = n_features as u64;
     }
 
-    let n_nodes = body.nodes.len() / NODE_BYTES;
-    let mut next_start: usize = 0;
     let mut per_output = [0u32; limits::MAX_OUTPUTS];
-    let mut walk = Walk::Numeric;
-    for (tree, record) in body.trees.as_chunks::<TREE_BYTES>().0.iter().enumerate() {
-        let record = TreeRecord::decode(record);
-        let tree_id = tree as u32;
-        let nodes = match tree_nodes(body.nodes, record) {
-            Some(nodes) if record.node_start as usize == next_start && !nodes.is_empty() => nodes,
-            _ => return Err(Error::TreeRange { tree: tree_id }),
-        };
-        next_start += nodes.len();
-        let output = usize::from(record.output);
-        match per_output.get_mut(output) {
-            Some(slot) if output < n_outputs => *slot += 1,
-            _ => return Err(Error::TreeOutputOutOfRange { tree: tree_id }),
-        }
-        if !validate_tree(body, nodes, tree_id)? {
-            walk = Walk::General;
-        }
-        match tree_depth(nodes) {
-            Some(depth) if depth <= body.max_depth => cost.add_tree(depth, nodes.len()),
-            _ => return Err(Error::DepthExceeded { tree: tree_id }),
-        }
-    }
-    if next_start != n_nodes {
-        return Err(Error::TableSize);
-    }
+    let walk = match compact {
+        None => validate_trees(body, &mut cost, &mut per_output)?,
+        Some(tables) => validate_compact_trees(body, tables, &mut cost, &mut per_output)?,
+    };
     let first = per_output.first().copied().unwrap_or(0);
     let even = per_output
         .iter()
@@ -572,6 +671,290 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
         cost.finish(),
         walk,
     ))
+}
+
+/// Counts a tree for `output` in `per_output`; `Err` if the model has no such output.
+fn count_tree(
+    per_output: &mut [u32; limits::MAX_OUTPUTS],
+    output: u16,
+    n_outputs: u16,
+    tree: u32,
+) -> Result<(), Error> {
+    match per_output.get_mut(usize::from(output)) {
+        Some(slot) if output < n_outputs => {
+            *slot += 1;
+            Ok(())
+        }
+        _ => Err(Error::TreeOutputOutOfRange { tree }),
+    }
+}
+
+/// Checks a version 1 model's trees, counting them into `cost` and `per_output`; returns the
+/// walk their splits need.
+fn validate_trees(
+    body: &ModelBody<'_>,
+    cost: &mut Cost,
+    per_output: &mut [u32; limits::MAX_OUTPUTS],
+) -> Result<Walk, Error> {
+    let n_nodes = body.nodes.len() / NODE_BYTES;
+    let mut next_start: usize = 0;
+    let mut walk = Walk::Numeric;
+    for (tree, record) in body.trees.as_chunks::<TREE_BYTES>().0.iter().enumerate() {
+        let record = TreeRecord::decode(record);
+        let tree_id = tree as u32;
+        let nodes = match tree_nodes(body.nodes, record) {
+            Some(nodes) if record.node_start as usize == next_start && !nodes.is_empty() => nodes,
+            _ => return Err(Error::TreeRange { tree: tree_id }),
+        };
+        next_start += nodes.len();
+        count_tree(per_output, record.output, body.n_outputs, tree_id)?;
+        if !validate_tree(body, nodes, tree_id)? {
+            walk = Walk::General;
+        }
+        match tree_depth(nodes) {
+            Some(depth) if depth <= body.max_depth => cost.add_tree(depth, nodes.len()),
+            _ => return Err(Error::DepthExceeded { tree: tree_id }),
+        }
+    }
+    if next_start != n_nodes {
+        return Err(Error::TableSize);
+    }
+    Ok(walk)
+}
+
+/// Checks a version 2 model's trees and tables, counting the trees into `cost` and
+/// `per_output`; returns the walk their splits need.
+fn validate_compact_trees(
+    body: &ModelBody<'_>,
+    tables: &CompactTables<'_>,
+    cost: &mut Cost,
+    per_output: &mut [u32; limits::MAX_OUTPUTS],
+) -> Result<Walk, Error> {
+    validate_value_starts(tables)?;
+    let all_splits = tables.splits.as_chunks::<SPLIT_BYTES>().0;
+    let mut rest = all_splits;
+    let mut n_leaves: usize = 0;
+    let mut walk = Walk::Numeric;
+    for (tree, record) in tables
+        .trees
+        .as_chunks::<COMPACT_TREE_BYTES>()
+        .0
+        .iter()
+        .enumerate()
+    {
+        let record = CompactTreeRecord::decode(record);
+        let tree_id = tree as u32;
+        let (splits, tail) = rest
+            .split_at_checked(usize::from(record.n_splits))
+            .ok_or(Error::TreeRange { tree: tree_id })?;
+        rest = tail;
+        let leaf_start = n_leaves;
+        n_leaves += splits.len() + 1;
+        count_tree(per_output, record.output, body.n_outputs, tree_id)?;
+        if !validate_compact_tree(body, tables, splits, tree_id)? {
+            walk = Walk::General;
+        }
+        validate_compact_leaves(body, tables, splits, leaf_start, tree_id)?;
+        match compact_tree_depth(splits) {
+            Some(depth) if depth <= body.max_depth => {
+                cost.add_tree(depth, 2 * splits.len() + 1);
+            }
+            _ => return Err(Error::DepthExceeded { tree: tree_id }),
+        }
+    }
+    if !rest.is_empty() || n_leaves != tables.leaves.len() / leaf_bytes(body) {
+        return Err(Error::TableSize);
+    }
+    Ok(walk)
+}
+
+/// Checks the leaves of a version 2 tree whose splits passed [`validate_compact_tree`]: each
+/// must exist in the leaf table (its run starts at `leaf_start`) and be finite. Positions are
+/// visited in combined order, so an error names the leaf's node index.
+fn validate_compact_leaves(
+    body: &ModelBody<'_>,
+    tables: &CompactTables<'_>,
+    splits: &[[u8; SPLIT_BYTES]],
+    leaf_start: usize,
+    tree: u32,
+) -> Result<(), Error> {
+    let mut leaf = leaf_start;
+    for position in 0..2 * splits.len() + 1 {
+        let is_leaf = match position.checked_sub(1) {
+            None => splits.is_empty(),
+            Some(child) => splits
+                .get(child / 2)
+                .is_some_and(|parent| Split::decode(parent).child_is_leaf(child % 2 == 1)),
+        };
+        if !is_leaf {
+            continue;
+        }
+        let finite = if body.numerics.is_f64() {
+            f64_at(tables.leaves, leaf).is_some_and(f64::is_finite)
+        } else {
+            record::<4>(tables.leaves, leaf)
+                .is_some_and(|bits| f32::from_bits(u32::from_le_bytes(*bits)).is_finite())
+        };
+        if !finite {
+            return Err(Error::BadLeaf {
+                tree,
+                node: position as u32,
+            });
+        }
+        leaf += 1;
+    }
+    Ok(())
+}
+
+/// The split value table's runs: feature 0's starts at 0, each start at or after the previous
+/// one, no run longer than [`COMPACT_MAX_VALUES_PER_FEATURE`], the last ending at the table's
+/// end.
+fn validate_value_starts(tables: &CompactTables<'_>) -> Result<(), Error> {
+    let n_values = tables.split_values.len() / SPLIT_VALUE_BYTES;
+    let mut previous = 0usize;
+    for (feature, start) in tables
+        .value_starts
+        .as_chunks::<VALUE_START_BYTES>()
+        .0
+        .iter()
+        .enumerate()
+    {
+        let start = usize::from(u16::from_le_bytes(*start));
+        let ok = if feature == 0 {
+            start == 0
+        } else {
+            start >= previous && start - previous <= COMPACT_MAX_VALUES_PER_FEATURE
+        };
+        if !ok {
+            return Err(Error::TableSize);
+        }
+        previous = start;
+    }
+    if n_values < previous || n_values - previous > COMPACT_MAX_VALUES_PER_FEATURE {
+        return Err(Error::TableSize);
+    }
+    Ok(())
+}
+
+/// Whether every feature's run of split values is non-decreasing as f32 values with no NaN.
+fn values_sorted(tables: &CompactTables<'_>) -> bool {
+    (0..tables.value_starts.len() / VALUE_START_BYTES).all(|feature| {
+        let (start, length) = value_run(tables, feature);
+        let value = |index: usize| f32::from_bits(le_u32(tables.split_values, index * 4));
+        (start..start + length).all(|index| {
+            // `<=` fails for NaN on either side.
+            value(index) <= value(index) && (index == start || value(index - 1) <= value(index))
+        })
+    })
+}
+
+/// The run of split values of `feature`: `(start, length)` (empty past the table).
+#[inline(always)]
+pub(crate) fn value_run(tables: &CompactTables<'_>, feature: usize) -> (usize, usize) {
+    let start = usize::from(le_u16(tables.value_starts, feature * VALUE_START_BYTES));
+    let end = if (feature + 1) * VALUE_START_BYTES < tables.value_starts.len() {
+        usize::from(le_u16(
+            tables.value_starts,
+            (feature + 1) * VALUE_START_BYTES,
+        ))
+    } else {
+        tables.split_values.len() / SPLIT_VALUE_BYTES
+    };
+    (start, end.saturating_sub(start))
+}
+
+/// Checks one version 2 tree's splits: fields as in [`validate_tree`], then the layout. Split
+/// k's combined position is found by scanning positions in order: a position is a leaf or a
+/// split by its parent's flag, and the parent (split (p-1)/2) must come before it; each rank
+/// must equal the leaf flags of the splits before it, and the tree must have one more leaf than
+/// splits. Returns whether every split is plain numeric.
+fn validate_compact_tree(
+    body: &ModelBody<'_>,
+    tables: &CompactTables<'_>,
+    splits: &[[u8; SPLIT_BYTES]],
+    tree: u32,
+) -> Result<bool, Error> {
+    let n_splits = splits.len();
+    let n_sets = body.category_sets.len() / CATEGORY_SET_BYTES;
+    let mut plain = true;
+    let mut position: usize = 0;
+    let mut leaves_before: usize = 0;
+    for (k, record) in splits.iter().enumerate() {
+        if k > 0 {
+            // The next position that is a split.
+            loop {
+                position += 1;
+                let parent = (position - 1) / 2;
+                let bad = || Error::BadChildIndex {
+                    tree,
+                    node: position as u32,
+                };
+                if parent >= k {
+                    return Err(bad());
+                }
+                let parent = splits.get(parent).map(Split::decode).ok_or_else(bad)?;
+                if !parent.child_is_leaf(position.is_multiple_of(2)) {
+                    break;
+                }
+            }
+        }
+        let node = position as u32;
+        let split = Split::decode(record);
+        if usize::from(split.rank) != leaves_before {
+            return Err(Error::BadChildIndex { tree, node });
+        }
+        leaves_before += usize::from(split.left_is_leaf()) + usize::from(split.right_is_leaf());
+        let feature = usize::from(split.feature);
+        if feature >= usize::from(body.n_features) {
+            return Err(Error::FeatureIndexOutOfRange { tree, node });
+        }
+        let (start, length) = value_run(tables, feature);
+        let value = le_u32(tables.split_values, (start + usize::from(split.code)) * 4);
+        let as_node = split.as_node(value);
+        if split.has_reserved_bits() || as_node.missing_mode().is_none() {
+            return Err(Error::BadNodeFlags { tree, node });
+        }
+        if usize::from(split.code) >= length {
+            return Err(Error::SplitValueOutOfRange { tree, node });
+        }
+        plain &= as_node.is_plain_numeric();
+        if as_node.is_categorical() {
+            if value as usize >= n_sets {
+                return Err(Error::CategorySetOutOfRange { tree, node });
+            }
+        } else if f32::from_bits(value).is_nan() {
+            return Err(Error::NanThreshold { tree, node });
+        }
+    }
+    // One more leaf than splits; with no splits the tree is its one leaf.
+    if n_splits > 0 && leaves_before != n_splits + 1 {
+        return Err(Error::BadChildIndex {
+            tree,
+            node: (2 * n_splits + 1) as u32,
+        });
+    }
+    Ok(plain)
+}
+
+/// Depth of a version 2 tree, level by level: a level's splits are a contiguous run of split
+/// indices, and their non-leaf children are the next run. `None` if the runs overrun the tree.
+fn compact_tree_depth(splits: &[[u8; SPLIT_BYTES]]) -> Option<u16> {
+    let n_splits = splits.len();
+    let (mut low, mut high) = (0usize, n_splits.min(1));
+    let mut depth: u16 = 0;
+    while low < high {
+        let mut next = high;
+        for record in splits.get(low..high)? {
+            let split = Split::decode(record);
+            next += 2 - usize::from(split.left_is_leaf()) - usize::from(split.right_is_leaf());
+        }
+        if next > n_splits {
+            return None;
+        }
+        (low, high) = (high, next);
+        depth = depth.checked_add(1)?;
+    }
+    (high == n_splits).then_some(depth)
 }
 
 fn validate_base_margins(body: &ModelBody<'_>) -> Result<(), Error> {

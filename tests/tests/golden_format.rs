@@ -19,7 +19,8 @@ use lockstep_engine::builder::{
     level_terms_section, linear_section, Condition, LevelTermSpec, ModelSpec, TreeSpec,
 };
 use lockstep_engine::format::{
-    Aggregation, BaseOrder, Framework, MissingMode, Numerics, Objective,
+    Aggregation, BaseOrder, Framework, MissingMode, Numerics, Objective, FORMAT_VERSION_1,
+    FORMAT_VERSION_2,
 };
 use lockstep_engine::{math, Model};
 use lockstep_tests::{leaf, split, split_on};
@@ -389,25 +390,33 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn xgboost_model_bytes_are_pinned() {
-    let built = xgboost_tiny().to_bytes().expect("build");
+    let built = xgboost_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     assert_pinned("XGBOOST_TINY", &built, &XGBOOST_TINY);
 }
 
 #[test]
 fn lightgbm_model_bytes_are_pinned() {
-    let built = lightgbm_tiny().to_bytes().expect("build");
+    let built = lightgbm_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     assert_pinned("LIGHTGBM_TINY", &built, &LIGHTGBM_TINY);
 }
 
 #[test]
 fn linear_model_bytes_are_pinned() {
-    let built = linear_tiny().to_bytes().expect("build");
+    let built = linear_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     assert_pinned("LINEAR_TINY", &built, &LINEAR_TINY);
 }
 
 #[test]
 fn levels_model_bytes_are_pinned() {
-    let built = levels_tiny().to_bytes().expect("build");
+    let built = levels_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     assert_pinned("LEVELS_TINY", &built, &LEVELS_TINY);
 }
 
@@ -493,9 +502,108 @@ fn pinned_levels_bytes_mean_what_the_comments_say() {
 fn committed_tiny_model_is_the_pinned_xgboost_model() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data/tiny.lsm");
     if std::env::var_os("LOCKSTEP_WRITE_GOLDEN").is_some() {
-        let built = xgboost_tiny().to_bytes().expect("build");
+        let built = xgboost_tiny()
+            .to_bytes_with_version(FORMAT_VERSION_1)
+            .expect("build");
         std::fs::write(&path, built).expect("write tiny.lsm");
     }
     let committed = std::fs::read(&path).expect("read engine/tests/data/tiny.lsm");
     assert_pinned("engine/tests/data/tiny.lsm", &committed, &XGBOOST_TINY);
+}
+
+/// `xgboost_tiny()` in format version 2, as written by the builder (what `to_bytes` writes).
+#[rustfmt::skip]
+const XGBOOST_TINY_V2: [u8; 170] = [
+    0x4c, 0x53, 0x54, 0x50, // magic "LSTP"
+    0x02, 0x00, // format version 2
+    0x00, 0x00, // header flags
+    0x02, // n_features 2
+    0x01, // n_outputs 1
+    0x02, // max_depth 2
+    0x01, // objective BinaryLogistic
+    0x01, // numerics Xgboost
+    0x00, // base_order First
+    0x00, // aggregation Sum
+    0x08, // base_margins: 8 bytes
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0xbf, // f64 base margin of output 0
+    0x08, // trees: 8 bytes, 4 per tree (n_splits u16, output u16)
+    0x02, 0x00, 0x00, 0x00, // tree 0: 2 splits (3 leaves), output 0
+    0x01, 0x00, 0x00, 0x00, // tree 1: 1 split (2 leaves), output 0
+    0x0c, // splits: 12 bytes, 4 per split (feature, code, rank, flags)
+    0x00, 0x00, 0x00, 0x21, // tree 0 split 0 (node 0): x0 < values[0 + 0] = 65.0, NaN left; rank 0; right child (node 2) a leaf
+    0x01, 0x01, 0x01, 0x30, // tree 0 split 1 (node 1): x1 < values[1 + 1] = 2.5, NaN right; rank 1 (node 2); both children leaves
+    0x01, 0x00, 0x00, 0x39, // tree 1 split 0 (node 0): x1 in set values[1 + 0] = 0, NaN left, categorical; both children leaves
+    0x14, // leaves: 20 bytes, f32 per leaf; tree 0's run is leaves 0..3, tree 1's 3..5
+    0x00, 0x00, 0x00, 0x3f, // tree 0 leaf 0 (node 2): 0.5
+    0x00, 0x00, 0x80, 0x3e, // tree 0 leaf 1 (node 3): 0.25
+    0x00, 0x00, 0x00, 0xbe, // tree 0 leaf 2 (node 4): -0.125
+    0x00, 0x00, 0x80, 0x3d, // tree 1 leaf 0 (node 1): 0.0625
+    0x00, 0x00, 0xc0, 0xbe, // tree 1 leaf 1 (node 2): -0.375
+    0x04, // value_starts: 4 bytes, u16 per feature
+    0x00, 0x00, 0x01, 0x00, // feature 0's values start at 0, feature 1's at 1
+    0x0c, // split_values: 12 bytes, u32 each, per feature in increasing order of bits
+    0x00, 0x00, 0x82, 0x42, // value 0 (feature 0, code 0): f32 65.0
+    0x00, 0x00, 0x00, 0x00, // value 1 (feature 1, code 0): category set 0
+    0x00, 0x00, 0x20, 0x40, // value 2 (feature 1, code 1): f32 2.5
+    0x08, // category_sets: 8 bytes
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // category set (word_start u32, n_words u32) 0
+    0x04, // category_words: 4 bytes
+    0x38, 0x00, 0x00, 0x00, // u32 bitset word 0: {3, 4, 5}
+    0x08, 0x03, 0x61, 0x67, 0x65, 0x03, 0x61, 0x73, 0x61, // feature_names: 8 bytes
+    0x10, // feature_ranges: 16 bytes
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0x42, // range (low f32, high f32) of feature 0
+    0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0xc0, 0x40, // range (low f32, high f32) of feature 1
+    0x01, // source framework Xgboost
+    0x05, 0x32, 0x2e, 0x31, 0x2e, 0x34, // source version "2.1.4"
+    0x04, 0x74, 0x69, 0x6e, 0x79, // label "tiny"
+    0x00, // sections: empty
+    0xb4, 0xfa, 0x0d, 0x50, 0x03, 0x2c, 0x68, 0xa1, // SHA-256 of all the bytes above
+    0x9b, 0x26, 0x9f, 0x83, 0x0d, 0x6d, 0x3e, 0x5f, // ...
+    0xd8, 0xb3, 0x87, 0x53, 0xca, 0x83, 0x27, 0x64, // ...
+    0xaf, 0xc9, 0x46, 0x46, 0x03, 0x29, 0x04, 0x00, // ...
+];
+
+#[test]
+fn xgboost_v2_model_bytes_are_pinned() {
+    let built = xgboost_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_2)
+        .expect("build");
+    assert_eq!(xgboost_tiny().to_bytes().expect("build"), built);
+    assert_pinned("XGBOOST_TINY_V2", &built, &XGBOOST_TINY_V2);
+}
+
+#[test]
+fn pinned_xgboost_v2_bytes_mean_what_the_comments_say() {
+    // The same model as XGBOOST_TINY: the same margins and outputs, bit for bit, through the
+    // version 2 walk (single rows and a batch).
+    let rows: [[f32; 2]; 4] = [[70.0, 2.0], [40.0, f32::NAN], [f32::NAN, 4.0], [65.0, 2.5]];
+    let v1 = Model::from_bytes(&XGBOOST_TINY).expect("v1 loads");
+    let v2 = Model::from_bytes(&XGBOOST_TINY_V2).expect("v2 loads");
+    assert_eq!((v1.format_version(), v2.format_version()), (1, 2));
+    assert_eq!(
+        score(&XGBOOST_TINY_V2, &rows[0]).0,
+        f64::from(-0.5f32 + 0.5 + 0.0625)
+    );
+    assert_eq!(
+        score(&XGBOOST_TINY_V2, &rows[2]).0,
+        f64::from(-0.5f32 + -0.125 + -0.375)
+    );
+    for row in rows {
+        let (a, b) = (score(&XGBOOST_TINY, &row), score(&XGBOOST_TINY_V2, &row));
+        assert_eq!(
+            (a.0.to_bits(), a.1.to_bits()),
+            (b.0.to_bits(), b.1.to_bits()),
+            "{row:?}"
+        );
+    }
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    let (mut m1, mut p1, mut m2, mut p2) = ([0f32; 4], [0f32; 4], [0f32; 4], [0f32; 4]);
+    v1.predict_batch(&flat, &mut m1, &mut p1).expect("batch");
+    v2.predict_batch(&flat, &mut m2, &mut p2).expect("batch");
+    assert_eq!(m1.map(f32::to_bits), m2.map(f32::to_bits));
+    assert_eq!(p1.map(f32::to_bits), p2.map(f32::to_bits));
+    // Both versions describe the same trees, node for node.
+    for (a, b) in v1.trees().zip(v2.trees()) {
+        assert_eq!(a.nodes().collect::<Vec<_>>(), b.nodes().collect::<Vec<_>>());
+    }
 }
