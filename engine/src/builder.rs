@@ -255,13 +255,12 @@ struct LaidOut {
 }
 
 impl ModelSpec {
-    /// Writes the model's bytes and checks them by loading them back: format version 2 when
-    /// the model fits its limits (see [`crate::format`]), version 1 otherwise.
+    /// Writes the model's bytes in format version 1 and checks them by loading them back.
+    /// Version 1 stays the default: measured, the version 2 walk is slower on hosts and on
+    /// Cortex-M (see [`crate::format`]); [`ModelSpec::to_bytes_with_version`] writes version 2
+    /// for a model that fits it, when model bytes matter more.
     pub fn to_bytes(&self) -> Result<Vec<u8>, BuildError> {
-        match self.to_bytes_with_version(FORMAT_VERSION_2) {
-            Err(BuildError::ExceedsVersion) => self.to_bytes_with_version(FORMAT_VERSION_1),
-            result => result,
-        }
+        self.to_bytes_with_version(FORMAT_VERSION_1)
     }
 
     /// Writes the model in format `version` (1 or 2) and checks the bytes by loading them
@@ -517,16 +516,17 @@ impl ModelSpec {
             if n_splits + 1 > COMPACT_MAX_TREE_LEAVES {
                 return Err(BuildError::ExceedsVersion);
             }
-            let mut rank: usize = 0;
-            for node in nodes {
-                match *node {
+            let mut split_index: usize = 0;
+            for (index, node) in nodes.iter().enumerate() {
+                let record = match *node {
                     Laid::Leaf(value) => {
-                        if f64_leaves {
-                            out.leaves.extend_from_slice(&value.to_le_bytes());
+                        let field = if f64_leaves {
+                            out.leaf_values.extend_from_slice(&value.to_le_bytes());
+                            (out.leaf_values.len() / 8 - 1) as u32
                         } else {
-                            out.leaves
-                                .extend_from_slice(&(value as f32).to_bits().to_le_bytes());
-                        }
+                            (value as f32).to_bits()
+                        };
+                        field.to_le_bytes()
                     }
                     Laid::Split {
                         feature,
@@ -542,23 +542,26 @@ impl ModelSpec {
                             .and_then(|run| run.get(&value))
                             .copied()
                             .ok_or(BuildError::ExceedsVersion)?;
-                        let split = Split::new(
+                        // Breadth-first: the k-th split's left child is node 2k+1.
+                        let offset = 2 * split_index + 1 - index;
+                        split_index += 1;
+                        Split::new(
                             feature as u8,
                             code,
-                            rank as u8,
+                            u8::try_from(offset).map_err(|_| BuildError::ExceedsVersion)?,
                             missing,
                             default_left,
                             categorical,
                             left_leaf,
                             right_leaf,
-                        );
-                        out.splits.extend_from_slice(&split.encode());
-                        rank += usize::from(left_leaf) + usize::from(right_leaf);
+                        )
+                        .encode()
                     }
-                }
+                };
+                out.nodes.extend_from_slice(&record);
             }
             let record = CompactTreeRecord {
-                n_splits: n_splits as u16,
+                n_nodes: nodes.len() as u16,
                 output: *output,
             };
             out.trees.extend_from_slice(&record.encode());
@@ -571,8 +574,8 @@ impl ModelSpec {
 #[derive(Default)]
 struct CompactTableBytes {
     trees: Vec<u8>,
-    splits: Vec<u8>,
-    leaves: Vec<u8>,
+    nodes: Vec<u8>,
+    leaf_values: Vec<u8>,
     value_starts: Vec<u8>,
     split_values: Vec<u8>,
 }
@@ -590,8 +593,8 @@ impl CompactTableBytes {
             aggregation: shared.aggregation,
             base_margins: shared.base_margins,
             trees: &self.trees,
-            splits: &self.splits,
-            leaves: &self.leaves,
+            nodes: &self.nodes,
+            leaf_values: &self.leaf_values,
             value_starts: &self.value_starts,
             split_values: &self.split_values,
             category_sets: shared.category_sets,

@@ -4,8 +4,8 @@
 use crate::cost::{Budget, BudgetItem, Cost};
 use crate::format::{
     f64_at, le_f64, le_u16, le_u32, limits, record, Aggregation, BaseOrder, CategorySetRecord,
-    CompactTables, CompactTreeRecord, ModelBody, ModelBodyV2, Node, Numerics, Objective, Source,
-    Split, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN, COMPACT_MAX_VALUES_PER_FEATURE,
+    CompactTables, CompactTreeRecord, LeafMap, ModelBody, ModelBodyV2, Node, Numerics, Objective,
+    Source, Split, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN, COMPACT_MAX_VALUES_PER_FEATURE,
     COMPACT_TREE_BYTES, FEATURE_RANGE_BYTES, FORMAT_VERSION_1, FORMAT_VERSION_2, HEADER_LEN,
     LEVEL_BYTES, LEVEL_TERM_HEAD_BYTES, LINEAR_TERM_BYTES, MAGIC, NODE_BYTES, SECTION_LEVEL_TERMS,
     SECTION_LINEAR, SPLIT_BYTES, SPLIT_VALUE_BYTES, TREE_BYTES, VALUE_START_BYTES,
@@ -129,11 +129,10 @@ impl<'a> Model<'a> {
         }
         let (n_trees, n_nodes) = match &compact {
             None => (body.trees.len() / TREE_BYTES, body.nodes.len() / NODE_BYTES),
-            Some(tables) => {
-                let leaf_bytes = leaf_bytes(&body);
-                let n_nodes = tables.splits.len() / SPLIT_BYTES + tables.leaves.len() / leaf_bytes;
-                (tables.trees.len() / COMPACT_TREE_BYTES, n_nodes)
-            }
+            Some(tables) => (
+                tables.trees.len() / COMPACT_TREE_BYTES,
+                tables.nodes.len() / SPLIT_BYTES,
+            ),
         };
         Budget::check(BudgetItem::Trees, n_trees as u64, budget.max_trees)?;
         Budget::check(BudgetItem::Nodes, n_nodes as u64, budget.max_nodes)?;
@@ -169,21 +168,12 @@ impl<'a> Model<'a> {
         self.version == FORMAT_VERSION_2
     }
 
-    /// Bytes of the tables that hold the nodes: version 1 the node table; version 2 the split
-    /// records, the f32 leaves (f64 leaves are [`Model::leaf_table_bytes`]) and the split
-    /// values with their per-feature starts. Tree records are not counted.
+    /// Bytes of the tables that hold the nodes: version 1 the node table; version 2 the node
+    /// table and the split values with their per-feature starts. Tree records and f64 leaves
+    /// ([`Model::leaf_table_bytes`]) are not counted.
     pub fn node_bytes(&self) -> usize {
-        if self.is_compact() {
-            let c = &self.compact;
-            let f32_leaves = if self.body.numerics.is_f64() {
-                0
-            } else {
-                c.leaves.len()
-            };
-            c.splits.len() + f32_leaves + c.value_starts.len() + c.split_values.len()
-        } else {
-            self.body.nodes.len()
-        }
+        let c = &self.compact;
+        self.body.nodes.len() + c.nodes.len() + c.value_starts.len() + c.split_values.len()
     }
 
     /// Number of input features.
@@ -208,7 +198,7 @@ impl<'a> Model<'a> {
     /// Number of nodes in all trees.
     pub fn n_nodes(&self) -> usize {
         if self.is_compact() {
-            self.n_leaves() + self.compact.splits.len() / SPLIT_BYTES
+            self.compact.nodes.len() / SPLIT_BYTES
         } else {
             self.body.nodes.len() / NODE_BYTES
         }
@@ -217,7 +207,8 @@ impl<'a> Model<'a> {
     /// Number of leaves in all trees.
     pub fn n_leaves(&self) -> usize {
         if self.is_compact() {
-            self.compact.leaves.len() / leaf_bytes(&self.body)
+            // Each tree has one more leaf than splits.
+            (self.n_nodes() + self.n_trees()) / 2
         } else {
             node_records(self.body.nodes)
                 .iter()
@@ -362,8 +353,7 @@ impl<'a> Model<'a> {
         .map(|(_, payload)| payload)
     }
 
-    /// Bytes of the f64 leaf table (0 in f32 models, whose leaves sit in the nodes or, in
-    /// version 2, in their own f32 table).
+    /// Bytes of the f64 leaf table (0 in f32 models, whose leaves sit in the nodes).
     pub fn leaf_table_bytes(&self) -> usize {
         self.body.leaf_values.len()
     }
@@ -381,45 +371,33 @@ impl<'a> Model<'a> {
             .unwrap_or_default()
     }
 
-    /// Version 2 tree `index`: its output, split records and first leaf; `None` in a version 1
-    /// model or past the end. Trees tile the tables, so this sums the trees before it.
-    pub(crate) fn compact_tree(
-        &self,
-        index: usize,
-    ) -> Option<(usize, &'a [[u8; SPLIT_BYTES]], usize)> {
+    /// Version 2 tree `index`: its output and node records; `None` in a version 1 model or
+    /// past the end. Trees tile the node table, so this sums the trees before it.
+    pub(crate) fn compact_tree(&self, index: usize) -> Option<(usize, &'a [[u8; SPLIT_BYTES]])> {
         if !self.is_compact() {
             return None;
         }
         let records = self.compact.trees.as_chunks::<COMPACT_TREE_BYTES>().0;
-        let split_start: usize = records
+        let start: usize = records
             .get(..index)?
             .iter()
-            .map(|record| usize::from(CompactTreeRecord::decode(record).n_splits))
+            .map(|record| usize::from(CompactTreeRecord::decode(record).n_nodes))
             .sum();
         let record = CompactTreeRecord::decode(records.get(index)?);
-        let end = split_start + usize::from(record.n_splits);
-        let splits = self
+        let end = start + usize::from(record.n_nodes);
+        let nodes = self
             .compact
-            .splits
+            .nodes
             .as_chunks::<SPLIT_BYTES>()
             .0
-            .get(split_start..end)?;
-        Some((usize::from(record.output), splits, split_start + index))
+            .get(start..end)?;
+        Some((usize::from(record.output), nodes))
     }
 
     /// The node records of the tree `record` describes (empty if outside the node table).
     #[inline(always)]
     pub(crate) fn tree_nodes(&self, record: TreeRecord) -> &'a [[u8; NODE_BYTES]] {
         tree_nodes(self.body.nodes, record).unwrap_or(&[])
-    }
-}
-
-/// Bytes of one leaf in a version 2 leaf table: f64 or f32 by the model's numerics.
-fn leaf_bytes(body: &ModelBody<'_>) -> usize {
-    if body.numerics.is_f64() {
-        8
-    } else {
-        4
     }
 }
 
@@ -614,8 +592,7 @@ fn validate<'a>(
         }
         Some(tables) => {
             tables.trees.len().is_multiple_of(COMPACT_TREE_BYTES)
-                && tables.splits.len().is_multiple_of(SPLIT_BYTES)
-                && tables.leaves.len().is_multiple_of(leaf_bytes(body))
+                && tables.nodes.len().is_multiple_of(SPLIT_BYTES)
                 && tables.value_starts.len() == n_features * VALUE_START_BYTES
                 && tables.split_values.len().is_multiple_of(SPLIT_VALUE_BYTES)
         }
@@ -731,9 +708,7 @@ fn validate_compact_trees(
     per_output: &mut [u32; limits::MAX_OUTPUTS],
 ) -> Result<Walk, Error> {
     validate_value_starts(tables)?;
-    let all_splits = tables.splits.as_chunks::<SPLIT_BYTES>().0;
-    let mut rest = all_splits;
-    let mut n_leaves: usize = 0;
+    let mut rest = tables.nodes.as_chunks::<SPLIT_BYTES>().0;
     let mut walk = Walk::Numeric;
     for (tree, record) in tables
         .trees
@@ -744,66 +719,27 @@ fn validate_compact_trees(
     {
         let record = CompactTreeRecord::decode(record);
         let tree_id = tree as u32;
-        let (splits, tail) = rest
-            .split_at_checked(usize::from(record.n_splits))
-            .ok_or(Error::TreeRange { tree: tree_id })?;
-        rest = tail;
-        let leaf_start = n_leaves;
-        n_leaves += splits.len() + 1;
+        let nodes = match rest.split_at_checked(usize::from(record.n_nodes)) {
+            Some((nodes, tail)) if !nodes.is_empty() => {
+                rest = tail;
+                nodes
+            }
+            _ => return Err(Error::TreeRange { tree: tree_id }),
+        };
         count_tree(per_output, record.output, body.n_outputs, tree_id)?;
-        if !validate_compact_tree(body, tables, splits, tree_id)? {
+        let (plain, depth) = validate_compact_tree(body, tables, nodes, tree_id)?;
+        if !plain {
             walk = Walk::General;
         }
-        validate_compact_leaves(body, tables, splits, leaf_start, tree_id)?;
-        match compact_tree_depth(splits) {
-            Some(depth) if depth <= body.max_depth => {
-                cost.add_tree(depth, 2 * splits.len() + 1);
-            }
-            _ => return Err(Error::DepthExceeded { tree: tree_id }),
+        if depth > body.max_depth {
+            return Err(Error::DepthExceeded { tree: tree_id });
         }
+        cost.add_tree(depth, nodes.len());
     }
-    if !rest.is_empty() || n_leaves != tables.leaves.len() / leaf_bytes(body) {
+    if !rest.is_empty() {
         return Err(Error::TableSize);
     }
     Ok(walk)
-}
-
-/// Checks the leaves of a version 2 tree whose splits passed [`validate_compact_tree`]: each
-/// must exist in the leaf table (its run starts at `leaf_start`) and be finite. Positions are
-/// visited in combined order, so an error names the leaf's node index.
-fn validate_compact_leaves(
-    body: &ModelBody<'_>,
-    tables: &CompactTables<'_>,
-    splits: &[[u8; SPLIT_BYTES]],
-    leaf_start: usize,
-    tree: u32,
-) -> Result<(), Error> {
-    let mut leaf = leaf_start;
-    for position in 0..2 * splits.len() + 1 {
-        let is_leaf = match position.checked_sub(1) {
-            None => splits.is_empty(),
-            Some(child) => splits
-                .get(child / 2)
-                .is_some_and(|parent| Split::decode(parent).child_is_leaf(child % 2 == 1)),
-        };
-        if !is_leaf {
-            continue;
-        }
-        let finite = if body.numerics.is_f64() {
-            f64_at(tables.leaves, leaf).is_some_and(f64::is_finite)
-        } else {
-            record::<4>(tables.leaves, leaf)
-                .is_some_and(|bits| f32::from_bits(u32::from_le_bytes(*bits)).is_finite())
-        };
-        if !finite {
-            return Err(Error::BadLeaf {
-                tree,
-                node: position as u32,
-            });
-        }
-        leaf += 1;
-    }
-    Ok(())
 }
 
 /// The split value table's runs: feature 0's starts at 0, each start at or after the previous
@@ -863,47 +799,62 @@ pub(crate) fn value_run(tables: &CompactTables<'_>, feature: usize) -> (usize, u
     (start, end.saturating_sub(start))
 }
 
-/// Checks one version 2 tree's splits: fields as in [`validate_tree`], then the layout. Split
-/// k's combined position is found by scanning positions in order: a position is a leaf or a
-/// split by its parent's flag, and the parent (split (p-1)/2) must come before it; each rank
-/// must equal the leaf flags of the splits before it, and the tree must have one more leaf than
-/// splits. Returns whether every split is plain numeric.
+/// Checks one version 2 tree: the layout, then each node as in [`validate_tree`]. Node kinds
+/// come from the parents' flags ([`LeafMap`]); scanning nodes in order, node `index` must
+/// already be named by a parent (`index <= 2 * splits so far`), the k-th split's offset must
+/// point at 2k+1 with 2k+2 inside the tree, and the tree must have one more leaf than splits
+/// (so every node is named exactly once and children follow parents). Returns whether every
+/// split is plain numeric, and the tree's depth.
 fn validate_compact_tree(
     body: &ModelBody<'_>,
     tables: &CompactTables<'_>,
-    splits: &[[u8; SPLIT_BYTES]],
+    nodes: &[[u8; SPLIT_BYTES]],
     tree: u32,
-) -> Result<bool, Error> {
-    let n_splits = splits.len();
+) -> Result<(bool, u16), Error> {
+    let n_nodes = nodes.len();
+    if n_nodes >= LeafMap::CAPACITY {
+        return Err(Error::LimitExceeded);
+    }
     let n_sets = body.category_sets.len() / CATEGORY_SET_BYTES;
+    let f64_leaves = body.numerics.is_f64();
+    let mut leaves = LeafMap::of(&[]);
+    leaves.set(0, n_nodes == 1);
+    // Depth by levels: nodes [level_start, level_end) form a level; the next one ends at
+    // 2 * (splits up to this level's end) + 1.
+    let mut level_end = 1usize;
+    let mut depth: u16 = 0;
+    let mut n_splits: usize = 0;
     let mut plain = true;
-    let mut position: usize = 0;
-    let mut leaves_before: usize = 0;
-    for (k, record) in splits.iter().enumerate() {
-        if k > 0 {
-            // The next position that is a split.
-            loop {
-                position += 1;
-                let parent = (position - 1) / 2;
-                let bad = || Error::BadChildIndex {
-                    tree,
-                    node: position as u32,
-                };
-                if parent >= k {
-                    return Err(bad());
-                }
-                let parent = splits.get(parent).map(Split::decode).ok_or_else(bad)?;
-                if !parent.child_is_leaf(position.is_multiple_of(2)) {
-                    break;
-                }
-            }
+    for (index, record) in nodes.iter().enumerate() {
+        let node = index as u32;
+        if index >= level_end {
+            level_end = 2 * n_splits + 1;
+            depth = depth.saturating_add(1);
         }
-        let node = position as u32;
-        let split = Split::decode(record);
-        if usize::from(split.rank) != leaves_before {
+        if index > 2 * n_splits {
+            // No parent has named this node.
             return Err(Error::BadChildIndex { tree, node });
         }
-        leaves_before += usize::from(split.left_is_leaf()) + usize::from(split.right_is_leaf());
+        if leaves.is_leaf(index) {
+            let value = u32::from_le_bytes(*record);
+            let leaf_ok = if f64_leaves {
+                f64_at(body.leaf_values, value as usize).is_some_and(f64::is_finite)
+            } else {
+                f32::from_bits(value).is_finite()
+            };
+            if !leaf_ok {
+                return Err(Error::BadLeaf { tree, node });
+            }
+            continue;
+        }
+        let split = Split::decode(record);
+        let left = 2 * n_splits + 1;
+        if index + usize::from(split.offset) != left || left + 1 >= n_nodes {
+            return Err(Error::BadChildIndex { tree, node });
+        }
+        leaves.set(left, split.child_is_leaf(false));
+        leaves.set(left + 1, split.child_is_leaf(true));
+        n_splits += 1;
         let feature = usize::from(split.feature);
         if feature >= usize::from(body.n_features) {
             return Err(Error::FeatureIndexOutOfRange { tree, node });
@@ -926,35 +877,14 @@ fn validate_compact_tree(
             return Err(Error::NanThreshold { tree, node });
         }
     }
-    // One more leaf than splits; with no splits the tree is its one leaf.
-    if n_splits > 0 && leaves_before != n_splits + 1 {
+    // A proper binary tree has one more leaf than splits.
+    if n_nodes != 2 * n_splits + 1 {
         return Err(Error::BadChildIndex {
             tree,
-            node: (2 * n_splits + 1) as u32,
+            node: n_nodes as u32,
         });
     }
-    Ok(plain)
-}
-
-/// Depth of a version 2 tree, level by level: a level's splits are a contiguous run of split
-/// indices, and their non-leaf children are the next run. `None` if the runs overrun the tree.
-fn compact_tree_depth(splits: &[[u8; SPLIT_BYTES]]) -> Option<u16> {
-    let n_splits = splits.len();
-    let (mut low, mut high) = (0usize, n_splits.min(1));
-    let mut depth: u16 = 0;
-    while low < high {
-        let mut next = high;
-        for record in splits.get(low..high)? {
-            let split = Split::decode(record);
-            next += 2 - usize::from(split.left_is_leaf()) - usize::from(split.right_is_leaf());
-        }
-        if next > n_splits {
-            return None;
-        }
-        (low, high) = (high, next);
-        depth = depth.checked_add(1)?;
-    }
-    (high == n_splits).then_some(depth)
+    Ok((plain, depth))
 }
 
 fn validate_base_margins(body: &ModelBody<'_>) -> Result<(), Error> {

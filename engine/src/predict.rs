@@ -625,13 +625,11 @@ impl Model<'_> {
             })
     }
 
-    /// Every version 2 tree's output, split records and leaf start, in tree order. Trees tile
-    /// the split and leaf tables in order (checked at load): each tree's splits are the next
-    /// `n_splits` records and its leaves the next `n_splits + 1`.
+    /// Every version 2 tree's output and node records, in tree order. Trees tile the node
+    /// table in order (checked at load), so each tree's nodes are the next `n_nodes` records.
     #[inline(always)]
     fn compact_trees(&self) -> impl Iterator<Item = (usize, CompactTree<'_>)> {
-        let mut rest = self.compact.splits.as_chunks::<SPLIT_BYTES>().0;
-        let mut leaf_start = 0usize;
+        let mut rest = self.compact.nodes.as_chunks::<SPLIT_BYTES>().0;
         self.compact
             .trees
             .as_chunks::<COMPACT_TREE_BYTES>()
@@ -639,12 +637,11 @@ impl Model<'_> {
             .iter()
             .map(move |record| {
                 let record = CompactTreeRecord::decode(record);
-                let n_splits = usize::from(record.n_splits);
-                let (splits, tail) = rest.split_at_checked(n_splits).unwrap_or((&[], &[]));
+                let (nodes, tail) = rest
+                    .split_at_checked(usize::from(record.n_nodes))
+                    .unwrap_or((&[], &[]));
                 rest = tail;
-                let tree = CompactTree { splits, leaf_start };
-                leaf_start += n_splits + 1;
-                (usize::from(record.output), tree)
+                (usize::from(record.output), CompactTree { nodes })
             })
     }
 
@@ -719,16 +716,6 @@ impl Model<'_> {
         le_u32(self.compact.split_values, (start + usize::from(code)) * 4)
     }
 
-    /// The value field of version 2 leaf `index` (global): f32 bits in f32 models, the index
-    /// itself (into the f64 leaf table) in f64 models.
-    #[inline(always)]
-    pub(crate) fn compact_leaf_value(&self, index: usize) -> u32 {
-        if self.body.numerics.is_f64() {
-            index as u32
-        } else {
-            le_u32(self.compact.leaves, index * 4)
-        }
-    }
     /// The side `x` takes at split `node`. With `NUMERIC` (every split of the model is plain
     /// numeric) the flags are not read: NaN fails `x < t`, so it goes left exactly when the
     /// default side is left.
@@ -968,42 +955,31 @@ impl TreeWalk for &[[u8; NODE_BYTES]] {
     }
 }
 
-/// A version 2 tree: its split records and where its leaves start in the leaf table.
+/// A version 2 tree: its node records.
 #[derive(Debug, Clone, Copy, Default)]
 struct CompactTree<'a> {
-    splits: &'a [[u8; SPLIT_BYTES]],
-    leaf_start: usize,
+    nodes: &'a [[u8; SPLIT_BYTES]],
 }
 
 impl CompactTree<'_> {
-    /// From split `k`, the child `features` takes: `(is_leaf, index)` as [`Split::child`].
+    /// The split record at node `index` (all zero past the tree).
     #[inline(always)]
-    fn next<const NUMERIC: bool>(
-        self,
-        model: &Model<'_>,
-        features: &[f32],
-        k: usize,
-    ) -> (bool, usize) {
-        let split = self
-            .splits
-            .get(k)
-            .map_or(Split::decode(&[0; SPLIT_BYTES]), Split::decode);
-        let feature = usize::from(split.feature);
-        let x = features.get(feature).copied().unwrap_or(f32::NAN);
-        let node = split.as_node(model.split_value(feature, split.code));
-        split.child(k, !model.goes_left::<NUMERIC>(node, x))
+    fn split(self, index: usize) -> Split {
+        self.nodes
+            .get(index)
+            .map_or(Split::decode(&[0; SPLIT_BYTES]), Split::decode)
     }
 }
 
-/// A lane is `(at_leaf, index)`: a split index within the tree, or once at a leaf, the leaf's
-/// index within the tree.
+/// A lane is `(at_leaf, index)`: the node a walk stands on, and whether it is a leaf (which
+/// the parent's flags said).
 impl TreeWalk for CompactTree<'_> {
     type Row = [f32];
     type Lane = (bool, usize);
 
     #[inline(always)]
     fn root(self) -> (bool, usize) {
-        (self.splits.is_empty(), 0)
+        (self.nodes.len() == 1, 0)
     }
 
     #[inline(always)]
@@ -1013,7 +989,11 @@ impl TreeWalk for CompactTree<'_> {
         row: &[f32],
         (at_leaf, index): &mut (bool, usize),
     ) -> bool {
-        let (leaf, next) = self.next::<NUMERIC>(model, row, *index);
+        let split = self.split(*index);
+        let feature = usize::from(split.feature);
+        let x = row.get(feature).copied().unwrap_or(f32::NAN);
+        let node = split.as_node(model.split_value(feature, split.code));
+        let (leaf, next) = split.child(*index, !model.goes_left::<NUMERIC>(node, x));
         let was_leaf = *at_leaf;
         *index = if was_leaf { *index } else { next };
         *at_leaf = was_leaf | leaf;
@@ -1021,25 +1001,10 @@ impl TreeWalk for CompactTree<'_> {
     }
 
     #[inline(always)]
-    fn value(self, model: &Model<'_>, (_, index): (bool, usize)) -> u32 {
-        model.compact_leaf_value(self.leaf_start + index)
-    }
-
-    /// As the version 1 walk: the loader's checks end every walk at a leaf within the
-    /// measured depth; the loop bound only keeps this function total.
-    #[inline(always)]
-    fn leaf_of<const NUMERIC: bool>(self, model: &Model<'_>, features: &[f32]) -> u32 {
-        let mut index = 0usize;
-        if !self.splits.is_empty() {
-            for _ in 0..usize::from(model.cost.depth_max) + 1 {
-                let (leaf, next) = self.next::<NUMERIC>(model, features, index);
-                index = next;
-                if leaf {
-                    break;
-                }
-            }
-        }
-        model.compact_leaf_value(self.leaf_start + index)
+    fn value(self, _: &Model<'_>, (_, index): (bool, usize)) -> u32 {
+        self.nodes
+            .get(index)
+            .map_or(0, |record| u32::from_le_bytes(*record))
     }
 }
 
@@ -1076,16 +1041,12 @@ impl TreeWalk for CodedTree<'_> {
         codes: &Codes,
         (at_leaf, index): &mut (bool, usize),
     ) -> bool {
-        let split = self
-            .0
-            .splits
-            .get(*index)
-            .map_or(Split::decode(&[0; SPLIT_BYTES]), Split::decode);
+        let split = self.0.split(*index);
         // A u8 index into 256 codes: no bounds check.
         let code = codes.get(usize::from(split.feature)).copied().unwrap_or(0);
-        let dl = u16::from(split.flags & 1);
-        let left = code.wrapping_add(dl) <= u16::from(split.code) + dl;
-        let (leaf, next) = split.child(*index, !left);
+        let dl = u16::from(split.default_left());
+        let right = code.wrapping_add(dl) > u16::from(split.code) + dl;
+        let (leaf, next) = split.child(*index, right);
         let was_leaf = *at_leaf;
         *index = if was_leaf { *index } else { next };
         *at_leaf = was_leaf | leaf;

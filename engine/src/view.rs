@@ -2,7 +2,8 @@
 //! (inspection, boundary-vector generation, explanations). Evaluation does not use them.
 
 use crate::format::{
-    f64_at, le_u32, record, CategorySetRecord, MissingMode, Node, Split, NODE_BYTES, SPLIT_BYTES,
+    f64_at, le_u32, record, CategorySetRecord, LeafMap, MissingMode, Node, Split, NODE_BYTES,
+    SPLIT_BYTES,
 };
 use crate::model::Model;
 
@@ -70,11 +71,8 @@ pub struct TreeView<'a> {
 enum TreeNodes<'a> {
     /// Version 1: the node records.
     Nodes(&'a [[u8; NODE_BYTES]]),
-    /// Version 2: the split records and the tree's first leaf in the leaf table.
-    Compact {
-        splits: &'a [[u8; SPLIT_BYTES]],
-        leaf_start: usize,
-    },
+    /// Version 2: the node records and which of them are leaves.
+    Compact(&'a [[u8; SPLIT_BYTES]], LeafMap),
 }
 
 impl<'a> TreeView<'a> {
@@ -87,7 +85,7 @@ impl<'a> TreeView<'a> {
     pub fn n_nodes(&self) -> usize {
         match self.nodes {
             TreeNodes::Nodes(nodes) => nodes.len(),
-            TreeNodes::Compact { splits, .. } => 2 * splits.len() + 1,
+            TreeNodes::Compact(nodes, _) => nodes.len(),
         }
     }
 
@@ -103,25 +101,16 @@ impl<'a> TreeView<'a> {
                     Some(self.split(node, node.left()))
                 }
             }
-            TreeNodes::Compact { splits, leaf_start } => {
-                if index > 2 * splits.len() {
-                    return None;
+            TreeNodes::Compact(nodes, leaves) => {
+                let record = nodes.get(index)?;
+                if leaves.is_leaf(index) {
+                    return Some(self.leaf(u32::from_le_bytes(*record)));
                 }
-                let (is_leaf, at) = match index.checked_sub(1) {
-                    None => (splits.is_empty(), 0),
-                    Some(child) => {
-                        let parent = child / 2;
-                        Split::decode(splits.get(parent)?).child(parent, child % 2 == 1)
-                    }
-                };
-                if is_leaf {
-                    return Some(self.leaf(self.model.compact_leaf_value(leaf_start + at)));
-                }
-                let split = Split::decode(splits.get(at)?);
+                let split = Split::decode(record);
                 let value = self
                     .model
                     .split_value(usize::from(split.feature), split.code);
-                Some(self.split(split.as_node(value), 2 * at + 1))
+                Some(self.split(split.as_node(value), index + usize::from(split.offset)))
             }
         }
     }
@@ -170,10 +159,10 @@ impl<'a> Model<'a> {
         if index >= self.n_trees() {
             return None;
         }
-        if let Some((output, splits, leaf_start)) = self.compact_tree(index) {
+        if let Some((output, nodes)) = self.compact_tree(index) {
             return Some(TreeView {
                 model: *self,
-                nodes: TreeNodes::Compact { splits, leaf_start },
+                nodes: TreeNodes::Compact(nodes, LeafMap::of(nodes)),
                 output,
             });
         }
