@@ -10,10 +10,10 @@
 //! plain numeric skip the categorical and missing-mode checks.
 
 use crate::format::{
-    f64_at, le_f64, le_u16, le_u32, limits::MAX_OUTPUTS, record, Aggregation, BaseOrder,
-    CategorySetRecord, CompactTreeRecord, MissingMode, Node, Numerics, Objective, Split,
-    TreeRecord, COMPACT_MAX_FEATURES, COMPACT_TREE_BYTES, LINEAR_TERM_BYTES, NODE_BYTES,
-    SPLIT_BYTES, TREE_BYTES, ZERO_MISSING_BOUND,
+    f64_at, le_f64, le_u32, limits::MAX_OUTPUTS, record, Aggregation, BaseOrder, CategorySetRecord,
+    CompactTreeRecord, MissingMode, Node, Numerics, Objective, Split, TreeRecord,
+    COMPACT_MAX_FEATURES, COMPACT_TREE_BYTES, LINEAR_TERM_BYTES, NODE_BYTES, SPLIT_BYTES,
+    TREE_BYTES, ZERO_MISSING_BOUND,
 };
 use crate::math;
 use crate::model::{node_records, value_run, Model, Walk};
@@ -712,8 +712,13 @@ impl Model<'_> {
     /// category set index (0 past the table; the loader rules that out).
     #[inline(always)]
     pub(crate) fn split_value(&self, feature: usize, code: u8) -> u32 {
-        let start = usize::from(le_u16(self.compact.value_starts, feature * 2));
-        le_u32(self.compact.split_values, (start + usize::from(code)) * 4)
+        let start =
+            record::<2>(self.compact.value_starts, feature).map_or(0, |b| u16::from_le_bytes(*b));
+        record::<4>(
+            self.compact.split_values,
+            usize::from(start) + usize::from(code),
+        )
+        .map_or(0, |b| u32::from_le_bytes(*b))
     }
 
     /// The side `x` takes at split `node`. With `NUMERIC` (every split of the model is plain
@@ -1005,6 +1010,26 @@ impl TreeWalk for CompactTree<'_> {
         self.nodes
             .get(index)
             .map_or(0, |record| u32::from_le_bytes(*record))
+    }
+
+    /// One walk alone: no lane to hold at a leaf, so the loop ends when a child is one.
+    #[inline(always)]
+    fn leaf_of<const NUMERIC: bool>(self, model: &Model<'_>, row: &[f32]) -> u32 {
+        let mut index = 0usize;
+        if self.nodes.len() > 1 {
+            for _ in 0..usize::from(model.cost.depth_max) + 1 {
+                let split = self.split(index);
+                let feature = usize::from(split.feature);
+                let x = row.get(feature).copied().unwrap_or(f32::NAN);
+                let node = split.as_node(model.split_value(feature, split.code));
+                let (leaf, next) = split.child(index, !model.goes_left::<NUMERIC>(node, x));
+                index = next;
+                if leaf {
+                    break;
+                }
+            }
+        }
+        self.value(model, (true, index))
     }
 }
 
