@@ -207,13 +207,16 @@
 //! ## Measured
 //!
 //! The 300-tree, depth-6 XGBoost bench fixture (20 features, 19,110 nodes, 2,771 distinct
-//! thresholds): 155,440 bytes in version 1, 89,003 in version 2 (0.57x). Its walk, version 2
-//! against version 1 on the same model in the same run: on a 2-core x86 VM about 1.5x the time
-//! per row single and 1.9x in batches (numeric models walk on per-row codes there), on
-//! Cortex-M4F 109,181 against 56,120 instructions per inference and on Cortex-M0 231,644
-//! against 145,548 (`lockstep parity --cost`). A node visit reads the split value through the
-//! feature's run start, one dependent load more than version 1's inline threshold, and the
-//! host's codes cost a search per feature per row. So version 1 stays what the builder writes.
+//! thresholds): 155,440 bytes in version 1, 89,003 in version 2 (0.57x); a 100x3 model
+//! 12,028 and 8,359 (0.69x); the LightGBM 4.7.0 fixtures about 0.75x. The same model in both
+//! versions, one run: on a loaded 2-core x86 VM version 2 takes 1.24x the time per row single
+//! and 1.32x in batches for 300x6 (1.86x and 1.42x for 100x3, where a row's split codes are a
+//! larger share); on Cortex-M4F 92,358 instructions per inference against 56,120 and on
+//! Cortex-M0 226,962 against 145,548 (`lockstep parity --cost`; 100x3: 19,391 against 12,339
+//! and 52,033 against 36,514). What stands in the way: a node visit reads its split value
+//! through the feature's run start, two dependent loads where version 1 has the threshold
+//! inline, and on hosts the codes that avoid them cost a search per feature per row. So
+//! version 1 stays what the builder writes.
 
 use serde::{Deserialize, Serialize};
 
