@@ -6,7 +6,9 @@
 //! how trees are stored: version 1 (below) keeps 8-byte nodes, each saying whether it is a
 //! leaf and holding its threshold; version 2 (see [Version 2](#version-2-compact-trees)) keeps
 //! 4-byte nodes whose parents say which children are leaves, with thresholds in a per-feature
-//! table of split values. The loader reads both and picks the walk at load. The builder writes
+//! table of split values. The loader reads both (version 2 with the engine's `format-v2`
+//! feature, which `build` turns on; firmware that loads only version 1 models leaves it off
+//! and saves the flash of its walks) and picks the walk at load. The builder writes
 //! version 1 unless asked for version 2 (`ModelSpec::to_bytes_with_version`): version 2 takes
 //! about 0.6x the bytes, but its walk, measured, is slower (see [Measured](#measured)).
 //!
@@ -1161,6 +1163,41 @@ mod tests {
         };
         assert_eq!(set.encode(), [9, 0, 0, 0, 0x0d, 0x0c, 0x0b, 0x0a]);
         assert_eq!(CategorySetRecord::decode(&set.encode()), set);
+    }
+
+    #[test]
+    fn version_2_split_fields_sit_where_the_layout_says() {
+        let split = Split::new(7, 3, 5, MissingMode::NanAsZero, true, true, false, true);
+        // feature, code, flags = default-left | mode 2 << 1 | categorical | right leaf, offset.
+        assert_eq!(split.encode(), [7, 3, 1 | 2 << 1 | 1 << 3 | 1 << 5, 5]);
+        assert_eq!(Split::decode(&split.encode()), split);
+        assert_eq!(
+            (split.child(4, false), split.child(4, true)),
+            ((false, 9), (true, 10))
+        );
+        // The test bits read as version 1's meta bits.
+        let node = split.as_node(0x1234);
+        let v1 = Node::split(0x1234, 7, MissingMode::NanAsZero, true, true, 1);
+        assert_eq!((node.value, node.meta), (v1.value, v1.meta));
+        assert!(!split.has_reserved_bits() && split.default_left());
+        let tree = CompactTreeRecord {
+            n_nodes: 0x0102,
+            output: 3,
+        };
+        assert_eq!(tree.encode(), [2, 1, 3, 0]);
+        assert_eq!(CompactTreeRecord::decode(&tree.encode()), tree);
+    }
+
+    #[test]
+    fn leaf_map_reads_kinds_off_the_parents() {
+        // Root splits into a split (node 1) and a leaf (node 2); node 1 into two leaves.
+        let root = Split::new(0, 0, 1, MissingMode::NanDefault, false, false, false, true);
+        let inner = Split::new(0, 0, 2, MissingMode::NanDefault, false, false, true, true);
+        let leaf = [0u8; 4];
+        let map = LeafMap::of(&[root.encode(), inner.encode(), leaf, leaf, leaf]);
+        let kinds: Vec<bool> = (0..5).map(|i| map.is_leaf(i)).collect();
+        assert_eq!(kinds, [false, false, true, true, true]);
+        assert!(LeafMap::of(&[leaf]).is_leaf(0));
     }
 
     #[test]

@@ -101,7 +101,9 @@ impl<'a> Model<'a> {
             return Err(Error::BadMagic);
         }
         let version = le_u16(bytes, 4);
-        if version != FORMAT_VERSION_1 && version != FORMAT_VERSION_2 {
+        // Version 2 only with the `format-v2` feature: without it, its code is not compiled in.
+        let v2_ok = cfg!(feature = "format-v2") && version == FORMAT_VERSION_2;
+        if version != FORMAT_VERSION_1 && !v2_ok {
             return Err(Error::UnsupportedVersion { found: version });
         }
         if le_u16(bytes, 6) != 0 {
@@ -165,7 +167,7 @@ impl<'a> Model<'a> {
     /// Whether the model's trees are in the version 2 (compact) layout.
     #[inline(always)]
     pub(crate) fn is_compact(&self) -> bool {
-        self.version == FORMAT_VERSION_2
+        cfg!(feature = "format-v2") && self.version == FORMAT_VERSION_2
     }
 
     /// Bytes of the tables that hold the nodes: version 1 the node table; version 2 the node
