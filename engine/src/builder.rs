@@ -15,7 +15,8 @@ use crate::format::{
     limits, Aggregation, BaseOrder, CategorySetRecord, CompactTreeRecord, Framework, MissingMode,
     ModelBody, ModelBodyV2, Node, Numerics, Objective, Source, Split, TreeRecord,
     CATEGORY_SET_BYTES, COMPACT_MAX_FEATURES, COMPACT_MAX_TREE_LEAVES,
-    COMPACT_MAX_VALUES_PER_FEATURE, FORMAT_VERSION_1, FORMAT_VERSION_2, LINEAR_TERM_BYTES, MAGIC,
+    COMPACT_MAX_VALUES_PER_FEATURE, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2,
+    LINEAR_TERM_BYTES, MAGIC,
 };
 use crate::{Error, Model};
 
@@ -260,7 +261,7 @@ impl ModelSpec {
     /// Cortex-M (see [`crate::format`]); [`ModelSpec::to_bytes_with_version`] writes version 2
     /// for a model that fits it, when model bytes matter more.
     pub fn to_bytes(&self) -> Result<Vec<u8>, BuildError> {
-        self.to_bytes_with_version(FORMAT_VERSION_1)
+        self.to_bytes_with_version(FORMAT_VERSION)
     }
 
     /// Writes the model in format `version` (1 or 2) and checks the bytes by loading them

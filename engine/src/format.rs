@@ -224,9 +224,9 @@ use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"LSTP";
-/// The newest format version this engine reads (with the `format-v2` feature); the builder
-/// writes [`FORMAT_VERSION_1`] unless asked for it.
-pub const FORMAT_VERSION: u16 = FORMAT_VERSION_2;
+/// The format version the builder writes by default (`ModelSpec::to_bytes`). The engine also
+/// reads [`FORMAT_VERSION_2`] (with the `format-v2` feature).
+pub const FORMAT_VERSION: u16 = FORMAT_VERSION_1;
 /// Version 1: 8-byte nodes (layout in the module docs); what the builder writes.
 pub const FORMAT_VERSION_1: u16 = 1;
 /// Version 2: compact trees (layout in the module docs).
