@@ -78,7 +78,7 @@ step "engine, protocol and seal alone on embedded targets"
 (
   source ci/embedded-env.sh
   for target in thumbv6m-none-eabi thumbv7em-none-eabihf; do
-    for features in "" "defmt"; do
+    for features in "" "defmt" "format-v2"; do
       echo "engine: $target features=[${features}]"
       (cd engine && "$EMBEDDED_CARGO" build --quiet --release --target "$target" -Z build-std=core \
         --target-dir ../target/embedded ${features:+--features "$features"})

@@ -10,13 +10,23 @@ pub fn bench_dir() -> PathBuf {
 
 /// The compiled bytes of the 300-tree, depth-6 model and its input rows (row-major).
 pub fn model_and_rows() -> (Vec<u8>, Vec<f32>, usize) {
+    let (spec, rows, n_features) = spec_and_rows();
+    (
+        spec.to_bytes().expect("build bench model"),
+        rows,
+        n_features,
+    )
+}
+
+/// The 300-tree, depth-6 model's description and its input rows (row-major).
+pub fn spec_and_rows() -> (lockstep_engine::builder::ModelSpec, Vec<f32>, usize) {
     let dir = bench_dir();
     let source = std::fs::read(dir.join("xgb-300x6.json")).expect("bench fixture model");
     let compiled = lockstep_host::compile::compile(&source).expect("compile bench model");
     let text =
         std::fs::read_to_string(dir.join("xgb-300x6.inputs.csv")).expect("bench fixture rows");
     let (rows, n_features) = hex_rows(&text);
-    (compiled.bytes, rows, n_features)
+    (compiled.spec, rows, n_features)
 }
 
 /// A model of `n_trees` random trees of depth at most `depth` over the bench rows' features,
@@ -33,6 +43,18 @@ pub fn random_model(
     numerics: lockstep_engine::format::Numerics,
     seed: u64,
 ) -> Vec<u8> {
+    random_spec(n_trees, depth, numerics, seed)
+        .to_bytes()
+        .expect("random bench model builds")
+}
+
+/// The description [`random_model`] writes.
+pub fn random_spec(
+    n_trees: usize,
+    depth: usize,
+    numerics: lockstep_engine::format::Numerics,
+    seed: u64,
+) -> lockstep_engine::builder::ModelSpec {
     use lockstep_engine::builder::{Condition, ModelSpec, NodeSpec, TreeSpec};
     use lockstep_engine::format::{Aggregation, BaseOrder, Framework, MissingMode, Objective};
     use lockstep_host::rng::SplitMix64;
@@ -92,19 +114,26 @@ pub fn random_model(
         label: format!("random {n_trees}x{depth}"),
         sections: Vec::new(),
     }
-    .to_bytes()
-    .expect("random bench model builds")
 }
 
 /// A committed framework fixture (`tests/fixtures/cases/NAME.*`) compiled, with its input
 /// rows (row-major) and feature count.
 pub fn fixture_case(name: &str, model_file: &str) -> (Vec<u8>, Vec<f32>, usize) {
+    let (spec, rows, n_features) = fixture_spec(name, model_file);
+    (spec.to_bytes().expect("build fixture"), rows, n_features)
+}
+
+/// [`fixture_case`]'s model description, with its rows and feature count.
+pub fn fixture_spec(
+    name: &str,
+    model_file: &str,
+) -> (lockstep_engine::builder::ModelSpec, Vec<f32>, usize) {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/cases");
     let source = std::fs::read(dir.join(model_file)).expect("fixture model");
     let compiled = lockstep_host::compile::compile(&source).expect("compile fixture model");
     let text = std::fs::read_to_string(dir.join(format!("{name}.inputs.csv"))).expect("rows");
     let (rows, n_features) = hex_rows(&text);
-    (compiled.bytes, rows, n_features)
+    (compiled.spec, rows, n_features)
 }
 
 /// Rows of a CSV of hex f32 cells with a header: values (row-major) and the column count.

@@ -12,9 +12,11 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::format::{
-    limits, Aggregation, BaseOrder, CategorySetRecord, Framework, MissingMode, ModelBody, Node,
-    Numerics, Objective, Source, TreeRecord, CATEGORY_SET_BYTES, FORMAT_VERSION, LINEAR_TERM_BYTES,
-    MAGIC,
+    limits, Aggregation, BaseOrder, CategorySetRecord, CompactTreeRecord, Framework, MissingMode,
+    ModelBody, ModelBodyV2, Node, Numerics, Objective, Source, Split, TreeRecord,
+    CATEGORY_SET_BYTES, COMPACT_MAX_FEATURES, COMPACT_MAX_TREE_LEAVES,
+    COMPACT_MAX_VALUES_PER_FEATURE, FORMAT_VERSION, FORMAT_VERSION_1, FORMAT_VERSION_2,
+    LINEAR_TERM_BYTES, MAGIC,
 };
 use crate::{Error, Model};
 
@@ -133,6 +135,9 @@ pub enum BuildError {
     },
     /// postcard could not encode the body.
     Encode,
+    /// The model does not fit the format version asked for (version 2's limits are in
+    /// [`crate::format`]), or that version is not one this engine writes.
+    ExceedsVersion,
 }
 
 impl fmt::Display for BuildError {
@@ -174,6 +179,9 @@ impl fmt::Display for BuildError {
                 )
             }
             BuildError::Encode => f.write_str("could not encode the model body"),
+            BuildError::ExceedsVersion => {
+                f.write_str("the model does not fit the requested format version")
+            }
         }
     }
 }
@@ -221,86 +229,47 @@ pub fn level_terms_section(terms: &[LevelTermSpec]) -> (u32, Vec<u8>) {
 /// Largest category a bitset may hold (2^24, XGBoost's own bound).
 pub const MAX_CATEGORY: u32 = 1 << 24;
 
+/// One node of a tree laid out in breadth-first order: what both versions store.
+enum Laid {
+    /// A leaf and its value.
+    Leaf(f64),
+    /// A split: feature, value field (threshold bits or category set index), categorical,
+    /// missing mode, default-left, and whether its left and right children are leaves.
+    Split {
+        feature: usize,
+        value: u32,
+        categorical: bool,
+        missing: MissingMode,
+        default_left: bool,
+        left_leaf: bool,
+        right_leaf: bool,
+    },
+}
+
+/// The trees of a model laid out breadth-first, with the category set tables they name.
+struct LaidOut {
+    /// Per tree: its output and its nodes in breadth-first order.
+    trees: Vec<(u16, Vec<Laid>)>,
+    set_table: Vec<u8>,
+    words: Vec<u8>,
+    max_depth: u16,
+}
+
 impl ModelSpec {
-    /// Writes the model's bytes and checks them by loading them back.
+    /// Writes the model's bytes in format version 1 and checks them by loading them back.
+    /// Version 1 stays the default: measured, the version 2 walk is slower on hosts and on
+    /// Cortex-M (see [`crate::format`]); [`ModelSpec::to_bytes_with_version`] writes version 2
+    /// for a model that fits it, when model bytes matter more.
     pub fn to_bytes(&self) -> Result<Vec<u8>, BuildError> {
+        self.to_bytes_with_version(FORMAT_VERSION)
+    }
+
+    /// Writes the model in format `version` (1 or 2) and checks the bytes by loading them
+    /// back. [`BuildError::ExceedsVersion`] when the model does not fit that version (or the
+    /// version is not one this engine writes).
+    pub fn to_bytes_with_version(&self, version: u16) -> Result<Vec<u8>, BuildError> {
         check_unique_names(&self.feature_names)?;
-        let f64_leaves = self.numerics.is_f64();
-        let mut tree_table = Vec::new();
-        let mut node_table = Vec::new();
-        let mut leaf_values = Vec::new();
-        let mut set_table = Vec::new();
-        let mut words: Vec<u8> = Vec::new();
-        let mut max_depth: u16 = 0;
-        let mut node_start: u32 = 0;
-        for (tree_index, tree) in self.trees.iter().enumerate() {
-            let order = breadth_first(tree).ok_or(BuildError::NotATree { tree: tree_index })?;
-            if order.len() > limits::MAX_TREE_NODES {
-                return Err(BuildError::TreeTooLarge { tree: tree_index });
-            }
-            let mut n_splits: usize = 0;
-            for &(spec_index, depth) in &order {
-                max_depth = max_depth.max(depth);
-                let node = tree
-                    .nodes
-                    .get(spec_index)
-                    .ok_or(BuildError::NotATree { tree: tree_index })?;
-                let record = match node {
-                    NodeSpec::Leaf { value } => {
-                        let exact =
-                            value.is_finite() && (f64_leaves || f64::from(*value as f32) == *value);
-                        if !exact {
-                            return Err(BuildError::LeafNotRepresentable {
-                                tree: tree_index,
-                                value: *value,
-                            });
-                        }
-                        let field = if f64_leaves {
-                            leaf_values.extend_from_slice(&value.to_le_bytes());
-                            (leaf_values.len() / 8 - 1) as u32
-                        } else {
-                            (*value as f32).to_bits()
-                        };
-                        Node::leaf(field)
-                    }
-                    NodeSpec::Split {
-                        feature,
-                        condition,
-                        missing,
-                        default_left,
-                        ..
-                    } => {
-                        let left = (2 * n_splits + 1) as u16;
-                        n_splits += 1;
-                        let (value, categorical) = match condition {
-                            Condition::Less(threshold) => (threshold.to_bits(), false),
-                            Condition::Categories(categories) => {
-                                let set_index = (set_table.len() / CATEGORY_SET_BYTES) as u32;
-                                let bitset = category_bitset(categories)?;
-                                let set = CategorySetRecord {
-                                    word_start: (words.len() / 4) as u32,
-                                    n_words: bitset.len() as u32,
-                                };
-                                set_table.extend_from_slice(&set.encode());
-                                for word in bitset {
-                                    words.extend_from_slice(&word.to_le_bytes());
-                                }
-                                (set_index, true)
-                            }
-                        };
-                        Node::split(value, *feature, *missing, *default_left, categorical, left)
-                    }
-                };
-                node_table.extend_from_slice(&record.encode());
-            }
-            let record = TreeRecord {
-                node_start,
-                n_nodes: order.len() as u16,
-                output: tree.output as u16,
-            };
-            tree_table.extend_from_slice(&record.encode());
-            node_start += order.len() as u32;
-        }
+        let laid = self.lay_out()?;
         let base_margins: Vec<u8> = self
             .base_margins
             .iter()
@@ -331,17 +300,17 @@ impl ModelSpec {
         let body = ModelBody {
             n_features: saturate_u16(self.feature_names.len()),
             n_outputs: saturate_u16(self.n_outputs),
-            max_depth,
+            max_depth: laid.max_depth,
             objective: self.objective,
             numerics: self.numerics,
             base_order: self.base_order,
             aggregation: self.aggregation,
             base_margins: &base_margins,
-            trees: &tree_table,
-            nodes: &node_table,
-            leaf_values: &leaf_values,
-            category_sets: &set_table,
-            category_words: &words,
+            trees: &[],
+            nodes: &[],
+            leaf_values: &[],
+            category_sets: &laid.set_table,
+            category_words: &laid.words,
             feature_names: &names,
             feature_ranges: &ranges,
             source: Source {
@@ -351,15 +320,292 @@ impl ModelSpec {
             label: &self.label,
             sections: &sections,
         };
-        let mut bytes = Vec::with_capacity(node_table.len() + 256);
+        let encoded = match version {
+            FORMAT_VERSION_1 => {
+                let (trees, nodes, leaf_values) = self.version_1_tables(&laid);
+                let body = ModelBody {
+                    trees: &trees,
+                    nodes: &nodes,
+                    leaf_values: &leaf_values,
+                    ..body
+                };
+                postcard::to_allocvec(&body)
+            }
+            FORMAT_VERSION_2 => {
+                let tables = self.version_2_tables(&laid)?;
+                postcard::to_allocvec(&tables.body(&body))
+            }
+            _ => return Err(BuildError::ExceedsVersion),
+        }
+        .map_err(|_| BuildError::Encode)?;
+        let mut bytes = Vec::with_capacity(encoded.len() + 64);
         bytes.extend_from_slice(&MAGIC);
-        bytes.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        bytes.extend_from_slice(&version.to_le_bytes());
         bytes.extend_from_slice(&0u16.to_le_bytes());
-        bytes.extend(postcard::to_allocvec(&body).map_err(|_| BuildError::Encode)?);
+        bytes.extend(encoded);
         let digest = Sha256::digest(&bytes);
         bytes.extend_from_slice(&digest);
         Model::from_bytes(&bytes).map_err(BuildError::Invalid)?;
         Ok(bytes)
+    }
+
+    /// Lays every tree out breadth-first, checking leaves and building the category sets (in
+    /// breadth-first order of their splits, tree by tree).
+    fn lay_out(&self) -> Result<LaidOut, BuildError> {
+        let f64_leaves = self.numerics.is_f64();
+        let mut laid = LaidOut {
+            trees: Vec::with_capacity(self.trees.len()),
+            set_table: Vec::new(),
+            words: Vec::new(),
+            max_depth: 0,
+        };
+        for (tree_index, tree) in self.trees.iter().enumerate() {
+            let order = breadth_first(tree).ok_or(BuildError::NotATree { tree: tree_index })?;
+            if order.len() > limits::MAX_TREE_NODES {
+                return Err(BuildError::TreeTooLarge { tree: tree_index });
+            }
+            let is_leaf =
+                |index: usize| matches!(tree.nodes.get(index), Some(NodeSpec::Leaf { .. }));
+            let mut nodes = Vec::with_capacity(order.len());
+            for &(spec_index, depth) in &order {
+                laid.max_depth = laid.max_depth.max(depth);
+                let node = tree
+                    .nodes
+                    .get(spec_index)
+                    .ok_or(BuildError::NotATree { tree: tree_index })?;
+                nodes.push(match node {
+                    NodeSpec::Leaf { value } => {
+                        let exact =
+                            value.is_finite() && (f64_leaves || f64::from(*value as f32) == *value);
+                        if !exact {
+                            return Err(BuildError::LeafNotRepresentable {
+                                tree: tree_index,
+                                value: *value,
+                            });
+                        }
+                        Laid::Leaf(*value)
+                    }
+                    NodeSpec::Split {
+                        feature,
+                        condition,
+                        missing,
+                        default_left,
+                        left,
+                        right,
+                    } => {
+                        let (value, categorical) = match condition {
+                            Condition::Less(threshold) => (threshold.to_bits(), false),
+                            Condition::Categories(categories) => {
+                                let set_index = (laid.set_table.len() / CATEGORY_SET_BYTES) as u32;
+                                let bitset = category_bitset(categories)?;
+                                let set = CategorySetRecord {
+                                    word_start: (laid.words.len() / 4) as u32,
+                                    n_words: bitset.len() as u32,
+                                };
+                                laid.set_table.extend_from_slice(&set.encode());
+                                for word in bitset {
+                                    laid.words.extend_from_slice(&word.to_le_bytes());
+                                }
+                                (set_index, true)
+                            }
+                        };
+                        Laid::Split {
+                            feature: *feature,
+                            value,
+                            categorical,
+                            missing: *missing,
+                            default_left: *default_left,
+                            left_leaf: is_leaf(*left),
+                            right_leaf: is_leaf(*right),
+                        }
+                    }
+                });
+            }
+            laid.trees.push((tree.output as u16, nodes));
+        }
+        Ok(laid)
+    }
+
+    /// Version 1's tree, node and f64 leaf tables.
+    fn version_1_tables(&self, laid: &LaidOut) -> (Vec<u8>, Vec<u8>, Vec<u8>) {
+        let f64_leaves = self.numerics.is_f64();
+        let (mut tree_table, mut node_table, mut leaf_values) =
+            (Vec::new(), Vec::new(), Vec::new());
+        let mut node_start: u32 = 0;
+        for (output, nodes) in &laid.trees {
+            let mut n_splits: usize = 0;
+            for node in nodes {
+                let record = match *node {
+                    Laid::Leaf(value) => {
+                        let field = if f64_leaves {
+                            leaf_values.extend_from_slice(&value.to_le_bytes());
+                            (leaf_values.len() / 8 - 1) as u32
+                        } else {
+                            (value as f32).to_bits()
+                        };
+                        Node::leaf(field)
+                    }
+                    Laid::Split {
+                        feature,
+                        value,
+                        categorical,
+                        missing,
+                        default_left,
+                        ..
+                    } => {
+                        let left = (2 * n_splits + 1) as u16;
+                        n_splits += 1;
+                        Node::split(value, feature, missing, default_left, categorical, left)
+                    }
+                };
+                node_table.extend_from_slice(&record.encode());
+            }
+            let record = TreeRecord {
+                node_start,
+                n_nodes: nodes.len() as u16,
+                output: *output,
+            };
+            tree_table.extend_from_slice(&record.encode());
+            node_start += nodes.len() as u32;
+        }
+        (tree_table, node_table, leaf_values)
+    }
+
+    /// Version 2's tables, or [`BuildError::ExceedsVersion`] if the model does not fit them.
+    fn version_2_tables(&self, laid: &LaidOut) -> Result<CompactTableBytes, BuildError> {
+        let n_features = self.feature_names.len();
+        if n_features > COMPACT_MAX_FEATURES {
+            return Err(BuildError::ExceedsVersion);
+        }
+        // Each feature's distinct split values, in increasing f32 order (category set
+        // indices read as f32 are non-negative, so they keep their order).
+        let mut runs: Vec<Vec<u32>> = vec![Vec::new(); n_features];
+        for (_, nodes) in &laid.trees {
+            for node in nodes {
+                if let Laid::Split { feature, value, .. } = *node {
+                    runs.get_mut(feature)
+                        .ok_or(BuildError::ExceedsVersion)?
+                        .push(value);
+                }
+            }
+        }
+        let mut values: Vec<BTreeMap<u32, u8>> = Vec::with_capacity(n_features);
+        let mut out = CompactTableBytes::default();
+        let mut start = 0usize;
+        for run in &mut runs {
+            run.sort_by(|a, b| f32::from_bits(*a).total_cmp(&f32::from_bits(*b)));
+            run.dedup();
+            if run.len() > COMPACT_MAX_VALUES_PER_FEATURE {
+                return Err(BuildError::ExceedsVersion);
+            }
+            out.value_starts
+                .extend_from_slice(&(start as u16).to_le_bytes());
+            let mut codes = BTreeMap::new();
+            for (code, value) in run.iter().enumerate() {
+                codes.insert(*value, code as u8);
+                out.split_values.extend_from_slice(&value.to_le_bytes());
+            }
+            values.push(codes);
+            start += run.len();
+        }
+        let f64_leaves = self.numerics.is_f64();
+        for (output, nodes) in &laid.trees {
+            let n_splits = nodes
+                .iter()
+                .filter(|n| matches!(n, Laid::Split { .. }))
+                .count();
+            if n_splits + 1 > COMPACT_MAX_TREE_LEAVES {
+                return Err(BuildError::ExceedsVersion);
+            }
+            let mut split_index: usize = 0;
+            for (index, node) in nodes.iter().enumerate() {
+                let record = match *node {
+                    Laid::Leaf(value) => {
+                        let field = if f64_leaves {
+                            out.leaf_values.extend_from_slice(&value.to_le_bytes());
+                            (out.leaf_values.len() / 8 - 1) as u32
+                        } else {
+                            (value as f32).to_bits()
+                        };
+                        field.to_le_bytes()
+                    }
+                    Laid::Split {
+                        feature,
+                        value,
+                        categorical,
+                        missing,
+                        default_left,
+                        left_leaf,
+                        right_leaf,
+                    } => {
+                        let code = values
+                            .get(feature)
+                            .and_then(|run| run.get(&value))
+                            .copied()
+                            .ok_or(BuildError::ExceedsVersion)?;
+                        // Breadth-first: the k-th split's left child is node 2k+1.
+                        let offset = 2 * split_index + 1 - index;
+                        split_index += 1;
+                        Split::new(
+                            feature as u8,
+                            code,
+                            u8::try_from(offset).map_err(|_| BuildError::ExceedsVersion)?,
+                            missing,
+                            default_left,
+                            categorical,
+                            left_leaf,
+                            right_leaf,
+                        )
+                        .encode()
+                    }
+                };
+                out.nodes.extend_from_slice(&record);
+            }
+            let record = CompactTreeRecord {
+                n_nodes: nodes.len() as u16,
+                output: *output,
+            };
+            out.trees.extend_from_slice(&record.encode());
+        }
+        Ok(out)
+    }
+}
+
+/// Version 2's tree tables as bytes.
+#[derive(Default)]
+struct CompactTableBytes {
+    trees: Vec<u8>,
+    nodes: Vec<u8>,
+    leaf_values: Vec<u8>,
+    value_starts: Vec<u8>,
+    split_values: Vec<u8>,
+}
+
+impl CompactTableBytes {
+    /// The version 2 body: `shared`'s fields with these tables.
+    fn body<'a>(&'a self, shared: &ModelBody<'a>) -> ModelBodyV2<'a> {
+        ModelBodyV2 {
+            n_features: shared.n_features,
+            n_outputs: shared.n_outputs,
+            max_depth: shared.max_depth,
+            objective: shared.objective,
+            numerics: shared.numerics,
+            base_order: shared.base_order,
+            aggregation: shared.aggregation,
+            base_margins: shared.base_margins,
+            trees: &self.trees,
+            nodes: &self.nodes,
+            leaf_values: &self.leaf_values,
+            value_starts: &self.value_starts,
+            split_values: &self.split_values,
+            category_sets: shared.category_sets,
+            category_words: shared.category_words,
+            feature_names: shared.feature_names,
+            feature_ranges: shared.feature_ranges,
+            source: shared.source,
+            label: shared.label,
+            sections: shared.sections,
+        }
     }
 }
 

@@ -89,6 +89,13 @@ pub enum Error {
     },
     /// A category set's words lie outside the word table.
     BadCategorySet,
+    /// A version 2 split's code lies outside its feature's run of split values.
+    SplitValueOutOfRange {
+        /// Index of the offending tree.
+        tree: u32,
+        /// Index of the offending node within the tree.
+        node: u32,
+    },
     /// A tree is deeper than the model's declared maximum depth.
     DepthExceeded {
         /// Index of the offending tree.
@@ -198,6 +205,9 @@ impl fmt::Display for Error {
                 )
             }
             Error::BadCategorySet => f.write_str("a category set lies outside the word table"),
+            Error::SplitValueOutOfRange { tree, node } => {
+                write!(f, "tree {tree} node {node} names a nonexistent split value")
+            }
             Error::DepthExceeded { tree } => write!(f, "tree {tree} exceeds the declared depth"),
             Error::BadBaseMargin => f.write_str("invalid base margin"),
             Error::BadFeatureNames => f.write_str("invalid feature names"),

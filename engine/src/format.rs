@@ -1,5 +1,16 @@
-//! The Lockstep model format, version 1. This module alone defines the bytes; every other crate
-//! reads and writes models through it.
+//! The Lockstep model format, versions 1 and 2. This module alone defines the bytes; every
+//! other crate reads and writes models through it.
+//!
+//! Both versions share the framing, the checksum, the body's scalar fields, the category sets,
+//! the feature names and ranges, the source, the label and the sections. They differ only in
+//! how trees are stored: version 1 (below) keeps 8-byte nodes, each saying whether it is a
+//! leaf and holding its threshold; version 2 (see [Version 2](#version-2-compact-trees)) keeps
+//! 4-byte nodes whose parents say which children are leaves, with thresholds in a per-feature
+//! table of split values. The loader reads both (version 2 with the engine's `format-v2`
+//! feature, which `build` turns on; firmware that loads only version 1 models leaves it off
+//! and saves the flash of its walks) and picks the walk at load. The builder writes
+//! version 1 unless asked for version 2 (`ModelSpec::to_bytes_with_version`): version 2 takes
+//! about 0.6x the bytes, but its walk, measured, is slower (see [Measured](#measured)).
 //!
 //! # File layout
 //!
@@ -7,7 +18,7 @@
 //! offset  size  field
 //! 0       4     MAGIC  b"LSTP"
 //! 4       2     format version, u16 little-endian (FORMAT_VERSION)
-//! 6       2     header flags, u16 little-endian, must be 0 in version 1
+//! 6       2     header flags, u16 little-endian, must be 0 in versions 1 and 2
 //! 8       n     body: postcard encoding of `ModelBody`
 //! 8+n     32    SHA-256 of bytes [0, 8+n)
 //! ```
@@ -111,13 +122,115 @@
 //!   (f32 `==`), or `fill` when the input is NaN or equals no listed code (a value the model
 //!   never saw is scored as unknown, like a missing one, never as the reference level); a
 //!   nonzero term is added to the margin in f64.
+//!
+//! # Version 2: compact trees
+//!
+//! Header and checksum as in version 1, with version 2 in the header. The body is the version 1
+//! body with 4-byte node records, 4-byte tree records, and a per-feature table of split values
+//! after the leaf values (postcard, in order):
+//!
+//! ```text
+//! n_features      u16
+//! n_outputs       u16
+//! max_depth       u16
+//! objective       enum   Objective
+//! numerics        enum   Numerics
+//! base_order      enum   BaseOrder
+//! aggregation     enum   Aggregation
+//! base_margins    bytes  as in version 1
+//! trees           bytes  compact tree records (4 bytes each)
+//! nodes           bytes  compact node records (4 bytes each)
+//! leaf_values     bytes  as in version 1: f64 leaves of f64 models, empty otherwise
+//! value_starts    bytes  one u16 per feature: where the feature's run of `split_values` starts
+//! split_values    bytes  u32 per value: f32 bits of a threshold, or a category set index
+//! category_sets   bytes  as in version 1
+//! category_words  bytes  as in version 1
+//! feature_names   bytes  as in version 1
+//! feature_ranges  bytes  as in version 1
+//! source          enum   as in version 1
+//! label           str
+//! sections        bytes  as in version 1
+//! ```
+//!
+//! Nodes are numbered and ordered exactly as in version 1: breadth-first, the k-th split's
+//! children at 2k+1 and 2k+2 of its tree. What changes is the record: a node no longer says
+//! whether it is a leaf; its parent does (a flag per child), so a leaf is its bare value and a
+//! split needs no leaf test of its own, and the walk learns that a child is a leaf in the same
+//! step that chooses it.
+//!
+//! ## Node record (4 bytes, the `nodes` table)
+//!
+//! ```text
+//! split:  byte 0  feature  u8  feature index
+//!         byte 1  code     u8  index into the feature's run of `split_values`: the split's
+//!                              threshold (f32 bits; numeric) or category set index
+//!                              (categorical)
+//!         byte 2  flags    u8  bit 0 default-left, bits 1..=2 missing mode (see
+//!                              `MissingMode`), bit 3 categorical, bit 4 left child is a leaf,
+//!                              bit 5 right child is a leaf, bits 6..=7 zero
+//!         byte 3  offset   u8  left child index minus this node's index (at least 1); the
+//!                              right child is the next node
+//! leaf:   bytes 0..4  value u32  as version 1's leaf value: f32 bits of the leaf (f32
+//!                              numerics) or an index into `leaf_values` (f64 numerics)
+//! ```
+//!
+//! The root is a leaf exactly when the tree has one node. The flag layout in bits 0..=3 is
+//! version 1's meta bits 12..=15, so both versions share one split test: a numeric split sends
+//! `x` left when `x < t` after the missing mode, a categorical split tests membership of the
+//! truncated value in its set.
+//!
+//! ## Compact tree record (4 bytes)
+//!
+//! `n_nodes u16`, `output u16`. Trees tile the node table in order: tree i's nodes follow tree
+//! i-1's.
+//!
+//! ## Split values
+//!
+//! Feature f's values are `split_values[value_starts[f] .. value_starts[f + 1]]` (the last
+//! feature's run ends at the table's end), at most 256 per feature, so a split's `code` is one
+//! byte. The builder lists each feature's distinct values once, in increasing f32 order (a
+//! category set index read as an f32 is a non-negative subnormal, so indices keep their
+//! order). The loader accepts any order; when every run is non-decreasing and free of NaN
+//! (what the builder writes) a host may walk numeric models on per-row codes: for a row's `x`
+//! the number `c` of the feature's values `<= x` (NaN: a code above all), and `x < t_j` holds
+//! exactly when `c <= j`, so a split compares two small integers.
+//!
+//! ## Limits
+//!
+//! A model fits version 2 when it reads at most 256 features, each with at most 256 distinct
+//! split values, and each tree has at most 256 leaves (so every offset fits a byte); asked to
+//! write a model beyond these, the builder refuses (`BuildError::ExceedsVersion`). The loader checks each split as in version 1 (feature
+//! below `n_features`, a known missing mode, reserved bits clear, a code inside its feature's
+//! run, a threshold that is not NaN or a set that exists), each tree's layout (positions'
+//! kinds from their parents' flags, with a fixed 64-byte bitmap per tree, so no allocator; the
+//! k-th split's offset pointing at 2k+1; one more leaf than splits) and its depth, the leaves
+//! finite, and the tables' sizes exact.
+//!
+//! ## Measured
+//!
+//! The 300-tree, depth-6 XGBoost bench fixture (20 features, 19,110 nodes, 2,771 distinct
+//! thresholds): 155,440 bytes in version 1, 89,003 in version 2 (0.57x); a 100x3 model
+//! 12,028 and 8,359 (0.69x); the LightGBM 4.7.0 fixtures about 0.75x. The same model in both
+//! versions, one run: on a loaded 2-core x86 VM version 2 takes 1.24x the time per row single
+//! and 1.32x in batches for 300x6 (1.86x and 1.42x for 100x3, where a row's split codes are a
+//! larger share); on Cortex-M4F 92,358 instructions per inference against 56,120 and on
+//! Cortex-M0 226,962 against 145,548 (`lockstep parity --cost`; 100x3: 19,391 against 12,339
+//! and 52,033 against 36,514). What stands in the way: a node visit reads its split value
+//! through the feature's run start, two dependent loads where version 1 has the threshold
+//! inline, and on hosts the codes that avoid them cost a search per feature per row. So
+//! version 1 stays what the builder writes.
 
 use serde::{Deserialize, Serialize};
 
 /// The first four bytes of every model.
 pub const MAGIC: [u8; 4] = *b"LSTP";
-/// The format version this engine reads and writes.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version the builder writes by default (`ModelSpec::to_bytes`). The engine also
+/// reads [`FORMAT_VERSION_2`] (with the `format-v2` feature).
+pub const FORMAT_VERSION: u16 = FORMAT_VERSION_1;
+/// Version 1: 8-byte nodes (layout in the module docs); what the builder writes.
+pub const FORMAT_VERSION_1: u16 = 1;
+/// Version 2: compact trees (layout in the module docs).
+pub const FORMAT_VERSION_2: u16 = 2;
 
 /// Tag of the linear-terms section (required: bit 0 set). Layout in the module docs.
 pub const SECTION_LINEAR: u32 = 3;
@@ -133,6 +246,20 @@ pub const HEADER_LEN: usize = 8;
 pub const CHECKSUM_LEN: usize = 32;
 /// Bytes of one node record (layout in the module docs).
 pub const NODE_BYTES: usize = 8;
+/// Bytes of one version 2 node record (layout in the module docs).
+pub const SPLIT_BYTES: usize = 4;
+/// Bytes of one version 2 tree record (`n_nodes u16`, `output u16`).
+pub(crate) const COMPACT_TREE_BYTES: usize = 4;
+/// Bytes of one split value (f32 bits or a category set index).
+pub(crate) const SPLIT_VALUE_BYTES: usize = 4;
+/// Bytes of one feature's start in the split value table.
+pub(crate) const VALUE_START_BYTES: usize = 2;
+/// Most distinct split values one feature may have in version 2 (a split's code is a byte).
+pub const COMPACT_MAX_VALUES_PER_FEATURE: usize = 256;
+/// Most features a version 2 model may read (a split's feature is a byte).
+pub const COMPACT_MAX_FEATURES: usize = 256;
+/// Most leaves one version 2 tree may have (a split's offset is a byte).
+pub const COMPACT_MAX_TREE_LEAVES: usize = 256;
 /// Bytes per feature in the linear-terms section: coefficient f64, fill f64.
 pub(crate) const LINEAR_TERM_BYTES: usize = 16;
 /// Bytes of one tree record.
@@ -332,6 +459,312 @@ pub(crate) struct ModelBody<'a> {
     /// Optional sections.
     #[serde(borrow)]
     pub(crate) sections: &'a [u8],
+}
+
+/// The postcard-encoded body of a version 2 model (layout in the module docs). Written by the
+/// builder; the loader turns it into a [`ModelBody`] plus its [`CompactTables`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub(crate) struct ModelBodyV2<'a> {
+    pub(crate) n_features: u16,
+    pub(crate) n_outputs: u16,
+    pub(crate) max_depth: u16,
+    pub(crate) objective: Objective,
+    pub(crate) numerics: Numerics,
+    pub(crate) base_order: BaseOrder,
+    pub(crate) aggregation: Aggregation,
+    #[serde(borrow)]
+    pub(crate) base_margins: &'a [u8],
+    /// Compact tree records.
+    #[serde(borrow)]
+    pub(crate) trees: &'a [u8],
+    /// Compact node records.
+    #[serde(borrow)]
+    pub(crate) nodes: &'a [u8],
+    /// f64 leaves of f64 models; empty otherwise.
+    #[serde(borrow)]
+    pub(crate) leaf_values: &'a [u8],
+    /// One u16 per feature: the start of its run of split values.
+    #[serde(borrow)]
+    pub(crate) value_starts: &'a [u8],
+    /// u32 split values.
+    #[serde(borrow)]
+    pub(crate) split_values: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) category_sets: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) category_words: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) feature_names: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) feature_ranges: &'a [u8],
+    #[serde(borrow)]
+    pub(crate) source: Source<'a>,
+    pub(crate) label: &'a str,
+    #[serde(borrow)]
+    pub(crate) sections: &'a [u8],
+}
+
+/// The tree tables of a version 2 model (all empty in a version 1 model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CompactTables<'a> {
+    /// Compact tree records.
+    pub(crate) trees: &'a [u8],
+    /// Compact node records.
+    pub(crate) nodes: &'a [u8],
+    /// One u16 per feature.
+    pub(crate) value_starts: &'a [u8],
+    /// u32 split values.
+    pub(crate) split_values: &'a [u8],
+}
+
+impl<'a> ModelBodyV2<'a> {
+    /// The shared fields as a [`ModelBody`] (its `trees` and `nodes` empty) and the compact
+    /// tables.
+    pub(crate) fn split_off(self) -> (ModelBody<'a>, CompactTables<'a>) {
+        let body = ModelBody {
+            n_features: self.n_features,
+            n_outputs: self.n_outputs,
+            max_depth: self.max_depth,
+            objective: self.objective,
+            numerics: self.numerics,
+            base_order: self.base_order,
+            aggregation: self.aggregation,
+            base_margins: self.base_margins,
+            trees: &[],
+            nodes: &[],
+            leaf_values: self.leaf_values,
+            category_sets: self.category_sets,
+            category_words: self.category_words,
+            feature_names: self.feature_names,
+            feature_ranges: self.feature_ranges,
+            source: self.source,
+            label: self.label,
+            sections: self.sections,
+        };
+        let tables = CompactTables {
+            trees: self.trees,
+            nodes: self.nodes,
+            value_starts: self.value_starts,
+            split_values: self.split_values,
+        };
+        (body, tables)
+    }
+}
+
+/// Split flags bit 0: missing values go left.
+const SPLIT_DEFAULT_LEFT: u8 = 1;
+/// Split flags bits 1..=2: missing mode.
+const SPLIT_MISSING_SHIFT: u8 = 1;
+/// Split flags bit 3: categorical.
+const SPLIT_CATEGORICAL: u8 = 1 << 3;
+/// Split flags bit 4: the left child is a leaf.
+const SPLIT_LEFT_LEAF: u8 = 1 << 4;
+/// Split flags bit 5: the right child is a leaf.
+const SPLIT_RIGHT_LEAF: u8 = 1 << 5;
+/// Split flags bits 6..=7: reserved, zero.
+const SPLIT_RESERVED: u8 = 0b1100_0000;
+/// The flag bits a split test reads (default-left, missing mode, categorical).
+const SPLIT_TEST_BITS: u8 = 0b1111;
+/// Shift from those flag bits to version 1's meta bits.
+const SPLIT_TO_META: u16 = 12;
+// The test bits sit where version 1's meta has them, shifted: one decoder serves both.
+const _: () = assert!(
+    (SPLIT_DEFAULT_LEFT as u16) << SPLIT_TO_META == META_DEFAULT_LEFT
+        && (0b11u16 << SPLIT_MISSING_SHIFT) << SPLIT_TO_META == META_MISSING_MASK
+        && (SPLIT_CATEGORICAL as u16) << SPLIT_TO_META == META_CATEGORICAL
+        && SPLIT_DEFAULT_LEFT | SPLIT_CATEGORICAL | 0b11 << SPLIT_MISSING_SHIFT == SPLIT_TEST_BITS
+);
+
+/// One version 2 split record (4 bytes, layout in the module docs): the one encoder and
+/// decoder of that layout. As with [`Node`], decoding never fails; the loader's checks make the
+/// fields meaningful.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Split {
+    /// Feature index.
+    pub(crate) feature: u8,
+    /// Index into the feature's run of split values.
+    pub(crate) code: u8,
+    /// Flag bits.
+    pub(crate) flags: u8,
+    /// Left child index minus this node's index.
+    pub(crate) offset: u8,
+}
+
+impl Split {
+    /// A split record from its parts.
+    #[cfg(any(feature = "build", test))]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        feature: u8,
+        code: u8,
+        offset: u8,
+        missing: MissingMode,
+        default_left: bool,
+        categorical: bool,
+        left_leaf: bool,
+        right_leaf: bool,
+    ) -> Split {
+        let mut flags = (missing.bits() as u8) << SPLIT_MISSING_SHIFT;
+        for (set, bit) in [
+            (default_left, SPLIT_DEFAULT_LEFT),
+            (categorical, SPLIT_CATEGORICAL),
+            (left_leaf, SPLIT_LEFT_LEAF),
+            (right_leaf, SPLIT_RIGHT_LEAF),
+        ] {
+            if set {
+                flags |= bit;
+            }
+        }
+        Split {
+            feature,
+            code,
+            flags,
+            offset,
+        }
+    }
+
+    /// Decodes a record.
+    #[inline(always)]
+    pub(crate) const fn decode(record: &[u8; SPLIT_BYTES]) -> Split {
+        let [feature, code, flags, offset] = *record;
+        Split {
+            feature,
+            code,
+            flags,
+            offset,
+        }
+    }
+
+    /// Encodes the record.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) const fn encode(self) -> [u8; SPLIT_BYTES] {
+        [self.feature, self.code, self.flags, self.offset]
+    }
+
+    /// Whether the child on side `right` (false: left) is a leaf.
+    #[inline(always)]
+    pub(crate) const fn child_is_leaf(self, right: bool) -> bool {
+        let bit = if right {
+            SPLIT_RIGHT_LEAF
+        } else {
+            SPLIT_LEFT_LEAF
+        };
+        self.flags & bit != 0
+    }
+
+    /// Whether reserved flag bits are set.
+    #[inline(always)]
+    pub(crate) const fn has_reserved_bits(self) -> bool {
+        self.flags & SPLIT_RESERVED != 0
+    }
+
+    /// Whether the split sends missing values left.
+    #[inline(always)]
+    pub(crate) const fn default_left(self) -> bool {
+        self.flags & SPLIT_DEFAULT_LEFT != 0
+    }
+
+    /// The child on side `right` of this split, which sits at node `index`: `(is_leaf,
+    /// child index)`.
+    #[inline(always)]
+    pub(crate) const fn child(self, index: usize, right: bool) -> (bool, usize) {
+        (
+            self.child_is_leaf(right),
+            index + self.offset as usize + right as usize,
+        )
+    }
+
+    /// The split as a version 1 [`Node`] carrying `value` (its threshold bits or set index):
+    /// the one form the split tests read. Its child field is meaningless.
+    #[inline(always)]
+    pub(crate) const fn as_node(self, value: u32) -> Node {
+        // default-left (bit 0) to meta bit 12, mode (bits 1..=2) to 13..=14, categorical
+        // (bit 3) to 15: the four low flag bits keep their order, shifted by SPLIT_TO_META.
+        let meta = self.feature as u16 | ((self.flags & SPLIT_TEST_BITS) as u16) << SPLIT_TO_META;
+        Node {
+            value,
+            meta,
+            left: 1,
+        }
+    }
+}
+
+/// One version 2 tree record (4 bytes): `n_nodes u16`, `output u16`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct CompactTreeRecord {
+    /// Number of nodes (odd: one more leaf than splits).
+    pub(crate) n_nodes: u16,
+    /// The output the tree adds to.
+    pub(crate) output: u16,
+}
+
+impl CompactTreeRecord {
+    /// Decodes a record.
+    #[inline(always)]
+    pub(crate) const fn decode(record: &[u8; COMPACT_TREE_BYTES]) -> CompactTreeRecord {
+        let [a, b, c, d] = *record;
+        CompactTreeRecord {
+            n_nodes: u16::from_le_bytes([a, b]),
+            output: u16::from_le_bytes([c, d]),
+        }
+    }
+
+    /// Encodes the record.
+    #[cfg(any(feature = "build", test))]
+    pub(crate) const fn encode(self) -> [u8; COMPACT_TREE_BYTES] {
+        let [a, b] = self.n_nodes.to_le_bytes();
+        let [c, d] = self.output.to_le_bytes();
+        [a, b, c, d]
+    }
+}
+
+/// Which nodes of a version 2 tree are leaves, read off their parents' flags: a fixed bitmap
+/// (64 bytes) over the at most 511 nodes of a tree with at most 256 leaves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LeafMap([u64; 8]);
+
+impl LeafMap {
+    /// Most nodes the map covers.
+    pub(crate) const CAPACITY: usize = 512;
+
+    /// The kinds of `nodes`, assuming the layout the loader checks (each node's kind comes
+    /// from its parent, the k-th split's children at 2k+1 and 2k+2); nodes past
+    /// [`LeafMap::CAPACITY`] or never named by a parent count as splits.
+    pub(crate) fn of(nodes: &[[u8; SPLIT_BYTES]]) -> LeafMap {
+        let mut map = LeafMap([0; 8]);
+        map.set(0, nodes.len() == 1);
+        let mut n_splits = 0usize;
+        for (index, record) in nodes.iter().enumerate().take(Self::CAPACITY) {
+            if map.is_leaf(index) {
+                continue;
+            }
+            let split = Split::decode(record);
+            map.set(2 * n_splits + 1, split.child_is_leaf(false));
+            map.set(2 * n_splits + 2, split.child_is_leaf(true));
+            n_splits += 1;
+        }
+        map
+    }
+
+    /// Whether node `index` is a leaf.
+    #[inline(always)]
+    pub(crate) fn is_leaf(&self, index: usize) -> bool {
+        self.0
+            .get(index / 64)
+            .is_some_and(|word| (word >> (index % 64)) & 1 == 1)
+    }
+
+    /// Marks node `index` a leaf or a split (ignored past the capacity).
+    pub(crate) fn set(&mut self, index: usize, leaf: bool) {
+        if let Some(word) = self.0.get_mut(index / 64) {
+            let bit = 1u64 << (index % 64);
+            if leaf {
+                *word |= bit;
+            } else {
+                *word &= !bit;
+            }
+        }
+    }
 }
 
 /// Meta bits 0..=11: feature index.
@@ -730,6 +1163,41 @@ mod tests {
         };
         assert_eq!(set.encode(), [9, 0, 0, 0, 0x0d, 0x0c, 0x0b, 0x0a]);
         assert_eq!(CategorySetRecord::decode(&set.encode()), set);
+    }
+
+    #[test]
+    fn version_2_split_fields_sit_where_the_layout_says() {
+        let split = Split::new(7, 3, 5, MissingMode::NanAsZero, true, true, false, true);
+        // feature, code, flags = default-left | mode 2 << 1 | categorical | right leaf, offset.
+        assert_eq!(split.encode(), [7, 3, 1 | 2 << 1 | 1 << 3 | 1 << 5, 5]);
+        assert_eq!(Split::decode(&split.encode()), split);
+        assert_eq!(
+            (split.child(4, false), split.child(4, true)),
+            ((false, 9), (true, 10))
+        );
+        // The test bits read as version 1's meta bits.
+        let node = split.as_node(0x1234);
+        let v1 = Node::split(0x1234, 7, MissingMode::NanAsZero, true, true, 1);
+        assert_eq!((node.value, node.meta), (v1.value, v1.meta));
+        assert!(!split.has_reserved_bits() && split.default_left());
+        let tree = CompactTreeRecord {
+            n_nodes: 0x0102,
+            output: 3,
+        };
+        assert_eq!(tree.encode(), [2, 1, 3, 0]);
+        assert_eq!(CompactTreeRecord::decode(&tree.encode()), tree);
+    }
+
+    #[test]
+    fn leaf_map_reads_kinds_off_the_parents() {
+        // Root splits into a split (node 1) and a leaf (node 2); node 1 into two leaves.
+        let root = Split::new(0, 0, 1, MissingMode::NanDefault, false, false, false, true);
+        let inner = Split::new(0, 0, 2, MissingMode::NanDefault, false, false, true, true);
+        let leaf = [0u8; 4];
+        let map = LeafMap::of(&[root.encode(), inner.encode(), leaf, leaf, leaf]);
+        let kinds: Vec<bool> = (0..5).map(|i| map.is_leaf(i)).collect();
+        assert_eq!(kinds, [false, false, true, true, true]);
+        assert!(LeafMap::of(&[leaf]).is_leaf(0));
     }
 
     #[test]

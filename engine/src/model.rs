@@ -4,9 +4,11 @@
 use crate::cost::{Budget, BudgetItem, Cost};
 use crate::format::{
     f64_at, le_f64, le_u16, le_u32, limits, record, Aggregation, BaseOrder, CategorySetRecord,
-    ModelBody, Node, Numerics, Objective, Source, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN,
-    FEATURE_RANGE_BYTES, FORMAT_VERSION, HEADER_LEN, LEVEL_BYTES, LEVEL_TERM_HEAD_BYTES,
-    LINEAR_TERM_BYTES, MAGIC, NODE_BYTES, SECTION_LEVEL_TERMS, SECTION_LINEAR, TREE_BYTES,
+    CompactTables, CompactTreeRecord, LeafMap, ModelBody, ModelBodyV2, Node, Numerics, Objective,
+    Source, Split, TreeRecord, CATEGORY_SET_BYTES, CHECKSUM_LEN, COMPACT_MAX_VALUES_PER_FEATURE,
+    COMPACT_TREE_BYTES, FEATURE_RANGE_BYTES, FORMAT_VERSION_1, FORMAT_VERSION_2, HEADER_LEN,
+    LEVEL_BYTES, LEVEL_TERM_HEAD_BYTES, LINEAR_TERM_BYTES, MAGIC, NODE_BYTES, SECTION_LEVEL_TERMS,
+    SECTION_LINEAR, SPLIT_BYTES, SPLIT_VALUE_BYTES, TREE_BYTES, VALUE_START_BYTES,
 };
 use crate::Error;
 use sha2::{Digest, Sha256};
@@ -16,11 +18,14 @@ use sha2::{Digest, Sha256};
 /// # Invariant
 ///
 /// A `Model` exists only if [`Model::from_bytes`] accepted its blob, which guarantees for every
-/// tree: its node range lies inside the node table; its nodes are in breadth-first order with
-/// the k-th split's children at 2k+1 and 2k+2 (so every walk from the root ends at a leaf in at
-/// most `max_depth` steps); every split reads a feature below `n_features`, has no NaN
-/// threshold and names an existing category set; every leaf is finite (or indexes a finite
-/// entry of the f64 leaf table); every output index is below `n_outputs` ≤
+/// tree: its node range lies inside the node table (version 2: its split and leaf runs lie
+/// inside the split and leaf tables); its nodes are in breadth-first order with the k-th
+/// split's children at 2k+1 and 2k+2 (version 2: every rank and leaf flag agrees with that
+/// order), so every walk from the root ends at a leaf in at most `max_depth` steps; every
+/// split reads a feature below `n_features`, has no NaN threshold and names an existing
+/// category set (version 2: through a code inside its feature's run of split values); every
+/// leaf is finite (or indexes a finite entry of the f64 leaf table); every output index is
+/// below `n_outputs` ≤
 /// [`limits::MAX_OUTPUTS`]. A linear-terms section, if present, holds exactly one finite
 /// coefficient and fill per feature; a level-terms section, if present, holds well-formed
 /// records for strictly increasing features below `n_features`, each with at least one level,
@@ -40,6 +45,13 @@ pub struct Model<'a> {
     pub(crate) cost: Cost,
     /// The tree walk this model's splits need, chosen at load.
     pub(crate) walk: Walk,
+    /// The format version of the blob (1 or 2).
+    pub(crate) version: u16,
+    /// The version 2 tree tables (empty in a version 1 model, whose trees are in `body`).
+    pub(crate) compact: CompactTables<'a>,
+    /// Version 2: every feature's split values are non-decreasing f32 values, none NaN (the
+    /// builder writes them so), which the coded walk needs.
+    pub(crate) sorted_values: bool,
 }
 
 /// The tree walk a model needs, chosen once at load from its splits.
@@ -89,7 +101,9 @@ impl<'a> Model<'a> {
             return Err(Error::BadMagic);
         }
         let version = le_u16(bytes, 4);
-        if version != FORMAT_VERSION {
+        // Version 2 only with the `format-v2` feature: without it, its code is not compiled in.
+        let v2_ok = cfg!(feature = "format-v2") && version == FORMAT_VERSION_2;
+        if version != FORMAT_VERSION_1 && !v2_ok {
             return Err(Error::UnsupportedVersion { found: version });
         }
         if le_u16(bytes, 6) != 0 {
@@ -102,16 +116,29 @@ impl<'a> Model<'a> {
             return Err(Error::ChecksumMismatch);
         }
         let body_bytes = covered.get(HEADER_LEN..).ok_or(Error::Truncated)?;
-        let (body, rest) = postcard::take_from_bytes::<ModelBody<'a>>(body_bytes)
-            .map_err(|_| Error::MalformedBody)?;
+        let (body, compact, rest) = if version == FORMAT_VERSION_1 {
+            let (body, rest) = postcard::take_from_bytes::<ModelBody<'a>>(body_bytes)
+                .map_err(|_| Error::MalformedBody)?;
+            (body, None, rest)
+        } else {
+            let (body, rest) = postcard::take_from_bytes::<ModelBodyV2<'a>>(body_bytes)
+                .map_err(|_| Error::MalformedBody)?;
+            let (body, tables) = body.split_off();
+            (body, Some(tables), rest)
+        };
         if !rest.is_empty() {
             return Err(Error::TrailingBytes);
         }
-        let n_trees = (body.trees.len() / TREE_BYTES) as u64;
-        Budget::check(BudgetItem::Trees, n_trees, budget.max_trees)?;
-        let n_nodes = (body.nodes.len() / NODE_BYTES) as u64;
-        Budget::check(BudgetItem::Nodes, n_nodes, budget.max_nodes)?;
-        let (trees_per_output, linear, levels, cost, walk) = validate(&body)?;
+        let (n_trees, n_nodes) = match &compact {
+            None => (body.trees.len() / TREE_BYTES, body.nodes.len() / NODE_BYTES),
+            Some(tables) => (
+                tables.trees.len() / COMPACT_TREE_BYTES,
+                tables.nodes.len() / SPLIT_BYTES,
+            ),
+        };
+        Budget::check(BudgetItem::Trees, n_trees as u64, budget.max_trees)?;
+        Budget::check(BudgetItem::Nodes, n_nodes as u64, budget.max_nodes)?;
+        let (trees_per_output, linear, levels, cost, walk) = validate(&body, compact.as_ref())?;
         Budget::check(
             BudgetItem::WorkItems,
             cost.work_items_max,
@@ -125,7 +152,30 @@ impl<'a> Model<'a> {
             trees_per_output,
             cost,
             walk,
+            version,
+            sorted_values: compact.as_ref().is_some_and(values_sorted),
+            compact: compact.unwrap_or_default(),
         })
+    }
+
+    /// The format version of the blob the model was loaded from: 1 or 2 (see
+    /// [`crate::format`]).
+    pub fn format_version(&self) -> u16 {
+        self.version
+    }
+
+    /// Whether the model's trees are in the version 2 (compact) layout.
+    #[inline(always)]
+    pub(crate) fn is_compact(&self) -> bool {
+        cfg!(feature = "format-v2") && self.version == FORMAT_VERSION_2
+    }
+
+    /// Bytes of the tables that hold the nodes: version 1 the node table; version 2 the node
+    /// table and the split values with their per-feature starts. Tree records and f64 leaves
+    /// ([`Model::leaf_table_bytes`]) are not counted.
+    pub fn node_bytes(&self) -> usize {
+        let c = &self.compact;
+        self.body.nodes.len() + c.nodes.len() + c.value_starts.len() + c.split_values.len()
     }
 
     /// Number of input features.
@@ -140,20 +190,33 @@ impl<'a> Model<'a> {
 
     /// Number of trees.
     pub fn n_trees(&self) -> usize {
-        self.body.trees.len() / TREE_BYTES
+        if self.is_compact() {
+            self.compact.trees.len() / COMPACT_TREE_BYTES
+        } else {
+            self.body.trees.len() / TREE_BYTES
+        }
     }
 
     /// Number of nodes in all trees.
     pub fn n_nodes(&self) -> usize {
-        self.body.nodes.len() / NODE_BYTES
+        if self.is_compact() {
+            self.compact.nodes.len() / SPLIT_BYTES
+        } else {
+            self.body.nodes.len() / NODE_BYTES
+        }
     }
 
     /// Number of leaves in all trees.
     pub fn n_leaves(&self) -> usize {
-        node_records(self.body.nodes)
-            .iter()
-            .filter(|record| Node::decode(record).is_leaf())
-            .count()
+        if self.is_compact() {
+            // Each tree has one more leaf than splits.
+            (self.n_nodes() + self.n_trees()) / 2
+        } else {
+            node_records(self.body.nodes)
+                .iter()
+                .filter(|record| Node::decode(record).is_leaf())
+                .count()
+        }
     }
 
     /// The declared maximum depth.
@@ -308,6 +371,29 @@ impl<'a> Model<'a> {
         record(self.body.trees, tree)
             .map(TreeRecord::decode)
             .unwrap_or_default()
+    }
+
+    /// Version 2 tree `index`: its output and node records; `None` in a version 1 model or
+    /// past the end. Trees tile the node table, so this sums the trees before it.
+    pub(crate) fn compact_tree(&self, index: usize) -> Option<(usize, &'a [[u8; SPLIT_BYTES]])> {
+        if !self.is_compact() {
+            return None;
+        }
+        let records = self.compact.trees.as_chunks::<COMPACT_TREE_BYTES>().0;
+        let start: usize = records
+            .get(..index)?
+            .iter()
+            .map(|record| usize::from(CompactTreeRecord::decode(record).n_nodes))
+            .sum();
+        let record = CompactTreeRecord::decode(records.get(index)?);
+        let end = start + usize::from(record.n_nodes);
+        let nodes = self
+            .compact
+            .nodes
+            .as_chunks::<SPLIT_BYTES>()
+            .0
+            .get(start..end)?;
+        Some((usize::from(record.output), nodes))
     }
 
     /// The node records of the tree `record` describes (empty if outside the node table).
@@ -475,14 +561,18 @@ type Validated<'a> = (u32, &'a [u8], &'a [u8], Cost, Walk);
 
 /// Checks every invariant documented on [`Model`]; returns the number of trees per output,
 /// the linear-terms and level-terms payloads (empty if none), the worst-case cost and the walk
-/// the splits need.
-fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
+/// the splits need. `compact` holds a version 2 model's tree tables.
+fn validate<'a>(
+    body: &ModelBody<'a>,
+    compact: Option<&CompactTables<'a>>,
+) -> Result<Validated<'a>, Error> {
     let n_features = usize::from(body.n_features);
     let n_outputs = usize::from(body.n_outputs);
     let (linear, levels) = validate_sections(body.sections)?;
+    let tree_table = compact.map_or(body.trees, |tables| tables.trees);
     if n_features == 0
         || n_outputs == 0
-        || (body.trees.is_empty() && linear.is_none() && levels.is_none())
+        || (tree_table.is_empty() && linear.is_none() && levels.is_none())
     {
         return Err(Error::Empty);
     }
@@ -497,8 +587,19 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
         Objective::MulticlassSoftmax | Objective::MulticlassOneVsRest => n_outputs >= 2,
         Objective::Regression => true,
     };
-    let sizes_ok = body.trees.len().is_multiple_of(TREE_BYTES)
-        && body.nodes.len().is_multiple_of(NODE_BYTES)
+    let trees_ok = match compact {
+        None => {
+            body.trees.len().is_multiple_of(TREE_BYTES)
+                && body.nodes.len().is_multiple_of(NODE_BYTES)
+        }
+        Some(tables) => {
+            tables.trees.len().is_multiple_of(COMPACT_TREE_BYTES)
+                && tables.nodes.len().is_multiple_of(SPLIT_BYTES)
+                && tables.value_starts.len() == n_features * VALUE_START_BYTES
+                && tables.split_values.len().is_multiple_of(SPLIT_VALUE_BYTES)
+        }
+    };
+    let sizes_ok = trees_ok
         && body.leaf_values.len().is_multiple_of(8)
         && body.category_sets.len().is_multiple_of(CATEGORY_SET_BYTES)
         && body.category_words.len().is_multiple_of(4)
@@ -529,34 +630,11 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
         cost.linear_terms = n_features as u64;
     }
 
-    let n_nodes = body.nodes.len() / NODE_BYTES;
-    let mut next_start: usize = 0;
     let mut per_output = [0u32; limits::MAX_OUTPUTS];
-    let mut walk = Walk::Numeric;
-    for (tree, record) in body.trees.as_chunks::<TREE_BYTES>().0.iter().enumerate() {
-        let record = TreeRecord::decode(record);
-        let tree_id = tree as u32;
-        let nodes = match tree_nodes(body.nodes, record) {
-            Some(nodes) if record.node_start as usize == next_start && !nodes.is_empty() => nodes,
-            _ => return Err(Error::TreeRange { tree: tree_id }),
-        };
-        next_start += nodes.len();
-        let output = usize::from(record.output);
-        match per_output.get_mut(output) {
-            Some(slot) if output < n_outputs => *slot += 1,
-            _ => return Err(Error::TreeOutputOutOfRange { tree: tree_id }),
-        }
-        if !validate_tree(body, nodes, tree_id)? {
-            walk = Walk::General;
-        }
-        match tree_depth(nodes) {
-            Some(depth) if depth <= body.max_depth => cost.add_tree(depth, nodes.len()),
-            _ => return Err(Error::DepthExceeded { tree: tree_id }),
-        }
-    }
-    if next_start != n_nodes {
-        return Err(Error::TableSize);
-    }
+    let walk = match compact {
+        None => validate_trees(body, &mut cost, &mut per_output)?,
+        Some(tables) => validate_compact_trees(body, tables, &mut cost, &mut per_output)?,
+    };
     let first = per_output.first().copied().unwrap_or(0);
     let even = per_output
         .iter()
@@ -572,6 +650,243 @@ fn validate<'a>(body: &ModelBody<'a>) -> Result<Validated<'a>, Error> {
         cost.finish(),
         walk,
     ))
+}
+
+/// Counts a tree for `output` in `per_output`; `Err` if the model has no such output.
+fn count_tree(
+    per_output: &mut [u32; limits::MAX_OUTPUTS],
+    output: u16,
+    n_outputs: u16,
+    tree: u32,
+) -> Result<(), Error> {
+    match per_output.get_mut(usize::from(output)) {
+        Some(slot) if output < n_outputs => {
+            *slot += 1;
+            Ok(())
+        }
+        _ => Err(Error::TreeOutputOutOfRange { tree }),
+    }
+}
+
+/// Checks a version 1 model's trees, counting them into `cost` and `per_output`; returns the
+/// walk their splits need.
+fn validate_trees(
+    body: &ModelBody<'_>,
+    cost: &mut Cost,
+    per_output: &mut [u32; limits::MAX_OUTPUTS],
+) -> Result<Walk, Error> {
+    let n_nodes = body.nodes.len() / NODE_BYTES;
+    let mut next_start: usize = 0;
+    let mut walk = Walk::Numeric;
+    for (tree, record) in body.trees.as_chunks::<TREE_BYTES>().0.iter().enumerate() {
+        let record = TreeRecord::decode(record);
+        let tree_id = tree as u32;
+        let nodes = match tree_nodes(body.nodes, record) {
+            Some(nodes) if record.node_start as usize == next_start && !nodes.is_empty() => nodes,
+            _ => return Err(Error::TreeRange { tree: tree_id }),
+        };
+        next_start += nodes.len();
+        count_tree(per_output, record.output, body.n_outputs, tree_id)?;
+        if !validate_tree(body, nodes, tree_id)? {
+            walk = Walk::General;
+        }
+        match tree_depth(nodes) {
+            Some(depth) if depth <= body.max_depth => cost.add_tree(depth, nodes.len()),
+            _ => return Err(Error::DepthExceeded { tree: tree_id }),
+        }
+    }
+    if next_start != n_nodes {
+        return Err(Error::TableSize);
+    }
+    Ok(walk)
+}
+
+/// Checks a version 2 model's trees and tables, counting the trees into `cost` and
+/// `per_output`; returns the walk their splits need.
+fn validate_compact_trees(
+    body: &ModelBody<'_>,
+    tables: &CompactTables<'_>,
+    cost: &mut Cost,
+    per_output: &mut [u32; limits::MAX_OUTPUTS],
+) -> Result<Walk, Error> {
+    validate_value_starts(tables)?;
+    let mut rest = tables.nodes.as_chunks::<SPLIT_BYTES>().0;
+    let mut walk = Walk::Numeric;
+    for (tree, record) in tables
+        .trees
+        .as_chunks::<COMPACT_TREE_BYTES>()
+        .0
+        .iter()
+        .enumerate()
+    {
+        let record = CompactTreeRecord::decode(record);
+        let tree_id = tree as u32;
+        let nodes = match rest.split_at_checked(usize::from(record.n_nodes)) {
+            Some((nodes, tail)) if !nodes.is_empty() => {
+                rest = tail;
+                nodes
+            }
+            _ => return Err(Error::TreeRange { tree: tree_id }),
+        };
+        count_tree(per_output, record.output, body.n_outputs, tree_id)?;
+        let (plain, depth) = validate_compact_tree(body, tables, nodes, tree_id)?;
+        if !plain {
+            walk = Walk::General;
+        }
+        if depth > body.max_depth {
+            return Err(Error::DepthExceeded { tree: tree_id });
+        }
+        cost.add_tree(depth, nodes.len());
+    }
+    if !rest.is_empty() {
+        return Err(Error::TableSize);
+    }
+    Ok(walk)
+}
+
+/// The split value table's runs: feature 0's starts at 0, each start at or after the previous
+/// one, no run longer than [`COMPACT_MAX_VALUES_PER_FEATURE`], the last ending at the table's
+/// end.
+fn validate_value_starts(tables: &CompactTables<'_>) -> Result<(), Error> {
+    let n_values = tables.split_values.len() / SPLIT_VALUE_BYTES;
+    let mut previous = 0usize;
+    for (feature, start) in tables
+        .value_starts
+        .as_chunks::<VALUE_START_BYTES>()
+        .0
+        .iter()
+        .enumerate()
+    {
+        let start = usize::from(u16::from_le_bytes(*start));
+        let ok = if feature == 0 {
+            start == 0
+        } else {
+            start >= previous && start - previous <= COMPACT_MAX_VALUES_PER_FEATURE
+        };
+        if !ok {
+            return Err(Error::TableSize);
+        }
+        previous = start;
+    }
+    if n_values < previous || n_values - previous > COMPACT_MAX_VALUES_PER_FEATURE {
+        return Err(Error::TableSize);
+    }
+    Ok(())
+}
+
+/// Whether every feature's run of split values is non-decreasing as f32 values with no NaN.
+fn values_sorted(tables: &CompactTables<'_>) -> bool {
+    (0..tables.value_starts.len() / VALUE_START_BYTES).all(|feature| {
+        let (start, length) = value_run(tables, feature);
+        let value = |index: usize| f32::from_bits(le_u32(tables.split_values, index * 4));
+        (start..start + length).all(|index| {
+            // `<=` fails for NaN on either side.
+            value(index) <= value(index) && (index == start || value(index - 1) <= value(index))
+        })
+    })
+}
+
+/// The run of split values of `feature`: `(start, length)` (empty past the table).
+#[inline(always)]
+pub(crate) fn value_run(tables: &CompactTables<'_>, feature: usize) -> (usize, usize) {
+    let start = usize::from(le_u16(tables.value_starts, feature * VALUE_START_BYTES));
+    let end = if (feature + 1) * VALUE_START_BYTES < tables.value_starts.len() {
+        usize::from(le_u16(
+            tables.value_starts,
+            (feature + 1) * VALUE_START_BYTES,
+        ))
+    } else {
+        tables.split_values.len() / SPLIT_VALUE_BYTES
+    };
+    (start, end.saturating_sub(start))
+}
+
+/// Checks one version 2 tree: the layout, then each node as in [`validate_tree`]. Node kinds
+/// come from the parents' flags ([`LeafMap`]); scanning nodes in order, node `index` must
+/// already be named by a parent (`index <= 2 * splits so far`), the k-th split's offset must
+/// point at 2k+1 with 2k+2 inside the tree, and the tree must have one more leaf than splits
+/// (so every node is named exactly once and children follow parents). Returns whether every
+/// split is plain numeric, and the tree's depth.
+fn validate_compact_tree(
+    body: &ModelBody<'_>,
+    tables: &CompactTables<'_>,
+    nodes: &[[u8; SPLIT_BYTES]],
+    tree: u32,
+) -> Result<(bool, u16), Error> {
+    let n_nodes = nodes.len();
+    if n_nodes >= LeafMap::CAPACITY {
+        return Err(Error::LimitExceeded);
+    }
+    let n_sets = body.category_sets.len() / CATEGORY_SET_BYTES;
+    let f64_leaves = body.numerics.is_f64();
+    let mut leaves = LeafMap::of(&[]);
+    leaves.set(0, n_nodes == 1);
+    // Depth by levels: nodes [level_start, level_end) form a level; the next one ends at
+    // 2 * (splits up to this level's end) + 1.
+    let mut level_end = 1usize;
+    let mut depth: u16 = 0;
+    let mut n_splits: usize = 0;
+    let mut plain = true;
+    for (index, record) in nodes.iter().enumerate() {
+        let node = index as u32;
+        if index >= level_end {
+            level_end = 2 * n_splits + 1;
+            depth = depth.saturating_add(1);
+        }
+        if index > 2 * n_splits {
+            // No parent has named this node.
+            return Err(Error::BadChildIndex { tree, node });
+        }
+        if leaves.is_leaf(index) {
+            let value = u32::from_le_bytes(*record);
+            let leaf_ok = if f64_leaves {
+                f64_at(body.leaf_values, value as usize).is_some_and(f64::is_finite)
+            } else {
+                f32::from_bits(value).is_finite()
+            };
+            if !leaf_ok {
+                return Err(Error::BadLeaf { tree, node });
+            }
+            continue;
+        }
+        let split = Split::decode(record);
+        let left = 2 * n_splits + 1;
+        if index + usize::from(split.offset) != left || left + 1 >= n_nodes {
+            return Err(Error::BadChildIndex { tree, node });
+        }
+        leaves.set(left, split.child_is_leaf(false));
+        leaves.set(left + 1, split.child_is_leaf(true));
+        n_splits += 1;
+        let feature = usize::from(split.feature);
+        if feature >= usize::from(body.n_features) {
+            return Err(Error::FeatureIndexOutOfRange { tree, node });
+        }
+        let (start, length) = value_run(tables, feature);
+        let value = le_u32(tables.split_values, (start + usize::from(split.code)) * 4);
+        let as_node = split.as_node(value);
+        if split.has_reserved_bits() || as_node.missing_mode().is_none() {
+            return Err(Error::BadNodeFlags { tree, node });
+        }
+        if usize::from(split.code) >= length {
+            return Err(Error::SplitValueOutOfRange { tree, node });
+        }
+        plain &= as_node.is_plain_numeric();
+        if as_node.is_categorical() {
+            if value as usize >= n_sets {
+                return Err(Error::CategorySetOutOfRange { tree, node });
+            }
+        } else if f32::from_bits(value).is_nan() {
+            return Err(Error::NanThreshold { tree, node });
+        }
+    }
+    // A proper binary tree has one more leaf than splits.
+    if n_nodes != 2 * n_splits + 1 {
+        return Err(Error::BadChildIndex {
+            tree,
+            node: n_nodes as u32,
+        });
+    }
+    Ok((plain, depth))
 }
 
 fn validate_base_margins(body: &ModelBody<'_>) -> Result<(), Error> {

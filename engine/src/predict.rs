@@ -11,12 +11,13 @@
 
 use crate::compiled::OutputTransform;
 use crate::format::{
-    f64_at, le_f64, limits::MAX_OUTPUTS, record, Aggregation, BaseOrder, CategorySetRecord,
-    MissingMode, Node, Numerics, Objective, TreeRecord, LINEAR_TERM_BYTES, NODE_BYTES, TREE_BYTES,
-    ZERO_MISSING_BOUND,
+    f64_at, le_f64, le_u32, limits::MAX_OUTPUTS, record, Aggregation, BaseOrder, CategorySetRecord,
+    CompactTreeRecord, MissingMode, Node, Numerics, Objective, Split, TreeRecord,
+    COMPACT_MAX_FEATURES, COMPACT_TREE_BYTES, LINEAR_TERM_BYTES, NODE_BYTES, SPLIT_BYTES,
+    TREE_BYTES, ZERO_MISSING_BOUND,
 };
 use crate::math;
-use crate::model::{node_records, Model, Walk};
+use crate::model::{node_records, value_run, Model, Walk};
 use crate::Error;
 
 /// XGBoost treats a category as valid when `0 <= x < 2^24` (its `InvalidCat`).
@@ -487,52 +488,69 @@ impl Model<'_> {
     }
 
     /// Calls `add(output, leaf)` for every tree in order with the value field of the leaf
-    /// `features` reaches, through the walk chosen at load.
+    /// `features` reaches, through the walk chosen at load. The value field is what a version
+    /// 1 leaf node holds: f32 bits in f32 models, an index into the f64 leaf table in f64
+    /// models.
     #[inline(always)]
     fn row_leaves(&self, features: &[f32], add: impl FnMut(usize, u32)) {
-        match self.walk {
-            Walk::Numeric => self.row_leaves_with::<true>(features, add),
-            Walk::General => self.row_leaves_with::<false>(features, add),
+        match (self.is_compact(), self.walk) {
+            (false, Walk::Numeric) => {
+                self.row_leaves_with::<true, _>(self.node_trees(), features, add)
+            }
+            (false, Walk::General) => {
+                self.row_leaves_with::<false, _>(self.node_trees(), features, add)
+            }
+            (true, Walk::Numeric) if CODED_WALK && self.sorted_values => {
+                let codes = self.row_codes(features);
+                let trees = self.compact_trees().map(|(o, tree)| (o, CodedTree(tree)));
+                self.row_leaves_with::<true, _>(trees, &codes, add)
+            }
+            (true, Walk::Numeric) => {
+                self.row_leaves_with::<true, _>(self.compact_trees(), features, add)
+            }
+            (true, Walk::General) => {
+                self.row_leaves_with::<false, _>(self.compact_trees(), features, add)
+            }
         }
     }
 
     #[inline(always)]
-    fn row_leaves_with<const NUMERIC: bool>(
+    fn row_leaves_with<const NUMERIC: bool, T: TreeWalk>(
         &self,
-        features: &[f32],
+        mut trees: impl Iterator<Item = (usize, T)>,
+        row: &T::Row,
         mut add: impl FnMut(usize, u32),
     ) {
         if !INTERLEAVE_TREES {
-            for (output, nodes) in self.tree_nodes_in_order() {
-                add(output, self.leaf_of::<NUMERIC>(nodes, features));
+            for (output, tree) in trees {
+                add(output, tree.leaf_of::<NUMERIC>(self, row));
             }
             return;
         }
         // TREE_LANES trees walked together, their leaves then added in tree order.
-        let mut trees = self.tree_nodes_in_order();
         loop {
-            let mut group: [(usize, &[[u8; NODE_BYTES]]); TREE_LANES] = [(0, &[]); TREE_LANES];
+            let mut group: [(usize, T); TREE_LANES] = [(0, T::default()); TREE_LANES];
             let mut filled = 0;
             // `zip` asks `group` first, so no tree is taken that finds no slot.
             for (slot, tree) in group.iter_mut().zip(&mut trees) {
                 *slot = tree;
                 filled += 1;
             }
-            let mut index = [0usize; TREE_LANES];
-            let mut value = [0u32; TREE_LANES];
+            let mut lanes = [T::Lane::default(); TREE_LANES];
+            for (lane, (_, tree)) in lanes.iter_mut().zip(group.iter()) {
+                *lane = tree.root();
+            }
             for _ in 0..usize::from(self.cost.depth_max) + 1 {
                 let mut all_leaves = true;
-                for ((index, value), (_, nodes)) in
-                    index.iter_mut().zip(value.iter_mut()).zip(group.iter())
-                {
-                    all_leaves &= self.step::<NUMERIC>(nodes, features, index, value);
+                for (lane, (_, tree)) in lanes.iter_mut().zip(group.iter()) {
+                    all_leaves &= tree.step::<NUMERIC>(self, row, lane);
                 }
                 if all_leaves {
                     break;
                 }
             }
-            for ((output, _), &leaf) in group.iter().zip(value.iter()).take(filled) {
-                add(*output, leaf);
+            for ((output, tree), lane) in group.iter().zip(lanes.iter()).take(filled) {
+                add(*output, tree.value(self, *lane));
             }
             if filled < TREE_LANES {
                 break;
@@ -540,53 +558,58 @@ impl Model<'_> {
         }
     }
 
-    /// Walks the tree of `nodes` for `features` and returns the reached leaf's value field.
-    ///
-    /// The loader guarantees children lie after their parent inside the tree and that no walk
-    /// takes more than the measured depth in steps, so the walk ends at a leaf; the bound on
-    /// the loop only keeps this function total without that guarantee.
-    #[inline(always)]
-    fn leaf_of<const NUMERIC: bool>(&self, nodes: &[[u8; NODE_BYTES]], features: &[f32]) -> u32 {
-        let mut index = 0usize;
-        for _ in 0..usize::from(self.cost.depth_max) + 1 {
-            let Some(record) = nodes.get(index) else {
-                break;
-            };
-            let node = Node::decode(record);
-            if node.is_leaf() {
-                return node.value;
-            }
-            let x = features.get(node.feature()).copied().unwrap_or(f32::NAN);
-            index = node.left() + usize::from(!self.goes_left::<NUMERIC>(node, x));
-        }
-        0
-    }
-
     /// Calls `add(output, leaves)` for every tree in order with the value fields of the leaves
     /// the [`BLOCK_ROWS`] rows of `block` reach, through the walk chosen at load.
     #[inline(always)]
     fn block_leaves(&self, block: &[f32], add: impl FnMut(usize, &[u32; BLOCK_ROWS])) {
-        match self.walk {
-            Walk::Numeric => self.block_leaves_with::<true>(block, add),
-            Walk::General => self.block_leaves_with::<false>(block, add),
+        let mut rows: [&[f32]; BLOCK_ROWS] = [&[]; BLOCK_ROWS];
+        for (slot, row) in rows.iter_mut().zip(block.chunks_exact(self.n_features())) {
+            *slot = row;
+        }
+        match (self.is_compact(), self.walk) {
+            (false, Walk::Numeric) => {
+                self.block_leaves_with::<true, _>(self.node_trees(), &rows, add)
+            }
+            (false, Walk::General) => {
+                self.block_leaves_with::<false, _>(self.node_trees(), &rows, add)
+            }
+            (true, Walk::Numeric) if CODED_WALK && self.sorted_values => {
+                let mut codes = [[0u16; COMPACT_MAX_FEATURES]; BLOCK_ROWS];
+                for (codes, row) in codes.iter_mut().zip(rows) {
+                    *codes = self.row_codes(row);
+                }
+                let mut coded: [&Codes; BLOCK_ROWS] = [&[0; COMPACT_MAX_FEATURES]; BLOCK_ROWS];
+                for (slot, codes) in coded.iter_mut().zip(codes.iter()) {
+                    *slot = codes;
+                }
+                let trees = self.compact_trees().map(|(o, tree)| (o, CodedTree(tree)));
+                self.block_leaves_with::<true, _>(trees, &coded, add)
+            }
+            (true, Walk::Numeric) => {
+                self.block_leaves_with::<true, _>(self.compact_trees(), &rows, add)
+            }
+            (true, Walk::General) => {
+                self.block_leaves_with::<false, _>(self.compact_trees(), &rows, add)
+            }
         }
     }
 
     #[inline(always)]
-    fn block_leaves_with<const NUMERIC: bool>(
+    fn block_leaves_with<const NUMERIC: bool, T: TreeWalk>(
         &self,
-        block: &[f32],
+        trees: impl Iterator<Item = (usize, T)>,
+        rows: &[&T::Row; BLOCK_ROWS],
         mut add: impl FnMut(usize, &[u32; BLOCK_ROWS]),
     ) {
-        for (output, nodes) in self.tree_nodes_in_order() {
-            add(output, &self.block_leaf_of::<NUMERIC>(nodes, block));
+        for (output, tree) in trees {
+            add(output, &self.block_leaf_of::<NUMERIC, T>(tree, rows));
         }
     }
 
-    /// Every tree's output and node records, in tree order. Trees tile the node table in
-    /// order (checked at load), so each tree's nodes are the next `n_nodes` records.
+    /// Every version 1 tree's output and node records, in tree order. Trees tile the node
+    /// table in order (checked at load), so each tree's nodes are the next `n_nodes` records.
     #[inline(always)]
-    fn tree_nodes_in_order(&self) -> impl Iterator<Item = (usize, &[[u8; NODE_BYTES]])> {
+    fn node_trees(&self) -> impl Iterator<Item = (usize, &[[u8; NODE_BYTES]])> {
         let mut rest = node_records(self.body.nodes);
         self.body
             .trees
@@ -603,51 +626,100 @@ impl Model<'_> {
             })
     }
 
-    /// Walks the tree of `nodes` for the [`BLOCK_ROWS`] rows of `block` together and returns
-    /// the value fields of the leaves they reach. Each pass moves every row one step; a row
-    /// at a leaf stays put, so after the tree's depth in passes every row is at its leaf, the
-    /// one [`Model::leaf_of`] reaches. The passes stop once all rows stand on leaves.
+    /// Every version 2 tree's output and node records, in tree order. Trees tile the node
+    /// table in order (checked at load), so each tree's nodes are the next `n_nodes` records.
     #[inline(always)]
-    fn block_leaf_of<const NUMERIC: bool>(
+    fn compact_trees(&self) -> impl Iterator<Item = (usize, CompactTree<'_>)> {
+        let mut rest = self.compact.nodes.as_chunks::<SPLIT_BYTES>().0;
+        self.compact
+            .trees
+            .as_chunks::<COMPACT_TREE_BYTES>()
+            .0
+            .iter()
+            .map(move |record| {
+                let record = CompactTreeRecord::decode(record);
+                let (nodes, tail) = rest
+                    .split_at_checked(usize::from(record.n_nodes))
+                    .unwrap_or((&[], &[]));
+                rest = tail;
+                (usize::from(record.output), CompactTree { nodes })
+            })
+    }
+
+    /// Walks `tree` for the [`BLOCK_ROWS`] `rows` together and returns the value fields of
+    /// the leaves they reach. Each pass moves every row one step; a row at a leaf stays put,
+    /// so after the tree's depth in passes every row is at its leaf, the one
+    /// [`TreeWalk::leaf_of`] reaches. The passes stop once all rows stand on leaves.
+    #[inline(always)]
+    fn block_leaf_of<const NUMERIC: bool, T: TreeWalk>(
         &self,
-        nodes: &[[u8; NODE_BYTES]],
-        block: &[f32],
+        tree: T,
+        rows: &[&T::Row; BLOCK_ROWS],
     ) -> [u32; BLOCK_ROWS] {
-        let mut index = [0usize; BLOCK_ROWS];
-        let mut value = [0u32; BLOCK_ROWS];
-        let rows = block.chunks_exact(self.n_features());
+        let mut lanes = [tree.root(); BLOCK_ROWS];
         for _ in 0..usize::from(self.cost.depth_max) + 1 {
             let mut all_leaves = true;
-            for ((index, value), row) in index.iter_mut().zip(value.iter_mut()).zip(rows.clone()) {
-                all_leaves &= self.step::<NUMERIC>(nodes, row, index, value);
+            for (lane, row) in lanes.iter_mut().zip(rows) {
+                all_leaves &= tree.step::<NUMERIC>(self, row, lane);
             }
             if all_leaves {
                 break;
             }
         }
-        value
+        let mut values = [0u32; BLOCK_ROWS];
+        for (value, lane) in values.iter_mut().zip(lanes) {
+            *value = tree.value(self, lane);
+        }
+        values
     }
 
-    /// One step of a lane of the lockstep walks: from node `index` of `nodes`, moves `index`
-    /// to the child `row` takes, or leaves it in place at a leaf; `value` gets the node's
-    /// value field. Returns whether the node is a leaf.
+    /// The split codes of one row for the coded walk ([`CodedTree`]): for each feature, the
+    /// number of its split values at or below `x` ([`Model::code_of`]).
     #[inline(always)]
-    fn step<const NUMERIC: bool>(
-        &self,
-        nodes: &[[u8; NODE_BYTES]],
-        row: &[f32],
-        index: &mut usize,
-        value: &mut u32,
-    ) -> bool {
-        let node = nodes
-            .get(*index)
-            .map_or(Node::decode(&[0; NODE_BYTES]), Node::decode);
-        let x = row.get(node.feature()).copied().unwrap_or(f32::NAN);
-        let next = node.left() + usize::from(!self.goes_left::<NUMERIC>(node, x));
-        let leaf = node.is_leaf();
-        *index = if leaf { *index } else { next };
-        *value = node.value;
-        leaf
+    fn row_codes(&self, features: &[f32]) -> Codes {
+        let mut codes = [0u16; COMPACT_MAX_FEATURES];
+        for (feature, (code, &x)) in codes.iter_mut().zip(features).enumerate() {
+            *code = self.code_of(feature, x);
+        }
+        codes
+    }
+
+    /// The code of `x` for `feature`: `u16::MAX` for NaN, else the number of the feature's
+    /// split values `t` with `t <= x`. The loader checked that each feature's values are
+    /// non-decreasing and not NaN (`Model::sorted_values`), so those values are a prefix of the
+    /// run, and for the value `t` at index `j`, `x < t` exactly when `code <= j`: `t` lies
+    /// past the prefix.
+    #[inline(always)]
+    fn code_of(&self, feature: usize, x: f32) -> u16 {
+        if x.is_nan() {
+            return u16::MAX;
+        }
+        let (start, mut length) = value_run(&self.compact, feature);
+        let mut low = start;
+        while length > 0 {
+            let half = length / 2;
+            let t = f32::from_bits(le_u32(self.compact.split_values, (low + half) * 4));
+            if t <= x {
+                low += half + 1;
+                length -= half + 1;
+            } else {
+                length = half;
+            }
+        }
+        (low - start) as u16
+    }
+
+    /// The value of split value `code` of `feature` in a version 2 model: threshold bits or a
+    /// category set index (0 past the table; the loader rules that out).
+    #[inline(always)]
+    pub(crate) fn split_value(&self, feature: usize, code: u8) -> u32 {
+        let start =
+            record::<2>(self.compact.value_starts, feature).map_or(0, |b| u16::from_le_bytes(*b));
+        record::<4>(
+            self.compact.split_values,
+            usize::from(start) + usize::from(code),
+        )
+        .map_or(0, |b| u32::from_le_bytes(*b))
     }
 
     /// The side `x` takes at split `node`. With `NUMERIC` (every split of the model is plain
@@ -876,6 +948,220 @@ fn transform_f64_with(t: &impl TransformSource, values: &mut [f64]) {
                 *value /= sum;
             }
         }
+    }
+}
+
+/// A tree in one of the format's layouts, as the walks step through it. A *lane* is where one
+/// walk stands; the lockstep walks (several trees for one row, or one tree for several rows)
+/// step lanes side by side, and a lane at a leaf stays there.
+trait TreeWalk: Copy + Default {
+    /// What the walk reads of a row: its features, or their codes.
+    type Row: ?Sized;
+    /// Where one walk stands.
+    type Lane: Copy + Default;
+    /// A lane at the root.
+    fn root(self) -> Self::Lane;
+    /// Moves `lane` to the child `row` takes, or leaves it at its leaf; returns whether it was
+    /// at a leaf already.
+    fn step<const NUMERIC: bool>(
+        self,
+        model: &Model<'_>,
+        row: &Self::Row,
+        lane: &mut Self::Lane,
+    ) -> bool;
+    /// The value field of the leaf a lane stands on.
+    fn value(self, model: &Model<'_>, lane: Self::Lane) -> u32;
+    /// Walks the tree for `row` alone and returns the reached leaf's value field. The
+    /// loader's checks end every walk at a leaf within the measured depth; the loop bound
+    /// only keeps this function total.
+    #[inline(always)]
+    fn leaf_of<const NUMERIC: bool>(self, model: &Model<'_>, row: &Self::Row) -> u32 {
+        let mut lane = self.root();
+        for _ in 0..usize::from(model.cost.depth_max) + 1 {
+            if self.step::<NUMERIC>(model, row, &mut lane) {
+                break;
+            }
+        }
+        self.value(model, lane)
+    }
+}
+
+/// A version 1 tree: its node records. A lane is a node index and the value field of the
+/// node there.
+impl TreeWalk for &[[u8; NODE_BYTES]] {
+    type Row = [f32];
+    type Lane = (usize, u32);
+
+    #[inline(always)]
+    fn root(self) -> (usize, u32) {
+        (0, 0)
+    }
+
+    #[inline(always)]
+    fn step<const NUMERIC: bool>(
+        self,
+        model: &Model<'_>,
+        row: &[f32],
+        (index, value): &mut (usize, u32),
+    ) -> bool {
+        let node = self
+            .get(*index)
+            .map_or(Node::decode(&[0; NODE_BYTES]), Node::decode);
+        let x = row.get(node.feature()).copied().unwrap_or(f32::NAN);
+        let next = node.left() + usize::from(!model.goes_left::<NUMERIC>(node, x));
+        let leaf = node.is_leaf();
+        *index = if leaf { *index } else { next };
+        *value = node.value;
+        leaf
+    }
+
+    #[inline(always)]
+    fn value(self, _: &Model<'_>, (_, value): (usize, u32)) -> u32 {
+        value
+    }
+
+    /// The loader guarantees children lie after their parent inside the tree and that no walk
+    /// takes more than the measured depth in steps, so the walk ends at a leaf; the bound on
+    /// the loop only keeps this function total without that guarantee.
+    #[inline(always)]
+    fn leaf_of<const NUMERIC: bool>(self, model: &Model<'_>, features: &[f32]) -> u32 {
+        let mut index = 0usize;
+        for _ in 0..usize::from(model.cost.depth_max) + 1 {
+            let Some(record) = self.get(index) else {
+                break;
+            };
+            let node = Node::decode(record);
+            if node.is_leaf() {
+                return node.value;
+            }
+            let x = features.get(node.feature()).copied().unwrap_or(f32::NAN);
+            index = node.left() + usize::from(!model.goes_left::<NUMERIC>(node, x));
+        }
+        0
+    }
+}
+
+/// A version 2 tree: its node records.
+#[derive(Debug, Clone, Copy, Default)]
+struct CompactTree<'a> {
+    nodes: &'a [[u8; SPLIT_BYTES]],
+}
+
+impl CompactTree<'_> {
+    /// The split record at node `index` (all zero past the tree).
+    #[inline(always)]
+    fn split(self, index: usize) -> Split {
+        self.nodes
+            .get(index)
+            .map_or(Split::decode(&[0; SPLIT_BYTES]), Split::decode)
+    }
+}
+
+/// A lane is `(at_leaf, index)`: the node a walk stands on, and whether it is a leaf (which
+/// the parent's flags said).
+impl TreeWalk for CompactTree<'_> {
+    type Row = [f32];
+    type Lane = (bool, usize);
+
+    #[inline(always)]
+    fn root(self) -> (bool, usize) {
+        (self.nodes.len() == 1, 0)
+    }
+
+    #[inline(always)]
+    fn step<const NUMERIC: bool>(
+        self,
+        model: &Model<'_>,
+        row: &[f32],
+        (at_leaf, index): &mut (bool, usize),
+    ) -> bool {
+        let split = self.split(*index);
+        let feature = usize::from(split.feature);
+        let x = row.get(feature).copied().unwrap_or(f32::NAN);
+        let node = split.as_node(model.split_value(feature, split.code));
+        let (leaf, next) = split.child(*index, !model.goes_left::<NUMERIC>(node, x));
+        let was_leaf = *at_leaf;
+        *index = if was_leaf { *index } else { next };
+        *at_leaf = was_leaf | leaf;
+        was_leaf
+    }
+
+    #[inline(always)]
+    fn value(self, _: &Model<'_>, (_, index): (bool, usize)) -> u32 {
+        self.nodes
+            .get(index)
+            .map_or(0, |record| u32::from_le_bytes(*record))
+    }
+
+    /// One walk alone: no lane to hold at a leaf, so the loop ends when a child is one.
+    #[inline(always)]
+    fn leaf_of<const NUMERIC: bool>(self, model: &Model<'_>, row: &[f32]) -> u32 {
+        let mut index = 0usize;
+        if self.nodes.len() > 1 {
+            for _ in 0..usize::from(model.cost.depth_max) + 1 {
+                let split = self.split(index);
+                let feature = usize::from(split.feature);
+                let x = row.get(feature).copied().unwrap_or(f32::NAN);
+                let node = split.as_node(model.split_value(feature, split.code));
+                let (leaf, next) = split.child(index, !model.goes_left::<NUMERIC>(node, x));
+                index = next;
+                if leaf {
+                    break;
+                }
+            }
+        }
+        self.value(model, (true, index))
+    }
+}
+
+/// Split codes of one row: [`Model::code_of`] for each feature.
+type Codes = [u16; COMPACT_MAX_FEATURES];
+
+/// Whether hosts walk version 2 numeric models on split codes ([`CodedTree`]). Cortex-M cores
+/// walk on the values themselves: the codes of a row would take up to 512 bytes of stack.
+const CODED_WALK: bool = INTERLEAVE_TREES;
+
+/// A version 2 tree of a model whose splits are all plain numeric and whose split values are
+/// sorted, walked on a row's split codes: a split with code `j` and threshold `t` sends `x`
+/// left when `x < t`, which for non-NaN `x` is `code(x) <= j` ([`Model::code_of`]); NaN has
+/// code `u16::MAX` and must go to the default side. Adding the default-left bit `dl` to both
+/// sides decides all of it in one integer comparison: `code + dl <= j + dl` (wrapping), since
+/// `u16::MAX + 1` wraps to 0 (left) and `u16::MAX + 0` exceeds every `j` (right), and codes
+/// are at most 256 so nothing else wraps.
+#[derive(Debug, Clone, Copy, Default)]
+struct CodedTree<'a>(CompactTree<'a>);
+
+impl TreeWalk for CodedTree<'_> {
+    type Row = Codes;
+    type Lane = (bool, usize);
+
+    #[inline(always)]
+    fn root(self) -> (bool, usize) {
+        self.0.root()
+    }
+
+    #[inline(always)]
+    fn step<const NUMERIC: bool>(
+        self,
+        _: &Model<'_>,
+        codes: &Codes,
+        (at_leaf, index): &mut (bool, usize),
+    ) -> bool {
+        let split = self.0.split(*index);
+        // A u8 index into 256 codes: no bounds check.
+        let code = codes.get(usize::from(split.feature)).copied().unwrap_or(0);
+        let dl = u16::from(split.default_left());
+        let right = code.wrapping_add(dl) > u16::from(split.code) + dl;
+        let (leaf, next) = split.child(*index, right);
+        let was_leaf = *at_leaf;
+        *index = if was_leaf { *index } else { next };
+        *at_leaf = was_leaf | leaf;
+        was_leaf
+    }
+
+    #[inline(always)]
+    fn value(self, model: &Model<'_>, lane: (bool, usize)) -> u32 {
+        self.0.value(model, lane)
     }
 }
 

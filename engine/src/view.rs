@@ -1,7 +1,10 @@
 //! Read-only views of a loaded model's trees, for tools that describe or probe a model
 //! (inspection, boundary-vector generation, explanations). Evaluation does not use them.
 
-use crate::format::{f64_at, le_u32, record, CategorySetRecord, MissingMode, Node, NODE_BYTES};
+use crate::format::{
+    f64_at, le_u32, record, CategorySetRecord, LeafMap, MissingMode, Node, Split, NODE_BYTES,
+    SPLIT_BYTES,
+};
 use crate::model::Model;
 
 /// One node of a tree, decoded.
@@ -59,8 +62,17 @@ impl CategorySet<'_> {
 #[derive(Debug, Clone, Copy)]
 pub struct TreeView<'a> {
     model: Model<'a>,
-    nodes: &'a [[u8; NODE_BYTES]],
+    nodes: TreeNodes<'a>,
     output: usize,
+}
+
+/// A tree's records in its model's layout.
+#[derive(Debug, Clone, Copy)]
+enum TreeNodes<'a> {
+    /// Version 1: the node records.
+    Nodes(&'a [[u8; NODE_BYTES]]),
+    /// Version 2: the node records and which of them are leaves.
+    Compact(&'a [[u8; SPLIT_BYTES]], LeafMap),
 }
 
 impl<'a> TreeView<'a> {
@@ -71,21 +83,52 @@ impl<'a> TreeView<'a> {
 
     /// Number of nodes.
     pub fn n_nodes(&self) -> usize {
-        self.nodes.len()
+        match self.nodes {
+            TreeNodes::Nodes(nodes) => nodes.len(),
+            TreeNodes::Compact(nodes, _) => nodes.len(),
+        }
     }
 
-    /// Node `index` (breadth-first order; the root is 0), or `None` past the end.
+    /// Node `index` (breadth-first order of splits and leaves together; the root is 0), or
+    /// `None` past the end. Both format versions number nodes the same way.
     pub fn node(&self, index: usize) -> Option<NodeView<'a>> {
-        let node = Node::decode(self.nodes.get(index)?);
-        let body = &self.model.body;
-        if node.is_leaf() {
-            let value = if body.numerics.is_f64() {
-                f64_at(body.leaf_values, node.value as usize).unwrap_or(f64::NAN)
-            } else {
-                f64::from(f32::from_bits(node.value))
-            };
-            return Some(NodeView::Leaf { value });
+        match self.nodes {
+            TreeNodes::Nodes(nodes) => {
+                let node = Node::decode(nodes.get(index)?);
+                if node.is_leaf() {
+                    Some(self.leaf(node.value))
+                } else {
+                    Some(self.split(node, node.left()))
+                }
+            }
+            TreeNodes::Compact(nodes, leaves) => {
+                let record = nodes.get(index)?;
+                if leaves.is_leaf(index) {
+                    return Some(self.leaf(u32::from_le_bytes(*record)));
+                }
+                let split = Split::decode(record);
+                let value = self
+                    .model
+                    .split_value(usize::from(split.feature), split.code);
+                Some(self.split(split.as_node(value), index + usize::from(split.offset)))
+            }
         }
+    }
+
+    /// A leaf with value field `value` (f32 bits, or an index into the f64 leaf table).
+    fn leaf(&self, value: u32) -> NodeView<'a> {
+        let body = &self.model.body;
+        let value = if body.numerics.is_f64() {
+            f64_at(body.leaf_values, value as usize).unwrap_or(f64::NAN)
+        } else {
+            f64::from(f32::from_bits(value))
+        };
+        NodeView::Leaf { value }
+    }
+
+    /// The split `node` with its left child at `left`.
+    fn split(&self, node: Node, left: usize) -> NodeView<'a> {
+        let body = &self.model.body;
         let test = if node.is_categorical() {
             let set = record(body.category_sets, node.value as usize)
                 .map(CategorySetRecord::decode)
@@ -95,13 +138,13 @@ impl<'a> TreeView<'a> {
         } else {
             SplitTest::Less(f32::from_bits(node.value))
         };
-        Some(NodeView::Split {
+        NodeView::Split {
             feature: node.feature(),
             test,
             missing: node.missing_mode().unwrap_or(MissingMode::NanDefault),
             default_left: node.default_left(),
-            left: node.left(),
-        })
+            left,
+        }
     }
 
     /// All nodes in order.
@@ -116,10 +159,17 @@ impl<'a> Model<'a> {
         if index >= self.n_trees() {
             return None;
         }
+        if let Some((output, nodes)) = self.compact_tree(index) {
+            return Some(TreeView {
+                model: *self,
+                nodes: TreeNodes::Compact(nodes, LeafMap::of(nodes)),
+                output,
+            });
+        }
         let record = self.tree_record(index);
         Some(TreeView {
             model: *self,
-            nodes: self.tree_nodes(record),
+            nodes: TreeNodes::Nodes(self.tree_nodes(record)),
             output: usize::from(record.output),
         })
     }

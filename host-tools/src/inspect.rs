@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use lockstep_engine::format::{Numerics, FORMAT_VERSION, NODE_BYTES};
+use lockstep_engine::format::{Numerics, FORMAT_VERSION_1, NODE_BYTES, SPLIT_BYTES};
 use lockstep_engine::Model;
 use serde::Serialize;
 
@@ -48,9 +48,9 @@ pub struct ModelSummary {
     pub max_depth: u16,
     /// Deepest tree, measured.
     pub measured_depth: u16,
-    /// Bytes per node record.
+    /// Bytes per node record (version 2: node tables per node, rounded up).
     pub bytes_per_node: usize,
-    /// Bytes of the node table.
+    /// Bytes of the node table (version 2: splits, f32 leaves and split values).
     pub node_table_bytes: usize,
     /// Bytes of the f64 leaf table.
     pub leaf_table_bytes: usize,
@@ -123,7 +123,7 @@ pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
         Numerics::Lightgbm { sigmoid } => format!("lightgbm (f64, sigmoid scale {sigmoid})"),
     };
     ModelSummary {
-        format_version: FORMAT_VERSION,
+        format_version: model.format_version(),
         sha256: hex(&model.checksum()),
         file_bytes,
         source_framework: format!("{:?}", model.source().framework).to_lowercase(),
@@ -143,8 +143,8 @@ pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
         n_leaves: model.n_leaves(),
         max_depth: model.max_depth(),
         measured_depth: model.measured_depth(),
-        bytes_per_node: NODE_BYTES,
-        node_table_bytes: model.n_nodes() * NODE_BYTES,
+        bytes_per_node: bytes_per_node(model),
+        node_table_bytes: model.node_bytes(),
         leaf_table_bytes: model.leaf_table_bytes(),
         category_bytes: model.category_bytes(),
         cost: {
@@ -171,6 +171,16 @@ pub fn summarize(model: &Model<'_>, file_bytes: usize) -> ModelSummary {
                 }),
             })
             .collect(),
+    }
+}
+
+/// Bytes per node: version 1's node record; version 2's node tables per node, rounded up (a
+/// split record where there are no nodes).
+fn bytes_per_node(model: &Model<'_>) -> usize {
+    match model.n_nodes() {
+        _ if model.format_version() == FORMAT_VERSION_1 => NODE_BYTES,
+        0 => SPLIT_BYTES,
+        n => model.node_bytes().div_ceil(n),
     }
 }
 

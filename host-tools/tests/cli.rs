@@ -1019,3 +1019,64 @@ fn inspect_json_escapes_del_c1_and_bidi_characters_from_the_model() {
     assert_eq!(value["features"][0]["name"], name);
     assert_eq!(value["label"], label);
 }
+
+#[test]
+fn compile_writes_format_version_2_on_request_with_the_same_predictions() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (v1, name) = compiled(dir.path());
+    let (source, _) = binary_fixture();
+    let compile_version = |out: &Path, version: &str| {
+        lockstep(&[
+            "compile",
+            source.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--format-version",
+            version,
+        ])
+    };
+    let v2 = dir.path().join("model-v2.lsm");
+    let result = compile_version(&v2, "2");
+    assert!(result.status.success(), "{}", stderr(&result));
+    let (bytes_v1, bytes_v2) = (std::fs::read(&v1).unwrap(), std::fs::read(&v2).unwrap());
+    assert_eq!(
+        (&bytes_v1[4..6], &bytes_v2[4..6]),
+        (&[1u8, 0][..], &[2u8, 0][..])
+    );
+    assert!(
+        bytes_v2.len() < bytes_v1.len(),
+        "{} vs {}",
+        bytes_v2.len(),
+        bytes_v1.len()
+    );
+    let json: serde_json::Value = serde_json::from_str(&stdout(&lockstep(&[
+        "inspect",
+        v2.to_str().unwrap(),
+        "--json",
+    ])))
+    .unwrap();
+    assert_eq!(json["format_version"], 2, "{json}");
+
+    // Both files score every fixture row to the same bits.
+    let (rows, _) = decimal_rows(&name, dir.path());
+    let score = |model: &Path| {
+        let result = lockstep(&[
+            "predict",
+            "-m",
+            model.to_str().unwrap(),
+            "-i",
+            rows.to_str().unwrap(),
+            "--bits",
+            "--allow-infinite",
+        ]);
+        assert!(result.status.success(), "{}", stderr(&result));
+        stdout(&result)
+    };
+    assert_eq!(score(&v1), score(&v2));
+
+    // An unknown version is a command-line error (exit 2) and writes nothing.
+    let v3 = dir.path().join("model-v3.lsm");
+    let result = compile_version(&v3, "3");
+    assert_eq!(result.status.code(), Some(2), "{}", stderr(&result));
+    assert!(!v3.exists());
+}

@@ -1,7 +1,9 @@
 //! Every truncation and every single-bit flip of a small compiled model either loads and
 //! predicts without panicking or is refused with a typed error; hostile bodies behind a valid
-//! checksum are refused by structure, not by luck.
+//! checksum are refused by structure, not by luck. Each check runs on the model in both format
+//! versions.
 
+use lockstep_engine::format::{FORMAT_VERSION_1, FORMAT_VERSION_2};
 use lockstep_engine::{Error, Model};
 use lockstep_tests::{reseal, small_spec};
 use proptest::prelude::*;
@@ -42,9 +44,20 @@ fn load_and_exercise(bytes: &[u8]) -> Result<(), Error> {
     Ok(())
 }
 
+/// The small model in both format versions.
+fn blobs() -> [Vec<u8>; 2] {
+    [FORMAT_VERSION_1, FORMAT_VERSION_2]
+        .map(|version| small_spec().to_bytes_with_version(version).expect("build"))
+}
+
 #[test]
 fn every_truncation_is_refused() {
-    let bytes = small_spec().to_bytes().expect("build");
+    for bytes in blobs() {
+        every_truncation_of_is_refused(&bytes);
+    }
+}
+
+fn every_truncation_of_is_refused(bytes: &[u8]) {
     for len in 0..bytes.len() {
         let result = load_and_exercise(&bytes[..len]);
         assert!(result.is_err(), "truncation to {len} bytes was accepted");
@@ -59,21 +72,27 @@ fn every_truncation_is_refused() {
 
 #[test]
 fn every_bit_flip_is_caught_by_the_checksum() {
-    let bytes = small_spec().to_bytes().expect("build");
-    for bit in 0..bytes.len() * 8 {
-        let mut flipped = bytes.clone();
-        flipped[bit / 8] ^= 1 << (bit % 8);
-        let result = load_and_exercise(&flipped);
-        assert!(result.is_err(), "flip of bit {bit} was accepted");
+    for bytes in blobs() {
+        for bit in 0..bytes.len() * 8 {
+            let mut flipped = bytes.clone();
+            flipped[bit / 8] ^= 1 << (bit % 8);
+            let result = load_and_exercise(&flipped);
+            assert!(result.is_err(), "flip of bit {bit} was accepted");
+        }
     }
 }
 
 #[test]
 fn every_resealed_bit_flip_loads_safely_or_is_refused() {
-    let bytes = small_spec().to_bytes().expect("build");
+    for bytes in blobs() {
+        every_resealed_bit_flip_of_loads_safely_or_is_refused(&bytes);
+    }
+}
+
+fn every_resealed_bit_flip_of_loads_safely_or_is_refused(bytes: &[u8]) {
     let (mut accepted, mut refused) = (0, 0);
     for bit in 0..(bytes.len() - 32) * 8 {
-        let mut flipped = bytes.clone();
+        let mut flipped = bytes.to_vec();
         flipped[bit / 8] ^= 1 << (bit % 8);
         reseal(&mut flipped);
         match load_and_exercise(&flipped) {
@@ -93,8 +112,12 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(4000))]
 
     #[test]
-    fn arbitrary_bodies_behind_a_valid_header_never_panic(body in proptest::collection::vec(any::<u8>(), 0..400)) {
+    fn arbitrary_bodies_behind_a_valid_header_never_panic(
+        body in proptest::collection::vec(any::<u8>(), 0..400),
+        version in 1u8..=2,
+    ) {
         let mut bytes = b"LSTP\x01\x00\x00\x00".to_vec();
+        bytes[4] = version;
         bytes.extend_from_slice(&body);
         bytes.extend_from_slice(&[0u8; 32]);
         reseal(&mut bytes);
@@ -102,8 +125,11 @@ proptest! {
     }
 
     #[test]
-    fn mutated_models_never_panic(edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6)) {
-        let mut bytes = small_spec().to_bytes().expect("build");
+    fn mutated_models_never_panic(
+        edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        version in 0usize..2,
+    ) {
+        let mut bytes = blobs()[version].clone();
         let body_len = bytes.len() - 32;
         for (at, value) in edits {
             bytes[at % body_len] = value;

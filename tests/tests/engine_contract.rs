@@ -6,7 +6,7 @@ use lockstep_engine::builder::{
 };
 use lockstep_engine::format::{
     next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective,
-    HEADER_LEN,
+    FORMAT_VERSION_1, HEADER_LEN,
 };
 use lockstep_engine::{math, Budget, BudgetItem, Error, Model, PREDICT_STACK_BYTES_CORTEX_M};
 use lockstep_tests::{leaf, reseal, small_spec, split};
@@ -272,7 +272,7 @@ fn exposes_metadata_and_sections() {
     assert_eq!(model.feature_range(1), Some((10.0, 80.0)));
 }
 
-/// Byte offset of node `index` of `small_spec`'s node table. The table opens with tree 0's
+/// Byte offset of node `index` of `small_spec`'s version 1 node table. The table opens with tree 0's
 /// root, `x0 < 0.5` with NaN going left, whose 8 bytes occur once in the blob.
 fn node_offset(bytes: &[u8], index: usize) -> usize {
     let root = [0x00, 0x00, 0x00, 0x3f, 0x00, 0x10, 0x01, 0x00];
@@ -284,7 +284,9 @@ fn node_offset(bytes: &[u8], index: usize) -> usize {
 
 #[test]
 fn rejects_child_index_before_parent() {
-    let mut bytes = small_spec().to_bytes().expect("build");
+    let mut bytes = small_spec()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     let at = node_offset(&bytes, 1) + 6; // node 1's left-child field
     bytes[at..at + 2].copy_from_slice(&1u16.to_le_bytes());
     reseal(&mut bytes);
@@ -296,7 +298,9 @@ fn rejects_child_index_before_parent() {
 
 #[test]
 fn rejects_feature_index_beyond_feature_count() {
-    let mut bytes = small_spec().to_bytes().expect("build");
+    let mut bytes = small_spec()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     let at = node_offset(&bytes, 0) + 4;
     bytes[at..at + 2].copy_from_slice(&7u16.to_le_bytes());
     reseal(&mut bytes);
@@ -308,7 +312,9 @@ fn rejects_feature_index_beyond_feature_count() {
 
 #[test]
 fn rejects_nan_threshold_and_non_finite_leaf() {
-    let mut bytes = small_spec().to_bytes().expect("build");
+    let mut bytes = small_spec()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     let at = node_offset(&bytes, 0);
     bytes[at..at + 4].copy_from_slice(&f32::NAN.to_bits().to_le_bytes());
     reseal(&mut bytes);
@@ -316,7 +322,9 @@ fn rejects_nan_threshold_and_non_finite_leaf() {
         Model::from_bytes(&bytes).err(),
         Some(Error::NanThreshold { tree: 0, node: 0 })
     );
-    let mut bytes = small_spec().to_bytes().expect("build");
+    let mut bytes = small_spec()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     let at = node_offset(&bytes, 2);
     bytes[at..at + 4].copy_from_slice(&f32::INFINITY.to_bits().to_le_bytes());
     reseal(&mut bytes);
@@ -333,10 +341,10 @@ fn rejects_header_damage_with_typed_errors() {
     bad[0] = b'X';
     assert_eq!(Model::from_bytes(&bad).err(), Some(Error::BadMagic));
     let mut bad = bytes.clone();
-    bad[4] = 2;
+    bad[4] = 3;
     assert_eq!(
         Model::from_bytes(&bad).err(),
-        Some(Error::UnsupportedVersion { found: 2 })
+        Some(Error::UnsupportedVersion { found: 3 })
     );
     let mut bad = bytes.clone();
     bad[HEADER_LEN + 1] ^= 1;

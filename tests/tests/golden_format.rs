@@ -5,8 +5,8 @@
 //! both default sides, an XGBoost categorical split and feature ranges; `LIGHTGBM_TINY` f64
 //! leaves, both LightGBM missing modes, a LightGBM categorical split, a multi-word category
 //! set, an unknown optional section; `LINEAR_TINY` the linear-terms section; `LEVELS_TINY`
-//! (appended with the level-terms section, tag 7) linear and level terms without trees. A
-//! test also loads
+//! (appended with the level-terms section, tag 7) linear and level terms without trees;
+//! `XGBOOST_TINY_V2` (appended) the first model in format version 2. A test also loads
 //! each pinned blob and checks what it predicts, bit for bit, so the bytes keep their meaning.
 //!
 //! `XGBOOST_TINY` is also committed as `engine/tests/data/tiny.lsm` for the engine's doctests;
@@ -19,7 +19,8 @@ use lockstep_engine::builder::{
     level_terms_section, linear_section, Condition, LevelTermSpec, ModelSpec, TreeSpec,
 };
 use lockstep_engine::format::{
-    Aggregation, BaseOrder, Framework, MissingMode, Numerics, Objective,
+    Aggregation, BaseOrder, Framework, MissingMode, Numerics, Objective, FORMAT_VERSION_1,
+    FORMAT_VERSION_2,
 };
 use lockstep_engine::{math, Model};
 use lockstep_tests::{leaf, split, split_on};
@@ -389,25 +390,33 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn xgboost_model_bytes_are_pinned() {
-    let built = xgboost_tiny().to_bytes().expect("build");
+    let built = xgboost_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     assert_pinned("XGBOOST_TINY", &built, &XGBOOST_TINY);
 }
 
 #[test]
 fn lightgbm_model_bytes_are_pinned() {
-    let built = lightgbm_tiny().to_bytes().expect("build");
+    let built = lightgbm_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     assert_pinned("LIGHTGBM_TINY", &built, &LIGHTGBM_TINY);
 }
 
 #[test]
 fn linear_model_bytes_are_pinned() {
-    let built = linear_tiny().to_bytes().expect("build");
+    let built = linear_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     assert_pinned("LINEAR_TINY", &built, &LINEAR_TINY);
 }
 
 #[test]
 fn levels_model_bytes_are_pinned() {
-    let built = levels_tiny().to_bytes().expect("build");
+    let built = levels_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_1)
+        .expect("build");
     assert_pinned("LEVELS_TINY", &built, &LEVELS_TINY);
 }
 
@@ -493,9 +502,107 @@ fn pinned_levels_bytes_mean_what_the_comments_say() {
 fn committed_tiny_model_is_the_pinned_xgboost_model() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine/tests/data/tiny.lsm");
     if std::env::var_os("LOCKSTEP_WRITE_GOLDEN").is_some() {
-        let built = xgboost_tiny().to_bytes().expect("build");
+        let built = xgboost_tiny()
+            .to_bytes_with_version(FORMAT_VERSION_1)
+            .expect("build");
         std::fs::write(&path, built).expect("write tiny.lsm");
     }
     let committed = std::fs::read(&path).expect("read engine/tests/data/tiny.lsm");
     assert_pinned("engine/tests/data/tiny.lsm", &committed, &XGBOOST_TINY);
+}
+
+/// `xgboost_tiny()` in format version 2, as written by the builder when asked for version 2.
+#[rustfmt::skip]
+const XGBOOST_TINY_V2: [u8; 170] = [
+    0x4c, 0x53, 0x54, 0x50, // magic "LSTP"
+    0x02, 0x00, // format version 2
+    0x00, 0x00, // header flags
+    0x02, // n_features 2
+    0x01, // n_outputs 1
+    0x02, // max_depth 2
+    0x01, // objective BinaryLogistic
+    0x01, // numerics Xgboost
+    0x00, // base_order First
+    0x00, // aggregation Sum
+    0x08, // base_margins: 8 bytes
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xe0, 0xbf, // f64 base margin of output 0
+    0x08, // trees: 8 bytes, 4 per tree (n_nodes u16, output u16)
+    0x05, 0x00, 0x00, 0x00, // tree 0: 5 nodes, output 0
+    0x03, 0x00, 0x00, 0x00, // tree 1: 3 nodes, output 0
+    0x20, // nodes: 32 bytes, 4 per node (split: feature, code, flags, offset; leaf: value u32)
+    0x00, 0x00, 0x21, 0x01, // tree 0 node 0: x0 < values[0 + 0] = 65.0, NaN left, right child a leaf; -> 0 + 1, 2
+    0x01, 0x01, 0x30, 0x02, // tree 0 node 1: x1 < values[1 + 1] = 2.5, NaN right, both children leaves; -> 1 + 2, 4
+    0x00, 0x00, 0x00, 0x3f, // tree 0 node 2: leaf 0.5
+    0x00, 0x00, 0x80, 0x3e, // tree 0 node 3: leaf 0.25
+    0x00, 0x00, 0x00, 0xbe, // tree 0 node 4: leaf -0.125
+    0x01, 0x00, 0x39, 0x01, // tree 1 node 0: x1 in set values[1 + 0] = 0, NaN left, categorical, both leaves; -> 1, 2
+    0x00, 0x00, 0x80, 0x3d, // tree 1 node 1: leaf 0.0625
+    0x00, 0x00, 0xc0, 0xbe, // tree 1 node 2: leaf -0.375
+    0x00, // leaf_values: 0 bytes
+    0x04, // value_starts: 4 bytes, u16 per feature
+    0x00, 0x00, 0x01, 0x00, // feature 0's values start at 0, feature 1's at 1
+    0x0c, // split_values: 12 bytes, u32 each, each feature's in increasing f32 order
+    0x00, 0x00, 0x82, 0x42, // value 0 (feature 0, code 0): f32 65.0
+    0x00, 0x00, 0x00, 0x00, // value 1 (feature 1, code 0): category set 0
+    0x00, 0x00, 0x20, 0x40, // value 2 (feature 1, code 1): f32 2.5
+    0x08, // category_sets: 8 bytes
+    0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // category set (word_start u32, n_words u32) 0
+    0x04, // category_words: 4 bytes
+    0x38, 0x00, 0x00, 0x00, // u32 bitset word 0: {3, 4, 5}
+    0x08, 0x03, 0x61, 0x67, 0x65, 0x03, 0x61, 0x73, 0x61, // feature_names: 8 bytes
+    0x10, // feature_ranges: 16 bytes
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xf0, 0x42, // range (low f32, high f32) of feature 0
+    0x00, 0x00, 0x80, 0x3f, 0x00, 0x00, 0xc0, 0x40, // range (low f32, high f32) of feature 1
+    0x01, // source framework Xgboost
+    0x05, 0x32, 0x2e, 0x31, 0x2e, 0x34, // source version "2.1.4"
+    0x04, 0x74, 0x69, 0x6e, 0x79, // label "tiny"
+    0x00, // sections: empty
+    0x35, 0x8e, 0x96, 0x1b, 0x19, 0x00, 0x71, 0x64, // SHA-256 of all the bytes above
+    0x2a, 0x91, 0x8c, 0xec, 0xa2, 0x7d, 0x17, 0xb3, // ...
+    0x98, 0xbe, 0xc7, 0x92, 0x43, 0x67, 0x3c, 0xa1, // ...
+    0x99, 0x73, 0xc0, 0xb6, 0x0a, 0x6d, 0xab, 0x03, // ...
+];
+
+#[test]
+fn xgboost_v2_model_bytes_are_pinned() {
+    let built = xgboost_tiny()
+        .to_bytes_with_version(FORMAT_VERSION_2)
+        .expect("build");
+    assert_pinned("XGBOOST_TINY_V2", &built, &XGBOOST_TINY_V2);
+}
+
+#[test]
+fn pinned_xgboost_v2_bytes_mean_what_the_comments_say() {
+    // The same model as XGBOOST_TINY: the same margins and outputs, bit for bit, through the
+    // version 2 walk (single rows and a batch).
+    let rows: [[f32; 2]; 4] = [[70.0, 2.0], [40.0, f32::NAN], [f32::NAN, 4.0], [65.0, 2.5]];
+    let v1 = Model::from_bytes(&XGBOOST_TINY).expect("v1 loads");
+    let v2 = Model::from_bytes(&XGBOOST_TINY_V2).expect("v2 loads");
+    assert_eq!((v1.format_version(), v2.format_version()), (1, 2));
+    assert_eq!(
+        score(&XGBOOST_TINY_V2, &rows[0]).0,
+        f64::from(-0.5f32 + 0.5 + 0.0625)
+    );
+    assert_eq!(
+        score(&XGBOOST_TINY_V2, &rows[2]).0,
+        f64::from(-0.5f32 + -0.125 + -0.375)
+    );
+    for row in rows {
+        let (a, b) = (score(&XGBOOST_TINY, &row), score(&XGBOOST_TINY_V2, &row));
+        assert_eq!(
+            (a.0.to_bits(), a.1.to_bits()),
+            (b.0.to_bits(), b.1.to_bits()),
+            "{row:?}"
+        );
+    }
+    let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+    let (mut m1, mut p1, mut m2, mut p2) = ([0f32; 4], [0f32; 4], [0f32; 4], [0f32; 4]);
+    v1.predict_batch(&flat, &mut m1, &mut p1).expect("batch");
+    v2.predict_batch(&flat, &mut m2, &mut p2).expect("batch");
+    assert_eq!(m1.map(f32::to_bits), m2.map(f32::to_bits));
+    assert_eq!(p1.map(f32::to_bits), p2.map(f32::to_bits));
+    // Both versions describe the same trees, node for node.
+    for (a, b) in v1.trees().zip(v2.trees()) {
+        assert_eq!(a.nodes().collect::<Vec<_>>(), b.nodes().collect::<Vec<_>>());
+    }
 }

@@ -26,7 +26,7 @@ use rayon::prelude::*;
 
 use super::binning::Binning;
 use super::grow::{grow, GrowData, GrowOptions};
-use super::histogram::Quantised;
+use super::histogram::{magnitude_fold, Quantised};
 use super::{auc, TrainData};
 use crate::math::{exp, ln_1_to_2, sigmoid};
 use crate::rng;
@@ -364,7 +364,7 @@ pub fn train(
         // scheduling: float work is split into fixed blocks of rows, histogram sums are
         // integers, and split searches merge in feature order.
         let report = pool.install(|| {
-            gradients(
+            let magnitudes = gradients(
                 objective,
                 options.scale_pos_weight,
                 &train_outputs,
@@ -379,9 +379,15 @@ pub fn train(
                     sampled[row as usize] = true;
                 }
             }
-            for output in 0..n_outputs {
+            let mut train_loss = 0.0;
+            for (output, &(max_grad, max_hess)) in magnitudes.iter().enumerate() {
                 let span = output * n_rows..(output + 1) * n_rows;
-                let quantised = Quantised::new(&grads[span.clone()], &hessians[span]);
+                let quantised = Quantised::with_magnitudes(
+                    &grads[span.clone()],
+                    &hessians[span],
+                    max_grad,
+                    max_hess,
+                );
                 let mut features = sample_features(
                     options.seed,
                     round * n_outputs + output,
@@ -406,7 +412,19 @@ pub fn train(
                         tree.leaf_value(&binned, &missing_codes, row)
                     }
                 };
-                add_leaves(&mut margins, n_outputs, output, leaf_of);
+                if output + 1 < n_outputs {
+                    add_leaves(&mut margins, n_outputs, output, leaf_of);
+                } else {
+                    // The round's last tree: its leaves, the trainer's outputs and the
+                    // training loss in one pass.
+                    train_loss = add_last_leaves(
+                        objective,
+                        &mut margins,
+                        leaf_of,
+                        &mut train_outputs,
+                        data.labels,
+                    );
+                }
                 if let Some(valid) = valid {
                     // Compared with the thresholds, as the engine does: a validation value may
                     // lie beyond the training range, where bin codes cannot tell the sides.
@@ -416,11 +434,10 @@ pub fn train(
                 }
                 trees.push(tree.to_spec(&binning, output));
             }
-            probabilities(objective, &margins, &mut train_outputs);
             outputs(objective, &valid_margins, &mut valid_outputs);
             RoundReport {
                 round,
-                train_loss: loss(objective, &train_outputs, data.labels),
+                train_loss,
                 valid_loss: valid.map(|v| loss(objective, &valid_outputs, v.labels)),
                 valid_auc: match (valid, objective) {
                     (Some(v), GbdtObjective::BinaryLogistic) => Some(auc(&valid_outputs, v.labels)),
@@ -651,6 +668,34 @@ fn add_leaves(
         });
 }
 
+/// [`add_leaves`] for the last output of a round, then [`probabilities`] and the mean
+/// [`loss`] of every row, in one pass over the rows in parallel on the current pool (each row's
+/// outputs depend on its margins only, and the loss is summed in the blocks of [`loss`]).
+fn add_last_leaves(
+    objective: GbdtObjective,
+    margins: &mut [f32],
+    leaf_of: impl Fn(usize) -> f32 + Sync,
+    outputs: &mut [f64],
+    labels: &[f32],
+) -> f64 {
+    let n_outputs = objective.n_outputs();
+    let block = ROWS_PER_TASK * n_outputs;
+    let block_losses: Vec<f64> = margins
+        .par_chunks_mut(block)
+        .zip(outputs.par_chunks_mut(block))
+        .zip(labels.par_chunks(ROWS_PER_TASK))
+        .enumerate()
+        .map(|(index, ((margins, outputs), labels))| {
+            for (i, row_margins) in margins.chunks_exact_mut(n_outputs).enumerate() {
+                row_margins[n_outputs - 1] += leaf_of(index * ROWS_PER_TASK + i);
+            }
+            probabilities_of_block(objective, margins, outputs);
+            block_loss(objective, outputs, labels)
+        })
+        .collect();
+    mean_loss(objective, &block_losses, labels.len())
+}
+
 /// The engine's outputs (probabilities or values) of every row, row-major, from the margins,
 /// in parallel on the current pool (each row's outputs depend on its margins only).
 fn outputs(objective: GbdtObjective, margins: &[f32], outputs: &mut [f32]) {
@@ -674,17 +719,23 @@ fn outputs(objective: GbdtObjective, margins: &[f32], outputs: &mut [f32]) {
 /// sigmoid or softmax on the portable [`crate::math::exp`] (its argument clamped by
 /// [`clamp_exponent`]), or the margin itself for regression.
 fn probabilities(objective: GbdtObjective, margins: &[f32], outputs: &mut [f64]) {
-    let n_outputs = objective.n_outputs();
-    let block = ROWS_PER_TASK * n_outputs;
-    let tasks = margins.par_chunks(block).zip(outputs.par_chunks_mut(block));
+    let block = ROWS_PER_TASK * objective.n_outputs();
+    margins
+        .par_chunks(block)
+        .zip(outputs.par_chunks_mut(block))
+        .for_each(|(margins, outputs)| probabilities_of_block(objective, margins, outputs));
+}
+
+/// [`probabilities`] of some whole rows, on the calling thread.
+fn probabilities_of_block(objective: GbdtObjective, margins: &[f32], outputs: &mut [f64]) {
     match objective {
-        GbdtObjective::BinaryLogistic => tasks.for_each(|(margins, outputs)| {
+        GbdtObjective::BinaryLogistic => {
             for (out, &m) in outputs.iter_mut().zip(margins) {
                 // The exponent `-m` is what is clamped, so a NaN margin gives 1.
                 *out = sigmoid(-clamp_exponent(-f64::from(m)));
             }
-        }),
-        GbdtObjective::Softmax { n_classes } => tasks.for_each(|(margins, outputs)| {
+        }
+        GbdtObjective::Softmax { n_classes } => {
             for (row_margins, row_outputs) in margins
                 .chunks_exact(n_classes)
                 .zip(outputs.chunks_exact_mut(n_classes))
@@ -699,12 +750,12 @@ fn probabilities(objective: GbdtObjective, margins: &[f32], outputs: &mut [f64])
                     *out /= sum;
                 }
             }
-        }),
-        GbdtObjective::SquaredError => tasks.for_each(|(margins, outputs)| {
+        }
+        GbdtObjective::SquaredError => {
             for (out, &m) in outputs.iter_mut().zip(margins) {
                 *out = f64::from(m);
             }
-        }),
+        }
     }
 }
 
@@ -718,7 +769,8 @@ fn clamp_exponent(z: f64) -> f64 {
 }
 
 /// Gradients and hessians of every row for every output (output-major), from the outputs
-/// (row-major), in parallel on the current pool.
+/// (row-major), in parallel on the current pool. Returns, per output, the largest magnitudes
+/// of its gradients and hessians (see [`Quantised::with_magnitudes`]).
 fn gradients(
     objective: GbdtObjective,
     scale_pos_weight: f64,
@@ -726,16 +778,17 @@ fn gradients(
     labels: &[f32],
     grads: &mut [f64],
     hessians: &mut [f64],
-) {
+) -> Vec<(f64, f64)> {
     let n_rows = labels.len();
     let n_outputs = objective.n_outputs();
+    let mut magnitudes = Vec::with_capacity(n_outputs);
     for output in 0..n_outputs {
         let span = output * n_rows..(output + 1) * n_rows;
-        grads[span.clone()]
+        let block_magnitudes: Vec<(f64, f64)> = grads[span.clone()]
             .par_chunks_mut(ROWS_PER_TASK)
             .zip(hessians[span].par_chunks_mut(ROWS_PER_TASK))
             .enumerate()
-            .for_each(|(block, (grads, hessians))| {
+            .map(|(block, (grads, hessians))| {
                 let first = block * ROWS_PER_TASK;
                 for (i, (g, h)) in grads.iter_mut().zip(hessians.iter_mut()).enumerate() {
                     let row = first + i;
@@ -756,8 +809,16 @@ fn gradients(
                         GbdtObjective::SquaredError => (p - f64::from(y), 1.0),
                     };
                 }
-            });
+                (magnitude_fold(0.0, grads), magnitude_fold(0.0, hessians))
+            })
+            .collect();
+        magnitudes.push(
+            block_magnitudes
+                .iter()
+                .fold((0.0f64, 0.0f64), |(g, h), b| (g.max(b.0), h.max(b.1))),
+        );
     }
+    magnitudes
 }
 
 /// Mean loss from the outputs (row-major): log loss for classification, RMSE for regression.
@@ -768,39 +829,52 @@ fn loss<S: Copy + Into<f64> + Sync>(
     outputs: &[S],
     labels: &[f32],
 ) -> f64 {
-    let n = labels.len().max(1) as f64;
     let n_outputs = objective.n_outputs();
     let block_sums: Vec<f64> = outputs
         .par_chunks(ROWS_PER_TASK * n_outputs)
         .zip(labels.par_chunks(ROWS_PER_TASK))
-        .map(|(outputs, labels)| match objective {
-            GbdtObjective::BinaryLogistic => {
-                let label_probabilities = outputs.iter().zip(labels).map(|(&p, &y)| {
-                    if y == 1.0 {
-                        p.into()
-                    } else {
-                        1.0 - p.into()
-                    }
-                });
-                -sum_of_logs(label_probabilities)
-            }
-            GbdtObjective::Softmax { n_classes } => {
-                let label_probabilities = outputs
-                    .chunks_exact(n_classes)
-                    .zip(labels)
-                    .map(|(p, &y)| p[y as usize].into());
-                -sum_of_logs(label_probabilities)
-            }
-            GbdtObjective::SquaredError => {
-                let mut sum = 0.0f64;
-                for (&m, &y) in outputs.iter().zip(labels) {
-                    let error = m.into() - f64::from(y);
-                    sum += error * error;
-                }
-                sum
-            }
-        })
+        .map(|(outputs, labels)| block_loss(objective, outputs, labels))
         .collect();
+    mean_loss(objective, &block_sums, labels.len())
+}
+
+/// The summed loss of one block of [`loss`].
+fn block_loss<S: Copy + Into<f64>>(objective: GbdtObjective, outputs: &[S], labels: &[f32]) -> f64 {
+    match objective {
+        GbdtObjective::BinaryLogistic => {
+            let label_probabilities =
+                outputs.iter().zip(labels).map(
+                    |(&p, &y)| {
+                        if y == 1.0 {
+                            p.into()
+                        } else {
+                            1.0 - p.into()
+                        }
+                    },
+                );
+            -sum_of_logs(label_probabilities)
+        }
+        GbdtObjective::Softmax { n_classes } => {
+            let label_probabilities = outputs
+                .chunks_exact(n_classes)
+                .zip(labels)
+                .map(|(p, &y)| p[y as usize].into());
+            -sum_of_logs(label_probabilities)
+        }
+        GbdtObjective::SquaredError => {
+            let mut sum = 0.0f64;
+            for (&m, &y) in outputs.iter().zip(labels) {
+                let error = m.into() - f64::from(y);
+                sum += error * error;
+            }
+            sum
+        }
+    }
+}
+
+/// The mean loss of `n_rows` rows from [`loss`]'s block sums, added in order.
+fn mean_loss(objective: GbdtObjective, block_sums: &[f64], n_rows: usize) -> f64 {
+    let n = n_rows.max(1) as f64;
     let total: f64 = block_sums.iter().sum();
     match objective {
         GbdtObjective::SquaredError => (total / n).sqrt(),

@@ -3,9 +3,13 @@
 //! Each level: every open node picks its best split (XGBoost's gain with L1/L2 regularisation,
 //! its candidates, see below), its rows are partitioned stably, and the children's
 //! histograms are made by building the smaller child's (all of a level's in one parallel pass)
-//! and subtracting it from the parent's for the other. Then, as XGBoost's pruner does, splits
-//! whose children are both leaves and whose loss reduction is below `gamma` are undone, bottom
-//! up.
+//! and subtracting it from the parent's for the other. The last level's splits are not
+//! partitioned: their children are leaves, and each row's leaf is decided from the split once
+//! the tree is pruned. Then, as XGBoost's pruner does, splits whose children are both leaves
+//! and whose loss reduction is below `gamma` are undone, bottom up.
+//! A level hands work to the pool four times, each over all its nodes at once: split search
+//! over (node, feature block) tasks; partition (large nodes in blocks of rows), buffer zeroing
+//! and gathering; histograms over (child, feature group) tasks; subtraction.
 //! Monotone constraints follow XGBoost: a split on a constrained feature must order its child
 //! weights, and its children inherit bounds meeting at the midpoint of those weights, so every
 //! leaf of the left subtree is on the right side of every leaf of the right subtree.
@@ -232,12 +236,21 @@ struct OpenNode {
     upper: f64,
 }
 
-/// What splitting a node produced: its children's rows and, when they still grow, their
-/// histograms (left, right).
+/// A split whose children grow, partitioned: the children's rows, which is the smaller, and
+/// the smaller one's gradient pairs (for its histogram).
+struct Part {
+    left_rows: Vec<u32>,
+    right_rows: Vec<u32>,
+    left_smaller: bool,
+    small_pairs: Vec<Slot>,
+}
+
+/// What splitting a node whose children grow produced: their rows and histograms.
 struct Children {
     left_rows: Vec<u32>,
     right_rows: Vec<u32>,
-    histograms: Option<(Vec<Slot>, Vec<Slot>)>,
+    /// Left, right.
+    histograms: (Vec<Slot>, Vec<Slot>),
 }
 
 /// The best split of a node.
@@ -296,14 +309,18 @@ pub fn grow(
     let mut parents: Vec<usize> = vec![0];
     // The leaves before pruning and their rows.
     let mut leaf_rows: Vec<(usize, Vec<u32>)> = Vec::new();
+    // The splits whose children are leaves, with their rows and left child's index.
+    let mut last_splits: Vec<(Vec<u32>, Candidate, usize)> = Vec::new();
     let total = quantised.total(&rows);
     let mut root_histogram = vec![Slot::default(); n_slots];
     if options.max_depth > 0 {
+        let pairs = histogram::gather(&rows, quantised);
         let jobs = vec![Job {
             rows: &rows,
+            pairs: &pairs,
             histogram: &mut root_histogram,
         }];
-        histogram::build(jobs, binned, offsets, features, quantised);
+        histogram::build(jobs, binned, offsets, features);
     }
     let mut level = vec![OpenNode {
         index: 0,
@@ -336,27 +353,32 @@ pub fn grow(
             &regulariser,
             options,
         );
-        // A histogram buffer for the smaller child of each split whose children still grow.
+        // Whether a node's children would still grow (else they are leaves, and their
+        // rows are needed only for their values: those come from the split itself, row by
+        // row, once the tree is pruned).
+        let children_grow = |node: &OpenNode| node.depth + 1 < options.max_depth;
+        // A histogram buffer for the smaller child of each split whose children grow.
         let mut buffers: Vec<Option<Vec<Slot>>> = level
             .iter()
             .zip(&searches)
             .map(|(node, best)| {
-                (best.is_some() && node.depth + 1 < options.max_depth).then(|| {
+                (best.is_some() && children_grow(node)).then(|| {
                     spare_histograms
                         .pop()
                         .unwrap_or_else(|| vec![Slot::default(); n_slots])
                 })
             })
             .collect();
-        // Per split node, in parallel (and each histogram's feature groups in parallel too):
-        // its rows partitioned stably into the children's, the smaller child's histogram built
-        // and the larger one's made from the parent's by subtraction.
-        let children: Vec<Option<Children>> = level
-            .par_iter_mut()
+        // Per such split, in one parallel pass (a large node's rows in blocks too): its rows
+        // partitioned stably into the children's, its buffer zeroed and the smaller child's
+        // gradient pairs gathered.
+        let parts: Vec<Option<Part>> = level
+            .par_iter()
             .zip(&searches)
             .zip(buffers.par_iter_mut())
             .map(|((node, best), buffer)| {
                 let split = (*best)?;
+                let buffer = buffer.as_mut()?;
                 let (left_rows, right_rows) = partition(
                     &node.rows,
                     binned.column(split.feature),
@@ -365,27 +387,60 @@ pub fn grow(
                     split.default_left,
                 );
                 debug_assert_eq!(quantised.total(&left_rows), split.left);
-                let histograms = buffer.take().map(|mut small| {
-                    small.fill(Slot::default());
-                    let mut large = std::mem::take(&mut node.histogram);
-                    let left_smaller = left_rows.len() <= right_rows.len();
-                    let small_rows = if left_smaller {
-                        &left_rows
+                buffer.fill(Slot::default());
+                let left_smaller = left_rows.len() <= right_rows.len();
+                let small = if left_smaller {
+                    &left_rows
+                } else {
+                    &right_rows
+                };
+                let small_pairs = histogram::gather(small, quantised).into_owned();
+                Some(Part {
+                    left_rows,
+                    right_rows,
+                    left_smaller,
+                    small_pairs,
+                })
+            })
+            .collect();
+        // The smaller children's histograms, all of the level's in one parallel pass.
+        let jobs: Vec<Job<'_>> = parts
+            .iter()
+            .zip(&mut buffers)
+            .filter_map(|(part, buffer)| {
+                let part = part.as_ref()?;
+                Some(Job {
+                    rows: if part.left_smaller {
+                        &part.left_rows
                     } else {
-                        &right_rows
-                    };
-                    let jobs = vec![Job {
-                        rows: small_rows,
-                        histogram: &mut small,
-                    }];
-                    histogram::build(jobs, binned, offsets, features, quantised);
-                    histogram::subtract(&mut large, &small);
-                    if left_smaller {
-                        (small, large)
-                    } else {
-                        (large, small)
-                    }
-                });
+                        &part.right_rows
+                    },
+                    pairs: &part.small_pairs,
+                    histogram: buffer.as_mut()?,
+                })
+            })
+            .collect();
+        histogram::build(jobs, binned, offsets, features);
+        // The larger children's, each its parent's minus its sibling's, in parallel.
+        let children: Vec<Option<Children>> = level
+            .par_iter_mut()
+            .zip(parts)
+            .zip(buffers)
+            .map(|((node, part), buffer)| {
+                let Part {
+                    left_rows,
+                    right_rows,
+                    left_smaller,
+                    ..
+                } = part?;
+                let small = buffer?;
+                let mut large = std::mem::take(&mut node.histogram);
+                histogram::subtract(&mut large, &small);
+                let histograms = if left_smaller {
+                    (small, large)
+                } else {
+                    (large, small)
+                };
                 Some(Children {
                     left_rows,
                     right_rows,
@@ -400,7 +455,7 @@ pub fn grow(
                 // A leaf's, or a last split's whose children need none.
                 spare_histograms.push(node.histogram);
             }
-            let (Some(split), Some(children)) = (best, children) else {
+            let Some(split) = best else {
                 nodes[node.index] = leaf(node.total, node.lower, node.upper);
                 leaf_rows.push((node.index, node.rows));
                 continue;
@@ -430,7 +485,14 @@ pub fn grow(
                 left_bounds.0 = middle;
                 right_bounds.1 = middle;
             }
-            let (left_histogram, right_histogram) = children.histograms.unwrap_or_default();
+            let Some(children) = children else {
+                // A last split: its children are leaves now.
+                nodes[left_index] = leaf(split.left, left_bounds.0, left_bounds.1);
+                nodes[left_index + 1] = leaf(split.right, right_bounds.0, right_bounds.1);
+                last_splits.push((node.rows, split, left_index));
+                continue;
+            };
+            let (left_histogram, right_histogram) = children.histograms;
             let sides = [
                 (
                     left_index,
@@ -462,17 +524,74 @@ pub fn grow(
         level = next;
     }
     let (tree, values) = prune(nodes, &split_gains, &parents, options.gamma);
-    for (index, rows) in leaf_rows {
-        let value = values[index];
-        for row in rows {
-            leaf_values[row as usize] = value;
+    // Each row's final leaf: a leaf's rows take its value, a last split's rows the value of
+    // the side they go to.
+    let mut assignments: Vec<(Vec<u32>, [f32; 2], Option<Candidate>)> = leaf_rows
+        .into_iter()
+        .map(|(index, rows)| (rows, [values[index]; 2], None))
+        .collect();
+    assignments.extend(
+        last_splits
+            .into_iter()
+            .map(|(rows, split, left)| (rows, [values[left + 1], values[left]], Some(split))),
+    );
+    let assign = |chunk: &mut [f32], first: usize| {
+        let end = first + chunk.len();
+        for (rows, sides, split) in &assignments {
+            // Each list of rows is ascending: the chunk's part of it is found by bisection.
+            let start = rows.partition_point(|&row| (row as usize) < first);
+            let rows = &rows[start..];
+            let rows = &rows[..rows.partition_point(|&row| (row as usize) < end)];
+            match split {
+                None => {
+                    for &row in rows {
+                        chunk[row as usize - first] = sides[0];
+                    }
+                }
+                Some(split) => {
+                    let goes_left = side(
+                        binned.column(split.feature),
+                        missing_codes[split.feature],
+                        split.cut,
+                        split.default_left,
+                    );
+                    // Indexed by whether the row goes left: a select, not a branch.
+                    for &row in rows {
+                        chunk[row as usize - first] = sides[usize::from(goes_left(row))];
+                    }
+                }
+            }
         }
+    };
+    // In parallel over a few blocks of rows per thread.
+    let threads = rayon::current_num_threads();
+    if threads == 1 {
+        assign(leaf_values, 0);
+    } else {
+        let block = leaf_values.len().div_ceil(4 * threads).max(1 << 12);
+        leaf_values
+            .par_chunks_mut(block)
+            .enumerate()
+            .for_each(|(index, chunk)| assign(chunk, index * block));
     }
     tree
 }
 
-/// `rows` split stably into those going left and right at a split on `column` sending codes
-/// below `cut` left, and the missing code left when `default_left`.
+/// Whether a row goes left at a split on `column` sending codes below `cut` left, and the
+/// missing code left when `default_left`. Branch-free: a row's side is unpredictable.
+fn side(column: &[u8], missing: u8, cut: u8, default_left: bool) -> impl Fn(u32) -> bool + '_ {
+    move |row| {
+        let code = column[row as usize];
+        ((code == missing) & default_left) | ((code != missing) & (code < cut))
+    }
+}
+
+/// Rows per parallel task of [`partition`].
+const PARTITION_BLOCK: usize = 1 << 13;
+
+/// `rows` split stably into those going left and right at a split on `column` (see [`side`]),
+/// in blocks of [`PARTITION_BLOCK`] rows in parallel on the current rayon pool when there are
+/// several, concatenated in order.
 fn partition(
     rows: &[u32],
     column: &[u8],
@@ -480,14 +599,33 @@ fn partition(
     cut: u8,
     default_left: bool,
 ) -> (Vec<u32>, Vec<u32>) {
-    // Without branches (the side of a row is unpredictable): each row is written to both
-    // sides and only its own side's length grows.
+    let goes_left = side(column, missing, cut, default_left);
+    if rows.len() < 2 * PARTITION_BLOCK || rayon::current_num_threads() == 1 {
+        return partition_block(rows, &goes_left);
+    }
+    let blocks: Vec<(Vec<u32>, Vec<u32>)> = rows
+        .par_chunks(PARTITION_BLOCK)
+        .map(|block| partition_block(block, &goes_left))
+        .collect();
+    let n_left = blocks.iter().map(|(left, _)| left.len()).sum();
+    let mut left = Vec::with_capacity(n_left);
+    let mut right = Vec::with_capacity(rows.len() - n_left);
+    for (l, r) in &blocks {
+        left.extend_from_slice(l);
+        right.extend_from_slice(r);
+    }
+    (left, right)
+}
+
+/// [`partition`] of one block, on the calling thread.
+fn partition_block(rows: &[u32], goes_left: &impl Fn(u32) -> bool) -> (Vec<u32>, Vec<u32>) {
+    // Without branches: each row is written to both sides and only its own side's length
+    // grows.
     let mut left = vec![0u32; rows.len()];
     let mut right = vec![0u32; rows.len()];
     let (mut n_left, mut n_right) = (0, 0);
     for &row in rows {
-        let code = column[row as usize];
-        let go_left = ((code == missing) & default_left) | ((code != missing) & (code < cut));
+        let go_left = goes_left(row);
         left[n_left] = row;
         right[n_right] = row;
         n_left += usize::from(go_left);

@@ -73,8 +73,10 @@ impl SubAssign for Slot {
 /// One round's gradients and hessians for one output, in fixed point.
 #[derive(Debug, Clone)]
 pub struct Quantised {
-    /// `[grad, hess]` per row: `trunc(value * scale)`, the hessian raised to at least 1.
-    pub pairs: Vec<[i32; 2]>,
+    /// Per row, the slot of that row alone: gradient and hessian as `trunc(value * scale)`
+    /// (each fits an i32), the hessian raised to at least 1. Held as the slots they are added
+    /// to, so a histogram update is one 16-byte add.
+    pub pairs: Vec<Slot>,
     /// Gradient scale (a power of two).
     pub grad_scale: f64,
     /// Hessian scale (a power of two).
@@ -91,15 +93,30 @@ impl Quantised {
     /// than the f32 gradients XGBoost sums. A hessian is raised to at least one unit, so that
     /// every row weighs something and an empty slot is one with no rows.
     pub fn new(grads: &[f64], hessians: &[f64]) -> Quantised {
-        let grad_scale = i32_scale(grads);
-        let hess_scale = i32_scale(hessians);
-        let mut pairs = vec![[0i32; 2]; grads.len()];
+        Quantised::with_magnitudes(grads, hessians, magnitude(grads), magnitude(hessians))
+    }
+
+    /// [`Quantised::new`] when the largest magnitudes are known: `max_grad` and `max_hess` must
+    /// be what [`magnitude`] gives for `grads` and `hessians` (the GBDT trainer finds them while
+    /// computing the gradients, saving two passes).
+    pub fn with_magnitudes(
+        grads: &[f64],
+        hessians: &[f64],
+        max_grad: f64,
+        max_hess: f64,
+    ) -> Quantised {
+        let grad_scale = i32_scale(max_grad);
+        let hess_scale = i32_scale(max_hess);
+        let mut pairs = vec![Slot::default(); grads.len()];
         pairs
             .par_iter_mut()
             .zip(grads.par_iter().zip(hessians))
             .with_min_len(1 << 12)
             .for_each(|(pair, (&g, &h))| {
-                *pair = [(g * grad_scale) as i32, ((h * hess_scale) as i32).max(1)];
+                *pair = Slot {
+                    grad: i64::from((g * grad_scale) as i32),
+                    hess: i64::from(((h * hess_scale) as i32).max(1)),
+                };
             });
         Quantised {
             pairs,
@@ -110,11 +127,7 @@ impl Quantised {
 
     /// The slot of one row.
     pub fn slot(&self, row: u32) -> Slot {
-        let [grad, hess] = self.pairs[row as usize];
-        Slot {
-            grad: i64::from(grad),
-            hess: i64::from(hess),
-        }
+        self.pairs[row as usize]
     }
 
     /// The sum over `rows`.
@@ -135,15 +148,30 @@ impl Quantised {
     }
 }
 
-/// The largest power of two `s` with `max|v| * s < 2^31`, so every `trunc(v * s)` fits an
-/// i32; 1 when every value is zero or one is not finite. Computed from the exponent bits.
-fn i32_scale(values: &[f64]) -> f64 {
-    // The maximum is the same in any order.
-    let max = values
+/// The largest magnitude in `values` (NaN ignored; 0 for none), in parallel on the current
+/// rayon pool: the maximum is the same in any order. One block's is [`magnitude_fold`].
+pub fn magnitude(values: &[f64]) -> f64 {
+    values
         .par_iter()
         .with_min_len(1 << 12)
         .map(|v| v.abs())
-        .reduce(|| 0.0f64, f64::max);
+        .reduce(|| 0.0f64, f64::max)
+}
+
+/// `max` and the largest magnitude in `values`, NaN ignored: folded over blocks from 0, it
+/// gives [`magnitude`] exactly.
+pub fn magnitude_fold(max: f64, values: &[f64]) -> f64 {
+    // `f64::max` for a `max` that is not NaN (a NaN value compares false), written as a
+    // select so the loop vectorises.
+    values
+        .iter()
+        .fold(max, |max, v| if v.abs() > max { v.abs() } else { max })
+}
+
+/// The largest power of two `s` with `max * s < 2^31`, so every `trunc(v * s)` of values up
+/// to `max` in magnitude fits an i32; 1 when `max` is zero or not finite. Computed from the
+/// exponent bits.
+fn i32_scale(max: f64) -> f64 {
     if max == 0.0 || !max.is_finite() {
         return 1.0;
     }
@@ -154,10 +182,13 @@ fn i32_scale(values: &[f64]) -> f64 {
     f64::from_bits(((k + 1023) as u64) << 52)
 }
 
-/// What to build: the rows of one node and its (zeroed) histogram.
+/// What to build: the rows of one node, their gradient pairs and its (zeroed) histogram.
 pub struct Job<'a> {
     /// The node's rows.
     pub rows: &'a [u32],
+    /// The rows' gradient pairs, in the same order: [`gather`]`(rows, quantised)` (gathered by
+    /// the caller, where it is already working on the rows in parallel).
+    pub pairs: &'a [Slot],
     /// The histogram to fill, over all slots.
     pub histogram: &'a mut [Slot],
 }
@@ -172,34 +203,36 @@ const MIN_PARALLEL_WORK: usize = 1 << 15;
 /// adds to overlap.
 const FEATURES_PER_PASS: usize = 4;
 
-/// Features per task: at most [`FEATURES_PER_PASS`], and as even a split of `n_features` over
-/// `threads` as that allows (18 features on 2 threads: 6 tasks of 3, not 4-4-4-4-2).
-fn features_per_task(n_features: usize, threads: usize) -> usize {
+/// `features` in consecutive groups, one task each: the fewest groups that are a multiple of
+/// `threads` and hold at most [`FEATURES_PER_PASS`] features, their sizes differing by at most
+/// one, so the threads get even shares (19 features on 2 threads: 4, 3, 3, 3, 3, 3, not
+/// 4, 4, 4, 4, 3, which leaves one thread 12 features and the other 7).
+fn feature_groups(features: &[usize], threads: usize) -> Vec<&[usize]> {
     let threads = threads.max(1);
-    let rounds = n_features.div_ceil(FEATURES_PER_PASS * threads).max(1);
-    n_features
-        .div_ceil(threads * rounds)
-        .clamp(1, FEATURES_PER_PASS)
+    let n = features.len();
+    let n_groups = (n.div_ceil(FEATURES_PER_PASS * threads) * threads).min(n);
+    let mut groups = Vec::with_capacity(n_groups);
+    let mut rest = features;
+    for group in 0..n_groups {
+        let size = n / n_groups + usize::from(group < n % n_groups);
+        let (head, tail) = rest.split_at(size);
+        groups.push(head);
+        rest = tail;
+    }
+    groups
 }
 
 /// Fills the histograms of `jobs` for the `features` (ascending), in parallel on the current
 /// rayon pool: each task adds one job's rows for one group of features, so tasks write
 /// disjoint slots, and the integer sums make the result independent of how tasks are
 /// scheduled.
-pub fn build(
-    jobs: Vec<Job<'_>>,
-    binned: &BinnedColumns,
-    offsets: &[usize],
-    features: &[usize],
-    quantised: &Quantised,
-) {
+pub fn build(jobs: Vec<Job<'_>>, binned: &BinnedColumns, offsets: &[usize], features: &[usize]) {
     let work: usize = jobs.iter().map(|job| job.rows.len()).sum::<usize>() * features.len();
     if work < MIN_PARALLEL_WORK || rayon::current_num_threads() == 1 {
         for job in jobs {
-            let pairs = gather(job.rows, quantised);
             fill(
                 job.rows,
-                &pairs,
+                job.pairs,
                 job.histogram,
                 0,
                 binned,
@@ -209,16 +242,10 @@ pub fn build(
         }
         return;
     }
-    // Each job's gradient pairs, gathered once into row order, shared by its tasks.
-    let pairs: Vec<std::borrow::Cow<'_, [[i32; 2]]>> = jobs
-        .par_iter()
-        .map(|job| gather(job.rows, quantised))
-        .collect();
-    let per_task = features_per_task(features.len(), rayon::current_num_threads());
-    let groups: Vec<&[usize]> = features.chunks(per_task).collect();
+    let groups = feature_groups(features, rayon::current_num_threads());
     // One task per (job, feature group), each with its own slice of the job's histogram.
     let mut tasks = Vec::with_capacity(jobs.len() * groups.len());
-    for (job, pairs) in jobs.into_iter().zip(&pairs) {
+    for job in jobs {
         let mut rest: &mut [Slot] = job.histogram;
         let mut consumed = 0;
         for group in &groups {
@@ -228,7 +255,7 @@ pub fn build(
             let (mine, tail) = tail.split_at_mut(end - start);
             rest = tail;
             consumed = end;
-            tasks.push((job.rows, &pairs[..], mine, start, *group));
+            tasks.push((job.rows, job.pairs, mine, start, *group));
         }
     }
     tasks
@@ -241,7 +268,7 @@ pub fn build(
 /// The gradient pairs of `rows`, in order: borrowed when `rows` is every row in order (the
 /// root without sampling), else gathered into one contiguous run so fills read them
 /// sequentially.
-fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [[i32; 2]]> {
+pub fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [Slot]> {
     if rows.len() == quantised.pairs.len() {
         std::borrow::Cow::Borrowed(&quantised.pairs)
     } else {
@@ -257,7 +284,7 @@ fn gather<'q>(rows: &[u32], quantised: &'q Quantised) -> std::borrow::Cow<'q, [[
 /// slot `base`, for the features of `group`, [`FEATURES_PER_PASS`] of them per pass.
 fn fill(
     rows: &[u32],
-    pairs: &[[i32; 2]],
+    pairs: &[Slot],
     histogram: &mut [Slot],
     base: usize,
     binned: &BinnedColumns,
@@ -284,27 +311,27 @@ fn fill(
 /// added (the root without sampling) they are read straight through, without indices.
 fn fill_n<const N: usize>(
     rows: &[u32],
-    pairs: &[[i32; 2]],
+    pairs: &[Slot],
     histogram: &mut [Slot],
     all: bool,
     starts: [usize; N],
     columns: [&[u8]; N],
 ) {
-    let mut add = |k: usize, code: u8, grad: i32, hess: i32| {
+    let mut add = |k: usize, code: u8, pair: Slot| {
         let slot = &mut histogram[starts[k] + usize::from(code)];
-        slot.grad += i64::from(grad);
-        slot.hess += i64::from(hess);
+        slot.grad += pair.grad;
+        slot.hess += pair.hess;
     };
     if all {
-        for (row, &[grad, hess]) in pairs.iter().enumerate() {
+        for (row, &pair) in pairs.iter().enumerate() {
             for (k, column) in columns.iter().enumerate() {
-                add(k, column[row], grad, hess);
+                add(k, column[row], pair);
             }
         }
     } else {
-        for (&row, &[grad, hess]) in rows.iter().zip(pairs) {
+        for (&row, &pair) in rows.iter().zip(pairs) {
             for (k, column) in columns.iter().enumerate() {
-                add(k, column[row as usize], grad, hess);
+                add(k, column[row as usize], pair);
             }
         }
     }
@@ -326,32 +353,43 @@ mod tests {
         for max in [1.0e30, 1.0, 0.75, 1.0e-290] {
             let values = vec![-max, max / 3.0, max];
             let q = Quantised::new(&values, &[max, 0.0, 1e-300]);
-            let worst = q.pairs.iter().map(|p| p[0].unsigned_abs()).max().unwrap();
+            let worst = q.pairs.iter().map(|p| p.grad.unsigned_abs()).max().unwrap();
             assert!(worst >= 1 << 30, "{max}: scale is needlessly coarse");
             assert_eq!(
-                q.pairs[0][0], -q.pairs[2][0],
+                q.pairs[0].grad, -q.pairs[2].grad,
                 "{max}: truncation is symmetric"
             );
             // Every hessian weighs at least one unit, even a zero or a negligible one.
-            assert!(q.pairs.iter().all(|p| p[1] >= 1), "{max}");
+            assert!(q.pairs.iter().all(|p| p.hess >= 1), "{max}");
         }
         assert_eq!(Quantised::new(&[0.0], &[0.0]).grad_scale, 1.0);
-        assert_eq!(Quantised::new(&[0.0], &[0.0]).pairs, vec![[0, 1]]);
+        assert_eq!(
+            Quantised::new(&[0.0], &[0.0]).pairs,
+            vec![Slot { grad: 0, hess: 1 }]
+        );
     }
 
     #[test]
-    fn feature_tasks_are_as_even_as_four_per_pass_allows() {
-        assert_eq!(features_per_task(18, 2), 3);
-        assert_eq!(features_per_task(31, 2), 4);
-        assert_eq!(features_per_task(8, 2), 4);
-        assert_eq!(features_per_task(3, 2), 2);
-        assert_eq!(features_per_task(1, 8), 1);
-        assert_eq!(features_per_task(20, 1), 4);
+    fn feature_groups_are_even_shares_of_at_most_four() {
+        let sizes = |n: usize, threads: usize| {
+            let features: Vec<usize> = (0..n).collect();
+            let groups = feature_groups(&features, threads);
+            assert_eq!(groups.concat(), features, "{n} on {threads}");
+            groups.iter().map(|g| g.len()).collect::<Vec<_>>()
+        };
+        assert_eq!(sizes(19, 2), [4, 3, 3, 3, 3, 3]);
+        assert_eq!(sizes(18, 2), [3; 6]);
+        assert_eq!(sizes(31, 2), [4, 4, 4, 4, 4, 4, 4, 3]);
+        assert_eq!(sizes(8, 2), [4, 4]);
+        assert_eq!(sizes(3, 2), [2, 1]);
+        assert_eq!(sizes(1, 8), [1]);
+        assert_eq!(sizes(20, 1), [4; 5]);
+        assert!(sizes(0, 2).is_empty());
     }
 
     #[test]
     fn histograms_are_identical_for_any_thread_count_and_match_a_plain_sum() {
-        // Nine features, eight of them sampled (tasks of 4 + 4 features on 1 or 2 threads,
+        // Nine features, eight of them sampled (groups of 4 + 4 features on 1 or 2 threads,
         // 3 + 3 + 2 on 3), enough rows for the parallel path.
         let n_rows = 20_000usize;
         let widths = [5usize, 4, 11, 2, 7, 3, 9, 6, 8];
@@ -384,26 +422,36 @@ mod tests {
             let mut b = vec![Slot::default(); n_slots];
             let mut c = vec![Slot::default(); n_slots];
             let mut d = vec![Slot::default(); n_slots];
+            let pairs = [
+                gather(&rows, &q),
+                gather(&rows[..100], &q),
+                gather(&rows[7_000..], &q),
+                // Every row: pairs borrowed, columns read straight through.
+                gather(&all_rows, &q),
+            ];
             let jobs = vec![
                 Job {
                     rows: &rows,
+                    pairs: &pairs[0],
                     histogram: &mut a,
                 },
                 Job {
                     rows: &rows[..100],
+                    pairs: &pairs[1],
                     histogram: &mut b,
                 },
                 Job {
                     rows: &rows[7_000..],
+                    pairs: &pairs[2],
                     histogram: &mut c,
                 },
-                // Every row: pairs borrowed, columns read straight through.
                 Job {
                     rows: &all_rows,
+                    pairs: &pairs[3],
                     histogram: &mut d,
                 },
             ];
-            pool.install(|| build(jobs, &binned, &offsets, &features, &q));
+            pool.install(|| build(jobs, &binned, &offsets, &features));
             results.push((a, b, c, d));
         }
         assert!(results.windows(2).all(|w| w[0] == w[1]));
