@@ -354,23 +354,33 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
     out.push_str(&tables);
     out.push('\n');
     out.push_str(HELPERS);
+    // The walk is a function of its own that returns the sums: its frame (the per-row codes
+    // spilled on a Cortex-M0) is gone before the transform's is pushed, so the peak stack is
+    // the larger of the two, not their sum.
+    let _ = writeln!(
+        out,
+        "\n/// The margins before the transform: the trees' leaves added in the engine's order.\n\
+         #[inline(never)]\n#[allow(unused_variables, clippy::all)]\nfn sums(features: &[f32; \
+         N_FEATURES]) -> [{float}; N_OUTPUTS] {{"
+    );
+    out.push_str(&body);
+    let _ = writeln!(out, "[{sums}]\n}}");
     let _ = writeln!(
         out,
         "\n/// Scores one row (NaN means missing): `margins` gets the raw sums, `outputs` the \
          transformed values,\n/// bit for bit what `lockstep_engine::Model::predict` writes for \
-         this model.\n#[allow(unused_variables, clippy::all)]\npub fn predict(features: &[f32; \
-         N_FEATURES], margins: &mut [f32; N_OUTPUTS], outputs: &mut [f32; N_OUTPUTS]) {{"
+         this model.\npub fn predict(features: &[f32; N_FEATURES], margins: &mut [f32; \
+         N_OUTPUTS], outputs: &mut [f32; N_OUTPUTS]) {{"
     );
-    out.push_str(&body);
     if f64_model {
         let _ = writeln!(
             out,
-            "let mut sums = [{sums}];\ncompiled::finish_f64(&TRANSFORM, &mut sums, margins, outputs);\n}}"
+            "let mut sums = sums(features);\ncompiled::finish_f64(&TRANSFORM, &mut sums, margins, outputs);\n}}"
         );
     } else {
         let _ = writeln!(
             out,
-            "*margins = [{sums}];\ncompiled::finish_f32(&TRANSFORM, margins, outputs);\n}}"
+            "*margins = sums(features);\ncompiled::finish_f32(&TRANSFORM, margins, outputs);\n}}"
         );
     }
     Ok(out)
