@@ -4,8 +4,10 @@
 //! The emitted module is `no_std`-clean, allocates nothing, has no `unsafe`, cannot panic and
 //! indexes nothing that can fail (it takes `&[f32; N_FEATURES]`). It walks each tree as nested
 //! `if`/`else` with the leaves as constants, sums them in the engine's order in the model's
-//! precision (tree order per output, the base margin first or last as [`BaseOrder`] says), and
-//! hands the sums to `lockstep_engine::compiled` for the output transform (the exact `expf`
+//! precision (tree order per output, the base margin first or last as [`BaseOrder`] says) in a
+//! function of its own that returns them (so its frame is popped before the transform's is
+//! pushed: the peak stack is the larger of the two), and `predict` hands the sums to
+//! `lockstep_engine::compiled` for the output transform (the exact `expf`
 //! and `exp` live there only), with the order keys and the category rule from the same module;
 //! it depends on `lockstep-engine` for nothing else.
 //!
