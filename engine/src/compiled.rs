@@ -5,9 +5,12 @@
 //! [`crate::Model::predict`]. Nothing here reads model bytes.
 
 use crate::format::{Aggregation, Numerics, Objective};
-use crate::predict::{
-    f32_order_key, finish_f32_with, finish_f64_with, LIGHTGBM_CATEGORY_END, XGBOOST_CATEGORY_END,
-};
+use crate::predict::{f32_order_key, finish_f32_with, finish_f64_with};
+
+/// XGBoost treats a category as valid when `0 <= x < 2^24` (its `InvalidCat`).
+const XGBOOST_CATEGORY_END: f32 = 16_777_216.0;
+/// LightGBM truncates to `int`; values at or beyond 2^31 or at or below -1 are not categories.
+const LIGHTGBM_CATEGORY_END: f32 = 2_147_483_648.0;
 
 /// What turns a model's raw sums into its outputs: [`crate::Model::predict`]'s last step.
 #[derive(Debug, Clone, Copy, PartialEq)]

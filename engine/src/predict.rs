@@ -20,11 +20,6 @@ use crate::math;
 use crate::model::{node_records, value_run, Model, Walk};
 use crate::Error;
 
-/// XGBoost treats a category as valid when `0 <= x < 2^24` (its `InvalidCat`).
-pub(crate) const XGBOOST_CATEGORY_END: f32 = 16_777_216.0;
-/// LightGBM truncates to `int`; values at or beyond 2^31 or at or below -1 are not categories.
-pub(crate) const LIGHTGBM_CATEGORY_END: f32 = 2_147_483_648.0;
-
 /// Rows the batch path walks through each tree together. Eight rows' node loads in flight hide
 /// most of a load's latency on a host core; more rows spill the walk's registers.
 pub const BLOCK_ROWS: usize = 8;
@@ -757,14 +752,8 @@ impl Model<'_> {
     #[inline]
     fn category_goes_left(&self, set: u32, x: f32) -> bool {
         let lightgbm = self.body.numerics.is_f64();
-        // Which values are categories at all, as each framework casts them.
-        let valid = if lightgbm {
-            x > -1.0 && x < LIGHTGBM_CATEGORY_END
-        } else {
-            !(x < 0.0) && x < XGBOOST_CATEGORY_END
-        };
-        let member = valid && {
-            let category = x as u32; // truncation toward zero, as both frameworks cast
+        // Which values are categories at all, and which, as each framework casts them.
+        let member = crate::compiled::category(self.body.numerics, x).is_some_and(|category| {
             let set = record(self.body.category_sets, set as usize)
                 .map(CategorySetRecord::decode)
                 .unwrap_or_default();
@@ -774,7 +763,7 @@ impl Model<'_> {
                     .checked_add(word as usize)
                     .and_then(|index| record::<4>(self.body.category_words, index))
                     .is_some_and(|bits| (u32::from_le_bytes(*bits) >> (category % 32)) & 1 == 1)
-        };
+        });
         // LightGBM sends members left; XGBoost sends members right (and everything else left).
         member == lightgbm
     }
