@@ -23,6 +23,29 @@ const STAGING_BYTES: usize = 256;
 /// Passes of the no-op loop that measures the overhead around each inference.
 const OVERHEAD_PASSES: usize = 16;
 
+/// The parity runners' start: takes the core peripherals, refuses a floating-point
+/// environment unfit for bit-exact parity, and starts and calibrates the cycle timer. Prints
+/// an `error:` line and exits with failure when any of these fails.
+pub fn start() -> (Ticker, Rate) {
+    let Some(peripherals) = cortex_m::Peripherals::take() else {
+        hprintln!("error: core peripherals already taken");
+        exit_failure()
+    };
+    if let Err(problem) = crate::fpenv::check() {
+        hprintln!(
+            "error: floating point unfit for bit-exact parity: {}",
+            problem
+        );
+        exit_failure()
+    }
+    let ticker = Ticker::start(peripherals.SYST);
+    let Some(rate) = cost::calibrate(&ticker) else {
+        hprintln!("error: SysTick does not advance; cannot measure cost");
+        exit_failure()
+    };
+    (ticker, rate)
+}
+
 /// Row buffers, outside the stack so the stack paint sees only the scorer.
 struct Buffers {
     features: [f32; board::FEATURE_SLOTS],

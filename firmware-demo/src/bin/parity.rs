@@ -21,10 +21,9 @@
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
 use lockstep_engine::{Error, Model};
-use lockstep_firmware_demo::cost::{self, Ticker};
 use lockstep_firmware_demo::host;
-use lockstep_firmware_demo::vectors::score_vectors;
-use lockstep_firmware_demo::{board, exit_failure, exit_success, fpenv, hex::Hex, region, seal};
+use lockstep_firmware_demo::vectors::{self, score_vectors};
+use lockstep_firmware_demo::{board, exit_failure, exit_success, hex::Hex, region, seal};
 use lockstep_protocol::exchange::{self, CORRUPT_OUTPUT_ARG, SEAL_CHECK_ARG};
 use lockstep_protocol::{report, report_key};
 
@@ -37,21 +36,8 @@ macro_rules! fail {
 
 #[entry]
 fn main() -> ! {
-    let Some(peripherals) = cortex_m::Peripherals::take() else {
-        fail!("error: core peripherals already taken");
-    };
     hprintln!("lockstep parity firmware on {}", board::NAME);
-
-    if let Err(problem) = fpenv::check() {
-        fail!(
-            "error: floating point unfit for bit-exact parity: {}",
-            problem
-        );
-    }
-    let ticker = Ticker::start(peripherals.SYST);
-    let Some(rate) = cost::calibrate(&ticker) else {
-        fail!("error: SysTick does not advance; cannot measure cost");
-    };
+    let (ticker, rate) = vectors::start();
     let region_bytes = match region::model_bytes() {
         Err(problem) => fail!("error: model refused: {}", problem),
         Ok(bytes) => bytes,

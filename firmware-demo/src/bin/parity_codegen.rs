@@ -13,9 +13,8 @@ use core::fmt;
 
 use cortex_m_rt::entry;
 use cortex_m_semihosting::hprintln;
-use lockstep_firmware_demo::cost::{self, Ticker};
-use lockstep_firmware_demo::vectors::score_vectors;
-use lockstep_firmware_demo::{board, exit_failure, fpenv, hex::Hex, host};
+use lockstep_firmware_demo::vectors::{self, score_vectors};
+use lockstep_firmware_demo::{board, exit_failure, hex::Hex, host};
 use lockstep_protocol::exchange::{CODEGEN_MODEL_ARG, CORRUPT_OUTPUT_ARG};
 use lockstep_protocol::report_key;
 
@@ -50,24 +49,12 @@ impl fmt::Display for LengthMismatch {
 
 #[entry]
 fn main() -> ! {
-    let Some(peripherals) = cortex_m::Peripherals::take() else {
-        fail!("error: core peripherals already taken");
-    };
     hprintln!(
         "lockstep parity firmware (generated code, {} models) on {}",
         MODELS.len(),
         board::NAME
     );
-    if let Err(problem) = fpenv::check() {
-        fail!(
-            "error: floating point unfit for bit-exact parity: {}",
-            problem
-        );
-    }
-    let ticker = Ticker::start(peripherals.SYST);
-    let Some(rate) = cost::calibrate(&ticker) else {
-        fail!("error: SysTick does not advance; cannot measure cost");
-    };
+    let (ticker, rate) = vectors::start();
     let mut cmdline = [0u8; 512];
     let cmdline = host::command_line(&mut cmdline).unwrap_or("");
     let corrupt = cmdline.contains(CORRUPT_OUTPUT_ARG);
