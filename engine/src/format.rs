@@ -885,6 +885,19 @@ impl Node {
     pub(crate) const fn is_plain_numeric(self) -> bool {
         self.meta & (META_CATEGORICAL | META_MISSING_MASK) == 0
     }
+
+    /// Whether the plain numeric test (`x < t`, NaN to the default side) decides this split
+    /// exactly: a plain numeric split, or a numeric LightGBM NaN-as-zero split whose default
+    /// side is the one zero takes (NaN becomes 0, which goes left exactly when `0 < t`).
+    /// LightGBM writes that side for splits on non-negative thresholds, so most models of
+    /// clinical features take the numeric walk.
+    #[inline]
+    pub(crate) fn walks_as_plain_numeric(self) -> bool {
+        self.is_plain_numeric()
+            || (!self.is_categorical()
+                && matches!(self.missing_mode(), Some(MissingMode::NanAsZero))
+                && self.default_left() == (0.0 < f32::from_bits(self.value)))
+    }
 }
 
 /// One tree record (8 bytes): `node_start u32`, `n_nodes u16`, `output u16`.

@@ -57,8 +57,10 @@ pub struct Model<'a> {
 /// The tree walk a model needs, chosen once at load from its splits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Walk {
-    /// Every split is numeric with NaN to the default side ([`Node::is_plain_numeric`]): the
-    /// walk folds the missing direction into the comparison and reads no other flag.
+    /// Every split is decided by `x < t` with NaN to the default side
+    /// ([`Node::walks_as_plain_numeric`]: plain numeric splits, and LightGBM NaN-as-zero splits
+    /// whose default side is zero's): the walk folds the missing direction into the
+    /// comparison and reads no other flag.
     Numeric,
     /// Some split is categorical or has a LightGBM missing mode: every split's flags are read.
     General,
@@ -870,7 +872,7 @@ fn validate_compact_tree(
         if usize::from(split.code) >= length {
             return Err(Error::SplitValueOutOfRange { tree, node });
         }
-        plain &= as_node.is_plain_numeric();
+        plain &= as_node.walks_as_plain_numeric();
         if as_node.is_categorical() {
             if value as usize >= n_sets {
                 return Err(Error::CategorySetOutOfRange { tree, node });
@@ -1035,8 +1037,8 @@ fn validate_linear_terms(body: &ModelBody<'_>, payload: &[u8]) -> Result<(), Err
     Ok(())
 }
 
-/// Checks one tree's nodes; returns whether every split is plain numeric
-/// ([`Node::is_plain_numeric`]).
+/// Checks one tree's nodes; returns whether the numeric walk decides every split
+/// ([`Node::walks_as_plain_numeric`]).
 fn validate_tree(
     body: &ModelBody<'_>,
     nodes: &[[u8; NODE_BYTES]],
@@ -1079,7 +1081,7 @@ fn validate_tree(
             });
         }
         n_splits += 1;
-        plain &= node.is_plain_numeric();
+        plain &= node.walks_as_plain_numeric();
         if node.feature() >= usize::from(body.n_features) {
             return Err(Error::FeatureIndexOutOfRange {
                 tree,

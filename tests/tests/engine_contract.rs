@@ -6,7 +6,7 @@ use lockstep_engine::builder::{
 };
 use lockstep_engine::format::{
     next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective,
-    FORMAT_VERSION_1, HEADER_LEN,
+    FORMAT_VERSION_1, FORMAT_VERSION_2, HEADER_LEN,
 };
 use lockstep_engine::{math, Budget, BudgetItem, Error, Model, PREDICT_STACK_BYTES_CORTEX_M};
 use lockstep_tests::{leaf, reseal, small_spec, split};
@@ -103,6 +103,12 @@ fn lightgbm_categories_in_set_go_left_and_negative_truncation_counts() {
 }
 
 fn one_split_model(missing: MissingMode, default_left: bool, threshold: f32) -> Vec<u8> {
+    one_split_spec(missing, default_left, threshold)
+        .to_bytes()
+        .expect("build")
+}
+
+fn one_split_spec(missing: MissingMode, default_left: bool, threshold: f32) -> ModelSpec {
     let tree = TreeSpec {
         output: 0,
         nodes: vec![
@@ -121,7 +127,7 @@ fn one_split_model(missing: MissingMode, default_left: bool, threshold: f32) -> 
     let mut spec = lightgbm_variant(&small_spec());
     spec.trees = vec![tree];
     spec.objective = Objective::Regression;
-    spec.to_bytes().expect("build")
+    spec
 }
 
 #[test]
@@ -143,6 +149,55 @@ fn missing_modes_follow_lightgbm_rules() {
     assert_eq!(value(&none_left, f32::NAN), -1.0);
     let none_right = one_split_model(MissingMode::NanAsZero, true, -0.5);
     assert_eq!(value(&none_right, f32::NAN), 1.0);
+}
+
+/// A NaN-as-zero split whose default side is the one zero takes walks as a plain numeric
+/// split (the numeric walk, chosen at load); one whose default bit says otherwise keeps the
+/// general walk. Both must send NaN where 0.0 goes and every other value by `x < t`, through
+/// a single row and through the batch's blocks, in both format versions.
+#[test]
+fn nan_as_zero_splits_send_nan_where_zero_goes_on_every_walk() {
+    let thresholds = [0.5f32, -0.5, 0.0, -0.0, 1e-45, -1e-45, f32::MIN_POSITIVE];
+    for &t in &thresholds {
+        let xs = [
+            f32::NAN,
+            0.0,
+            -0.0,
+            t,
+            next_f32_down(t),
+            next_f32_up(t),
+            1.0,
+            -1.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+        ];
+        for default_left in [false, true] {
+            let spec = one_split_spec(MissingMode::NanAsZero, default_left, t);
+            for version in [FORMAT_VERSION_1, FORMAT_VERSION_2] {
+                let bytes = spec.to_bytes_with_version(version).expect("build");
+                let model = Model::from_bytes(&bytes).expect("load");
+                // 19 rows: two blocks' worth and a partial one, every x in turn.
+                let rows: Vec<f32> = (0..19).flat_map(|i| [xs[i % xs.len()], 0.0, 0.0]).collect();
+                let mut margins = vec![0.0f32; 19];
+                let mut outputs = vec![0.0f32; 19];
+                model
+                    .predict_batch(&rows, &mut margins, &mut outputs)
+                    .expect("batch");
+                for (i, &out) in outputs.iter().enumerate() {
+                    let x = xs[i % xs.len()];
+                    let compared = if x.is_nan() { 0.0 } else { x };
+                    let expected: f32 = if compared < t { -1.0 } else { 1.0 };
+                    let single = model.score(&[x, 0.0, 0.0]).expect("score").outputs()[0];
+                    assert_eq!(
+                        (single.to_bits(), out.to_bits()),
+                        (f64::from(expected).to_bits(), expected.to_bits()),
+                        "t={t:e} default_left={default_left} x={x:e} v{}",
+                        model.format_version()
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]
