@@ -14,7 +14,7 @@ use core::fmt;
 /// an array of [`crate::format::limits::MAX_OUTPUTS`] f64: 708 B on Cortex-M0, 648 B on M4F
 /// and M33. Every other model needs less, and every single-output model at most 512 B (also
 /// checked): measured, single-output f64 models 444 B on M0 and 392 B on M4F and M33, f32
-/// (XGBoost) models 372 B and 320 B. The deepest frames are the soft-float exponentials of
+/// (XGBoost) models of one or several outputs 264 B and 196 B. The deepest frames are the soft-float exponentials of
 /// the output transform; `predict` works in the caller's slices, and on Cortex-M the walk and
 /// the transform have frames of their own, so the peak is the larger of the two, not their
 /// sum.
@@ -24,6 +24,13 @@ use core::fmt;
 /// depth or number of outputs. It does depend on the compiler and its settings: re-measure
 /// when they change.
 pub const PREDICT_STACK_BYTES_CORTEX_M: u32 = 708;
+
+/// Peak stack, in bytes, of [`crate::Model::predict`] on Cortex-M for every model except f64
+/// (LightGBM) models with several outputs: f32 (XGBoost) models of any number of outputs and
+/// f64 models with one keep their sums in registers or the caller's slices. Measured as
+/// [`PREDICT_STACK_BYTES_CORTEX_M`] is, and checked the same way; a model's own bound is
+/// [`Cost::stack_bytes_max`].
+pub const PREDICT_STACK_BYTES_CORTEX_M_COMMON: u32 = 512;
 
 /// The worst-case work of scoring one row, counted at load ([`crate::Model::cost`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,8 +51,9 @@ pub struct Cost {
     pub level_codes: u64,
     /// Work items of one score at most: `node_visits_max + linear_terms + level_codes`.
     pub work_items_max: u64,
-    /// Stack of one score on Cortex-M, in bytes: [`PREDICT_STACK_BYTES_CORTEX_M`], the bound
-    /// over every model.
+    /// Stack of one score on Cortex-M, in bytes, for this model's kind:
+    /// [`PREDICT_STACK_BYTES_CORTEX_M`] for an f64 model with several outputs,
+    /// [`PREDICT_STACK_BYTES_CORTEX_M_COMMON`] for every other.
     pub stack_bytes_max: u32,
 }
 
@@ -58,13 +66,18 @@ impl Cost {
         self.node_visits_max = self.node_visits_max.saturating_add(u64::from(depth) + 1);
     }
 
-    /// Fills in the totals once every tree and term is counted.
-    pub(crate) fn finish(mut self) -> Cost {
+    /// Fills in the totals once every tree and term is counted; `f64_sums_array` says the
+    /// model keeps several f64 sums (an f64 model with more than one output).
+    pub(crate) fn finish(mut self, f64_sums_array: bool) -> Cost {
         self.work_items_max = self
             .node_visits_max
             .saturating_add(self.linear_terms)
             .saturating_add(self.level_codes);
-        self.stack_bytes_max = PREDICT_STACK_BYTES_CORTEX_M;
+        self.stack_bytes_max = if f64_sums_array {
+            PREDICT_STACK_BYTES_CORTEX_M
+        } else {
+            PREDICT_STACK_BYTES_CORTEX_M_COMMON
+        };
         self
     }
 }

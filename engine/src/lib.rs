@@ -47,7 +47,9 @@ mod predict;
 // The whole public API. Everything else is private to the crate.
 
 // Loading and evaluating: the validated model view, its results, the one error type.
-pub use cost::{Budget, BudgetItem, Cost, PREDICT_STACK_BYTES_CORTEX_M};
+pub use cost::{
+    Budget, BudgetItem, Cost, PREDICT_STACK_BYTES_CORTEX_M, PREDICT_STACK_BYTES_CORTEX_M_COMMON,
+};
 pub use error::Error;
 pub use model::{FeatureNames, LevelTerms, Model};
 pub use predict::{transform_xgboost, Scores, BLOCK_ROWS, CANONICAL_NAN_F32, CANONICAL_NAN_F64};

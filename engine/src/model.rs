@@ -235,7 +235,7 @@ impl<'a> Model<'a> {
     /// level terms, and the stack bound.
     ///
     /// ```
-    /// use lockstep_engine::{Model, PREDICT_STACK_BYTES_CORTEX_M};
+    /// use lockstep_engine::{Model, PREDICT_STACK_BYTES_CORTEX_M_COMMON};
     ///
     /// static MODEL: &[u8] =
     ///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/tiny.lsm"));
@@ -243,7 +243,8 @@ impl<'a> Model<'a> {
     /// assert_eq!((cost.trees, cost.nodes, cost.depth_max), (2, 8, 2));
     /// // Trees of depth 2 and 1: a row visits at most 3 + 2 nodes.
     /// assert_eq!((cost.node_visits_max, cost.work_items_max), (5, 5));
-    /// assert_eq!(cost.stack_bytes_max, PREDICT_STACK_BYTES_CORTEX_M);
+    /// // An f32 model with one output: its kind's stack bound.
+    /// assert_eq!(cost.stack_bytes_max, PREDICT_STACK_BYTES_CORTEX_M_COMMON);
     /// # Ok::<(), lockstep_engine::Error>(())
     /// ```
     pub fn cost(&self) -> Cost {
@@ -649,7 +650,7 @@ fn validate<'a>(
         first,
         linear.unwrap_or(&[]),
         levels.unwrap_or(&[]),
-        cost.finish(),
+        cost.finish(body.numerics.is_f64() && n_outputs > 1),
         walk,
     ))
 }

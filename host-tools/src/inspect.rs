@@ -73,7 +73,8 @@ pub struct CostSummary {
     pub level_codes: u64,
     /// Node visits plus linear terms plus level codes.
     pub work_items_max: u64,
-    /// Peak stack of one score on Cortex-M, measured; the same for every model.
+    /// Peak stack of one score on Cortex-M, measured: the bound for this model's kind
+    /// (`Cost::stack_bytes_max`).
     pub stack_bytes_cortex_m: u32,
 }
 

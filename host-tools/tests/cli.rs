@@ -213,10 +213,7 @@ fn inspect_reports_structure() {
         (Some(0), Some(0))
     );
     assert_eq!(cost["work_items_max"], visits);
-    assert_eq!(
-        cost["stack_bytes_cortex_m"],
-        lockstep_engine::PREDICT_STACK_BYTES_CORTEX_M
-    );
+    assert_eq!(cost["stack_bytes_cortex_m"], loaded.cost().stack_bytes_max);
     let line = format!("cost          at most {visits} work items per row ({visits} node visits");
     assert!(text.contains(&line), "inspect text lacks '{line}':\n{text}");
 }

@@ -72,16 +72,22 @@ fn every_fixture_model_is_bit_exact_on_every_target() {
             if t.mismatched_values != 0 || t.rows == 0 {
                 failures.push(format!("{name} {}: {:?}", t.target, t.first_mismatches));
             }
-            // The engine documents one stack bound for every model on every target, and a
-            // single-output model needs at most 512 bytes.
+            // The engine documents a stack bound for each model's kind (which its cost
+            // reports), one for every model on every target, and a single-output model needs
+            // at most 512 bytes.
             let single_output_limit = if model.n_outputs() == 1 {
                 512
             } else {
                 u64::MAX
             };
-            if stack > u64::from(PREDICT_STACK_BYTES_CORTEX_M) || stack > single_output_limit {
+            let kind_limit = u64::from(model.cost().stack_bytes_max);
+            if stack > u64::from(PREDICT_STACK_BYTES_CORTEX_M)
+                || stack > kind_limit
+                || stack > single_output_limit
+            {
                 failures.push(format!(
-                    "{name} {}: stack {stack} B over PREDICT_STACK_BYTES_CORTEX_M or 512 B",
+                    "{name} {}: stack {stack} B over its kind's bound {kind_limit} B, \
+                     PREDICT_STACK_BYTES_CORTEX_M or 512 B",
                     t.target
                 ));
             }

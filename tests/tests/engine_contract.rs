@@ -8,7 +8,10 @@ use lockstep_engine::format::{
     next_f32_down, next_f32_up, Aggregation, BaseOrder, MissingMode, Numerics, Objective,
     FORMAT_VERSION_1, FORMAT_VERSION_2, HEADER_LEN,
 };
-use lockstep_engine::{math, Budget, BudgetItem, Error, Model, PREDICT_STACK_BYTES_CORTEX_M};
+use lockstep_engine::{
+    math, Budget, BudgetItem, Error, Model, PREDICT_STACK_BYTES_CORTEX_M,
+    PREDICT_STACK_BYTES_CORTEX_M_COMMON,
+};
 use lockstep_tests::{leaf, reseal, small_spec, split};
 
 fn margin_and_prob(model: &Model<'_>, features: &[f32]) -> (f32, f32) {
@@ -813,7 +816,41 @@ fn cost_counts_each_trees_longest_path_and_every_term() {
     assert_eq!(cost.node_visits_max, 3 + 2);
     assert_eq!((cost.linear_terms, cost.level_codes), (0, 0));
     assert_eq!(cost.work_items_max, 5);
-    assert_eq!(cost.stack_bytes_max, PREDICT_STACK_BYTES_CORTEX_M);
+    assert_eq!(cost.stack_bytes_max, PREDICT_STACK_BYTES_CORTEX_M_COMMON);
+    // The stack bound follows the model's kind: only an f64 model with several outputs keeps
+    // an array of f64 sums.
+    let kind = |lightgbm: bool, n_outputs: usize| {
+        let mut spec = if lightgbm {
+            lightgbm_variant(&small_spec())
+        } else {
+            small_spec()
+        };
+        spec.objective = Objective::MulticlassSoftmax;
+        spec.n_outputs = n_outputs;
+        spec.base_margins = vec![0.0; n_outputs];
+        spec.trees = (0..2 * n_outputs)
+            .map(|i| TreeSpec {
+                output: i % n_outputs,
+                ..small_spec().trees[0].clone()
+            })
+            .collect();
+        if n_outputs == 1 {
+            spec.objective = Objective::Regression;
+        }
+        let bytes = spec.to_bytes().expect("build");
+        Model::from_bytes(&bytes)
+            .expect("load")
+            .cost()
+            .stack_bytes_max
+    };
+    assert_eq!(kind(true, 3), PREDICT_STACK_BYTES_CORTEX_M);
+    for (lightgbm, n_outputs) in [(true, 1), (false, 3), (false, 1)] {
+        assert_eq!(
+            kind(lightgbm, n_outputs),
+            PREDICT_STACK_BYTES_CORTEX_M_COMMON,
+            "lightgbm {lightgbm}, {n_outputs} outputs"
+        );
+    }
 
     // A lopsided tree costs its longest path, not its node count or a balanced guess.
     let mut deep = small_spec();
