@@ -406,13 +406,12 @@ impl Model<'_> {
         }
     }
 
-    /// `sum` plus the leaves of one row of a single-output f32 model, in tree order. On
-    /// Cortex-M4F/M33 a frame of its own: the walk gets the registers the caller's slices
-    /// would otherwise hold (features no longer reloaded from the stack at every node; 2
-    /// instructions per node visit, 28 bytes more stack). On Cortex-M0 it saves nothing, so
-    /// it stays inline there.
+    /// `sum` plus the leaves of one row of a single-output f32 model, in tree order (the sum
+    /// stays in a register). On Cortex-M4F/M33 a frame of its own: the walk gets the
+    /// registers the caller's slices would otherwise hold (the row is no longer reloaded from
+    /// the stack at every node visit: 2 instructions each, for 28 bytes more stack). Elsewhere
+    /// (Cortex-M0 saves nothing by it) the compiler inlines it.
     #[cfg_attr(all(target_arch = "arm", target_abi = "eabihf"), inline(never))]
-    #[cfg_attr(not(all(target_arch = "arm", target_abi = "eabihf")), inline(always))]
     fn single_sum_f32(&self, features: &[f32], mut sum: f32) -> f32 {
         self.row_leaves(features, |_, leaf| sum += f32::from_bits(leaf));
         sum
@@ -616,20 +615,28 @@ impl Model<'_> {
 
     /// Every version 1 tree's output and node records, in tree order. Trees tile the node
     /// table in order (checked at load), so each tree's nodes are the next `n_nodes` records.
+    /// A tree past the table (never, after the loader's checks) is empty on hosts and ends the
+    /// walk on Cortex-M, where that is a compare and a branch per tree instead of selects;
+    /// each is the cheaper on its targets.
     #[inline(always)]
     fn node_trees(&self) -> impl Iterator<Item = (usize, &[[u8; NODE_BYTES]])> {
         let mut rest = node_records(self.body.nodes);
-        self.body
-            .trees
-            .as_chunks::<TREE_BYTES>()
-            .0
-            .iter()
-            .map_while(move |record| {
-                let record = TreeRecord::decode(record);
-                let (nodes, tail) = rest.split_at_checked(usize::from(record.n_nodes))?;
-                rest = tail;
-                Some((usize::from(record.output), nodes))
-            })
+        let trees = self.body.trees.as_chunks::<TREE_BYTES>().0.iter();
+        #[cfg(target_arch = "arm")]
+        return trees.map_while(move |record| {
+            let record = TreeRecord::decode(record);
+            let (nodes, tail) = rest.split_at_checked(usize::from(record.n_nodes))?;
+            rest = tail;
+            Some((usize::from(record.output), nodes))
+        });
+        #[cfg(not(target_arch = "arm"))]
+        return trees.map(move |record| {
+            let record = TreeRecord::decode(record);
+            let n_nodes = usize::from(record.n_nodes);
+            let (nodes, tail) = rest.split_at_checked(n_nodes).unwrap_or((&[], &[]));
+            rest = tail;
+            (usize::from(record.output), nodes)
+        });
     }
 
     /// Every version 2 tree's output and node records, in tree order. Trees tile the node
