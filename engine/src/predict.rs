@@ -1232,7 +1232,7 @@ impl TreeWalk for CodedTree<'_> {
 /// The side `x` takes at a plain numeric split with threshold bits `threshold` (not NaN):
 /// left when `x < t`, NaN to the default side. NaN fails every comparison, so the missing
 /// direction folds into which comparison is asked.
-#[cfg(not(all(target_arch = "arm", target_abi = "eabi")))]
+#[cfg(not(target_arch = "arm"))]
 #[inline(always)]
 fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
     let t = f32::from_bits(threshold);
@@ -1241,6 +1241,23 @@ fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
         !(x >= t)
     } else {
         x < t
+    }
+}
+
+/// [`numeric_goes_left`] on Cortex-M4F/M33 (rows with a NaN): a branch on the comparison's
+/// flags sends `x < t` left at once, and only the rest looks at the default side (on
+/// Cortex-M4F 6 instructions for a left turn, 13 for a right, against 12 either way for
+/// the hosts' select).
+#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+#[inline(always)]
+fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
+    let t = f32::from_bits(threshold);
+    if x < t {
+        true
+    } else if x >= t {
+        false
+    } else {
+        default_left
     }
 }
 
