@@ -7,7 +7,9 @@
 //! (a row at a leaf stays there), so the rows' node loads are independent and overlap; each
 //! row's sum still adds the trees in tree order, so both walks give the same bits. Which split
 //! test the walks compile to is chosen once at load ([`Walk`]): models whose splits are all
-//! plain numeric skip the categorical and missing-mode checks.
+//! plain numeric skip the categorical and missing-mode checks. On Cortex-M, where a row walks
+//! one tree at a time, such a model's rows without NaN (checked once per row) take one
+//! comparison per split, `x < t` ([`NanFreeTree`]).
 
 use crate::compiled::OutputTransform;
 use crate::format::{
