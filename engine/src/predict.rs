@@ -1246,11 +1246,11 @@ fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
     }
 }
 
-/// [`numeric_goes_left`] on Cortex-M4F/M33 (rows with a NaN): a branch on the comparison's
-/// flags sends `x < t` left at once, and only the rest looks at the default side (on
-/// Cortex-M4F 6 instructions for a left turn, 13 for a right, against 12 either way for
-/// the hosts' select).
-#[cfg(all(target_arch = "arm", target_abi = "eabihf"))]
+/// [`numeric_goes_left`] on Cortex-M4F/M33 (rows with a NaN; and any other Arm target but
+/// the FPU-less `eabi` ones): a branch on the comparison's flags sends `x < t` left at once,
+/// and only the rest looks at the default side (on Cortex-M4F 6 instructions for a left
+/// turn, 13 for a right, against 12 either way for the hosts' select).
+#[cfg(all(target_arch = "arm", not(target_abi = "eabi")))]
 #[inline(always)]
 fn numeric_goes_left(x: f32, threshold: u32, default_left: bool) -> bool {
     let t = f32::from_bits(threshold);
