@@ -215,7 +215,9 @@
 //! and 1.32x in batches for 300x6 (1.86x and 1.42x for 100x3, where a row's split codes are a
 //! larger share); on Cortex-M4F 92,358 instructions per inference against 56,120 and on
 //! Cortex-M0 226,962 against 145,548 (`lockstep parity --cost`; 100x3: 19,391 against 12,339
-//! and 52,033 against 36,514). What stands in the way: a node visit reads its split value
+//! and 52,033 against 36,514), measured before the version 1 Cortex-M walk's later cuts
+//! (`NanFreeTree`, about a quarter to a third fewer instructions), which widened the gap. What
+//! stands in the way: a node visit reads its split value
 //! through the feature's run start, two dependent loads where version 1 has the threshold
 //! inline, and on hosts the codes that avoid them cost a search per feature per row. So
 //! version 1 stays what the builder writes.
