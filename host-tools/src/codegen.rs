@@ -12,19 +12,20 @@
 //! it depends on `lockstep-engine` for nothing else.
 //!
 //! `predict_batch(rows, margins, outputs)` scores many rows with the same bits per row. It takes
-//! rows in blocks of `BLOCK` (128 rows on a host, 4 on a microcontroller): first each row's codes
-//! into a record (`Codes`, the codes in their narrowest integer type), then each group of trees
-//! (about 1,024 nodes, emitted as a function of its own) walks every row of the block,
-//! adding into that row's sums, which the next group continues: each row's sums see the trees in
-//! tree order, so the bits are `predict`'s; then the transform per row. A group's code stays in the
-//! instruction cache while it serves the whole block, where `predict` streams every tree's code per
-//! row (the whole model's code for a large one). The block lives on the stack: `BLOCK` records and
-//! sums (`BLOCK` x (record + 4 or 8 bytes per output): 3.7 KB for the 300x6 model on a host, about
-//! 120 bytes on a microcontroller). Slices of unequal lengths: the rows all three have are scored,
-//! the rest left as they are. A model of at most [`SMALL_MODEL_NODES`] nodes, whose code stays in
-//! the cache anyway, gets a loop of `predict` instead (faster there). The single-row path is
-//! emitted as before (its code and device figures do not change); the trees are emitted twice, so
-//! the module is about twice as long.
+//! rows in blocks of `BLOCK` (on a host 256 rows, fewer when they would take more than 8 KB of
+//! stack; 4 on a microcontroller): first each row's codes into a record (`Codes`, the codes in
+//! their narrowest integer type), then each group of trees (about 1,024 nodes, emitted as a
+//! function of its own) walks every row of the block, adding into that row's sums, which the next
+//! group continues: each row's sums see the trees in tree order, so the bits are `predict`'s; then
+//! the transform per row. A group's code stays in the instruction cache while it serves the whole
+//! block, where `predict` streams every tree's code per row (the whole model's code for a large
+//! one). The block lives on the stack: `BLOCK` records and sums (`BLOCK` x (record + 4 or 8 bytes
+//! per output): 7.4 KB for the compare models on a host, about 120 bytes on a microcontroller).
+//! Slices of unequal lengths: the rows all three have are scored, the rest left as they are. A
+//! model of at most [`SMALL_MODEL_NODES`] nodes, whose code stays in the cache anyway, gets a loop
+//! of `predict` instead (faster there). The single-row path is emitted as before (its code and
+//! device figures do not change); the trees are emitted twice, so the module is about twice as
+//! long.
 //!
 //! How a split is decided without a float comparison. Per feature, the distinct thresholds of
 //! its numeric splits, sorted (t_0 < ... < t_{m-1}), define a code per row:
@@ -172,11 +173,19 @@ const SEARCH_STEP_INSTRUCTIONS: f64 = 1.0;
 /// group, 300x6: 1.00x.)
 const GROUP_NODES: usize = 1024;
 
-/// Rows per block of the batch walk on a host. Measured as [`GROUP_NODES`], 1024-node groups:
-/// XGBoost 300x6 4 rows 0.98x, 16 1.16x, 32 1.37x, 64 1.28-1.34x, 128 1.38x; XGBoost 1000x8
-/// 16 rows 1.16x, 32 1.36-1.38x, 64 1.55-1.61x, 128 1.72x. The block's records and sums are
-/// on the stack (128 rows: about 3.7 KB for the 300x6 model).
-const BLOCK_ROWS: usize = 128;
+/// Rows per block of the batch walk on a host, at most. Measured as [`GROUP_NODES`],
+/// 1024-node groups: XGBoost 300x6 4 rows 0.98x, 16 1.16x, 32 1.37x, 64 1.28-1.34x, 128 1.38x,
+/// 256 1.36x; XGBoost 1000x8 16 rows 1.16x, 32 1.36-1.38x, 64 1.55-1.61x, 128 1.72-1.76x, 256
+/// 1.83-1.84x.
+const BLOCK_ROWS: usize = 256;
+
+/// Bytes of stack a host block (its records and sums) may take: the block has fewer rows
+/// (down to [`BLOCK_ROWS_MIN`]) when its rows would take more. The compare models' rows take
+/// 29 bytes (25 one-byte codes and an f32 sum): 256 rows, 7.4 KB.
+const BLOCK_BYTES: usize = 8 * 1024;
+
+/// Rows per block on a host, at least.
+const BLOCK_ROWS_MIN: usize = 8;
 
 /// Models of at most this many nodes get no batch walk: their `predict_batch` is a loop of
 /// `predict`, which is faster while the whole model's code stays in the instruction cache.
@@ -510,13 +519,14 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
         return Ok(out);
     }
     // The batch walk: a record of each row's codes, trees in groups over a block of rows.
+    let host_block = host_block_rows(row_bytes(&fields, n_outputs, f64_model));
     let _ = writeln!(
         out,
         "\n/// Rows per block of [`predict_batch`]: on a host, enough rows that each group of trees,\n\
-         /// its code loaded into the instruction cache once per block, serves many; on a\n\
-         /// microcontroller (no instruction cache to keep) a few, so the block's records stay\n\
-         /// small on the stack.\n#[cfg(not(target_os = \"none\"))]\nconst BLOCK: usize = \
-         {BLOCK_ROWS};\n#[cfg(target_os = \"none\")]\nconst BLOCK: usize = \
+         /// its code loaded into the instruction cache once per block, serves many (as many as\n\
+         /// fit 8 KB of stack, at most 256); on a microcontroller (no instruction cache to keep)\n\
+         /// a few, so the block's records stay small on the stack.\n#[cfg(not(target_os = \"none\"))]\nconst BLOCK: usize = \
+         {host_block};\n#[cfg(target_os = \"none\")]\nconst BLOCK: usize = \
          {BLOCK_ROWS_DEVICE};\n\n\
          /// One row's split codes (what `sums` computes first): the batch walk's record of a row.\n\
          #[derive(Clone, Copy)]\nstruct Codes {{"
@@ -602,6 +612,29 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
     }
     out.push_str("        }\n    }\n}\n");
     Ok(out)
+}
+
+/// Rows per block on a host for rows of `row_bytes` bytes: as many as [`BLOCK_BYTES`] holds,
+/// from [`BLOCK_ROWS_MIN`] to [`BLOCK_ROWS`].
+fn host_block_rows(row_bytes: usize) -> usize {
+    (BLOCK_BYTES / row_bytes.max(1)).clamp(BLOCK_ROWS_MIN, BLOCK_ROWS)
+}
+
+/// Bytes of stack one row of a batch block takes: its record (`Codes`, laid out as rustc may:
+/// the fields' sizes rounded up to the largest alignment) and its sums.
+fn row_bytes(fields: &[(String, &str)], n_outputs: usize, f64_model: bool) -> usize {
+    let (size, align) = fields
+        .iter()
+        .fold((0usize, 1usize), |(size, align), (_, ty)| {
+            let (s, a) = match *ty {
+                "u8" | "bool" => (1, 1),
+                "u16" => (2, 2),
+                "Option<u32>" => (8, 4),
+                _ => (4, 4),
+            };
+            (size + s, usize::max(align, a))
+        });
+    size.div_ceil(align) * align + n_outputs * if f64_model { 8 } else { 4 }
 }
 
 /// The model SHA-256 (hex) a generated module declares (`MODEL_SHA256_HEX`), if `code` is one.
@@ -854,5 +887,21 @@ mod tests {
             assert_eq!(code.contains("fn group0("), blocks, "{batch:?}");
             assert_eq!(code.contains("struct Codes"), blocks, "{batch:?}");
         }
+    }
+
+    #[test]
+    fn a_batch_row_takes_its_record_rounded_to_its_alignment_and_its_sums() {
+        let fields = |types: &[&'static str]| -> Vec<(String, &'static str)> {
+            types.iter().map(|t| (String::new(), *t)).collect()
+        };
+        assert_eq!(row_bytes(&fields(&["u8"; 25]), 1, false), 29);
+        assert_eq!(row_bytes(&fields(&["u8", "Option<u32>"]), 1, false), 16);
+        assert_eq!(row_bytes(&fields(&["u16", "u8"]), 3, true), 28);
+        assert_eq!(row_bytes(&[], 2, false), 8);
+        // Wide rows get fewer rows per block, down to the minimum.
+        let wide = fields(&["u16"; 2000]);
+        assert_eq!(host_block_rows(row_bytes(&wide, 1, false)), BLOCK_ROWS_MIN);
+        assert_eq!(host_block_rows(29), BLOCK_ROWS);
+        assert_eq!(host_block_rows(100), 81);
     }
 }
