@@ -8,10 +8,10 @@
 //!
 //! Usage: TIMER - ROWS.f32 N_FEATURES SINGLE_ROWS [--outputs] (the model is compiled in; the
 //! `-` keeps the command line of the other timers). After one untimed pass over every row
-//! (warm-up), it times one pass of single-row `predict` calls over every row (the module has
-//! no batch entry point), then `predict` on each of the first SINGLE_ROWS rows, one call at a
-//! time, and prints `batch_ns=<total> single_ns=<median of the per-call times>`, then with
-//! `--outputs` the timed pass's outputs as f32 bits.
+//! (warm-up), it times one `predict_batch` call over every row (the module's batch entry point:
+//! rows in blocks, groups of trees over each block), then `predict` on each of the first
+//! SINGLE_ROWS rows, one call at a time, and prints `batch_ns=<total> single_ns=<median of the
+//! per-call times>`, then with `--outputs` the timed pass's outputs as f32 bits.
 
 mod model;
 mod protocol;
@@ -25,23 +25,6 @@ fn main() -> ExitCode {
         Err(message) => {
             eprintln!("codegen-timer: {message}");
             ExitCode::from(1)
-        }
-    }
-}
-
-/// One pass of single-row calls over `rows`, each row's outputs written to its slot.
-fn pass(rows: &[[f32; model::N_FEATURES]], margins: &mut [f32], outputs: &mut [f32]) {
-    let n = model::N_OUTPUTS;
-    for ((row, m), o) in rows
-        .iter()
-        .zip(margins.chunks_exact_mut(n))
-        .zip(outputs.chunks_exact_mut(n))
-    {
-        if let (Ok(m), Ok(o)) = (
-            <&mut [f32; model::N_OUTPUTS]>::try_from(m),
-            <&mut [f32; model::N_OUTPUTS]>::try_from(o),
-        ) {
-            model::predict(row, m, o);
         }
     }
 }
@@ -66,14 +49,15 @@ fn run() -> Result<(), String> {
         .chunks_exact(model::N_FEATURES)
         .filter_map(|row| <[f32; model::N_FEATURES]>::try_from(row).ok())
         .collect();
-    let mut margins = vec![0.0f32; rows.len() * model::N_OUTPUTS];
-    let mut outputs = vec![0.0f32; rows.len() * model::N_OUTPUTS];
+    let mut margins = vec![[0.0f32; model::N_OUTPUTS]; rows.len()];
+    let mut outputs = vec![[0.0f32; model::N_OUTPUTS]; rows.len()];
 
-    pass(&rows, &mut margins, &mut outputs);
+    model::predict_batch(&rows, &mut margins, &mut outputs);
     let start = Instant::now();
-    pass(std::hint::black_box(&rows), &mut margins, &mut outputs);
+    model::predict_batch(std::hint::black_box(&rows), &mut margins, &mut outputs);
     let batch_ns = start.elapsed().as_nanos();
     std::hint::black_box(&outputs);
+    let outputs: Vec<f32> = outputs.iter().flatten().copied().collect();
 
     let mut one_margin = [0.0f32; model::N_OUTPUTS];
     let mut one_output = [0.0f32; model::N_OUTPUTS];

@@ -11,6 +11,22 @@
 //! and `exp` live there only), with the order keys and the category rule from the same module;
 //! it depends on `lockstep-engine` for nothing else.
 //!
+//! `predict_batch(rows, margins, outputs)` scores many rows with the same bits per row. It takes
+//! rows in blocks of `BLOCK` (on a host 256 rows, fewer when they would take more than 8 KB of
+//! stack; 4 on a microcontroller): first each row's codes into a record (`Codes`, the codes in
+//! their narrowest integer type), then each group of trees (about 1,024 nodes, emitted as a
+//! function of its own) walks every row of the block, adding into that row's sums, which the next
+//! group continues: each row's sums see the trees in tree order, so the bits are `predict`'s; then
+//! the transform per row. A group's code stays in the instruction cache while it serves the whole
+//! block, where `predict` streams every tree's code per row (the whole model's code for a large
+//! one). The block lives on the stack: `BLOCK` records and sums (`BLOCK` x (record + 4 or 8 bytes
+//! per output): 7.4 KB for the compare models on a host, about 120 bytes on a microcontroller).
+//! Slices of unequal lengths: the rows all three have are scored, the rest left as they are. A
+//! model of at most [`SMALL_MODEL_NODES`] nodes, whose code stays in the cache anyway, gets a loop
+//! of `predict` instead (faster there). The single-row path is emitted as before (its code and
+//! device figures do not change); the trees are emitted twice, so the module is about twice as
+//! long.
+//!
 //! How a split is decided without a float comparison. Per feature, the distinct thresholds of
 //! its numeric splits, sorted (t_0 < ... < t_{m-1}), define a code per row:
 //! `code(x) = #{ i : t_i <= x }`, found once per row by a branch-light binary search over the
@@ -63,11 +79,28 @@ pub enum CodegenError {
     },
 }
 
-/// What the header of the emitted module records besides the model.
+/// What the header of the emitted module records besides the model, and how its
+/// `predict_batch` walks.
 #[derive(Debug, Clone, Default)]
 pub struct CodegenOptions {
     /// The command that generated the module, as the header shows it.
     pub command: String,
+    /// How `predict_batch` walks the trees.
+    pub batch: BatchWalk,
+}
+
+/// How the emitted `predict_batch` walks the trees (the bits are the same either way).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum BatchWalk {
+    /// Blocks of rows for models of more than [`SMALL_MODEL_NODES`] nodes, rows one at a time
+    /// for smaller ones (what `lockstep codegen` writes).
+    #[default]
+    Auto,
+    /// Blocks of rows, each group of trees over a whole block, whatever the model's size.
+    Blocks,
+    /// Rows one at a time through `predict`.
+    Rows,
 }
 
 /// How a numeric split treats a missing value, which picks the code variant it reads.
@@ -130,6 +163,40 @@ struct FeaturePlan {
 /// the Cortex-M4F (1.0: 1,926 and 6,584 instructions; 5.0: 1,995 and 6,714), and the
 /// Cortex-M0 barely moves (13,600 / 38,443 against 13,510 / 38,427).
 const SEARCH_STEP_INSTRUCTIONS: f64 = 1.0;
+
+/// Nodes per group of trees in the batch walk (`predict_batch`): a group is a function that
+/// walks its trees over a whole block of rows. Measured on the compare models (host, one
+/// thread; rows/s of `predict_batch` over a loop of `predict` in the same process): XGBoost
+/// 300x6, 64-row blocks: 512 nodes 1.31x, 1024 1.28-1.34x, 2048 1.26x; 16-row blocks: 256
+/// nodes 1.08x, 1024 1.16x, 4096 1.13x, every tree in one group 1.00x; XGBoost 1000x8, 64-row
+/// blocks: 1024 nodes 1.55-1.61x, 4096 1.32x. (A loop over the block per tree instead of per
+/// group, 300x6: 1.00x.)
+const GROUP_NODES: usize = 1024;
+
+/// Rows per block of the batch walk on a host, at most. Measured as [`GROUP_NODES`],
+/// 1024-node groups: XGBoost 300x6 4 rows 0.98x, 16 1.16x, 32 1.37x, 64 1.28-1.34x, 128 1.38x,
+/// 256 1.36x; XGBoost 1000x8 16 rows 1.16x, 32 1.36-1.38x, 64 1.55-1.61x, 128 1.72-1.76x, 256
+/// 1.83-1.84x.
+const BLOCK_ROWS: usize = 256;
+
+/// Bytes of stack a host block (its records and sums) may take: the block has fewer rows
+/// (down to [`BLOCK_ROWS_MIN`]) when its rows would take more. The compare models' rows take
+/// 29 bytes (25 one-byte codes and an f32 sum): 256 rows, 7.4 KB.
+const BLOCK_BYTES: usize = 8 * 1024;
+
+/// Rows per block on a host, at least.
+const BLOCK_ROWS_MIN: usize = 8;
+
+/// Models of at most this many nodes get no batch walk: their `predict_batch` is a loop of
+/// `predict`, which is faster while the whole model's code stays in the instruction cache.
+/// Measured as `GROUP_NODES` (the batch walk over a loop of `predict`): XGBoost 100x3 (1,426
+/// nodes) 0.73-0.75x, LightGBM 100 trees (6,100 nodes) 0.94-0.96x, XGBoost 300x6 (18,686
+/// nodes) 1.28-1.38x, LightGBM 500 trees (30,500 nodes) 1.20x.
+pub const SMALL_MODEL_NODES: usize = 8192;
+
+/// Rows per block of the batch walk on a microcontroller (`target_os = "none"`): no
+/// instruction cache to keep, so a block only has to keep the stack small.
+const BLOCK_ROWS_DEVICE: usize = 4;
 
 /// The emitted Rust module for `model`.
 pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, CodegenError> {
@@ -215,8 +282,10 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
         tables.push_str("];\n");
     }
 
-    // The walk: per-row codes, then every tree in order.
+    // The walk: per-row codes, then every tree in order. `fields` collects the codes a split
+    // reads (name, type), the batch walk's per-row record.
     let mut body = String::new();
+    let mut fields: Vec<(String, &str)> = Vec::new();
     for (&feature, plan) in &plans {
         let keys = sorted.get(&feature).map_or(&[][..], Vec::as_slice);
         let _ = writeln!(body, "let x{feature} = features[{feature}];");
@@ -268,6 +337,15 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
                     }
                 };
                 let _ = writeln!(body, "let {name}: {code_type} = {value};");
+                // The batch record keeps codes in the narrowest type (loads zero-extend).
+                let narrow = if m <= 0xff {
+                    "u8"
+                } else if m <= 0xffff {
+                    "u16"
+                } else {
+                    "u32"
+                };
+                fields.push((name, narrow));
             }
         } else if !plan.keys.is_empty() {
             // Keys compared directly: a missing value's key is below (left) or above (right)
@@ -293,6 +371,7 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
                     ),
                 };
                 let _ = writeln!(body, "let d{feature}{}: i32 = {value};", variant.suffix());
+                fields.push((format!("d{feature}{}", variant.suffix()), "i32"));
             }
         }
         if plan.categorical {
@@ -301,8 +380,16 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
                 "let cat{feature} = compiled::category(NUMERICS, x{feature});\n\
                  let catz{feature} = if nan{feature} {{ compiled::category(NUMERICS, 0.0) }} else {{ cat{feature} }};"
             );
+            fields.push((format!("nan{feature}"), "bool"));
+            if plan.zero_missing {
+                fields.push((format!("small{feature}"), "bool"));
+            }
+            fields.push((format!("cat{feature}"), "Option<u32>"));
+            fields.push((format!("catz{feature}"), "Option<u32>"));
         }
     }
+
+    let codes_body = body.clone();
 
     let base = |output: usize| -> String {
         let value = model.base_margin(output);
@@ -313,30 +400,57 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
         }
     };
     let base_first = model.base_order() == BaseOrder::First;
-    for output in 0..n_outputs {
-        let start = if base_first {
-            base(output)
-        } else if f64_model {
-            "0.0_f64".into()
-        } else {
-            "0.0_f32".into()
-        };
+    let starts: Vec<String> = (0..n_outputs)
+        .map(|output| {
+            if base_first {
+                base(output)
+            } else if f64_model {
+                "0.0_f64".into()
+            } else {
+                "0.0_f32".into()
+            }
+        })
+        .collect();
+    for (output, start) in starts.iter().enumerate() {
         let _ = writeln!(body, "let mut s{output}: {float} = {start};");
     }
+    let single = Emit {
+        sorted: &sorted,
+        numerics: model.numerics(),
+        codes: "",
+    };
+    let batch = Emit {
+        codes: "c.",
+        ..single
+    };
+    let sums: Vec<String> = (0..n_outputs).map(|o| format!("s{o}")).collect();
+    let sums = sums.join(", ");
+    let mut_sums: Vec<String> = (0..n_outputs).map(|o| format!("mut s{o}")).collect();
+    let mut_sums = mut_sums.join(", ");
+    let row_loop_open =
+        format!("for (c, s) in codes.iter().zip(sums.iter_mut()) {{\nlet [{mut_sums}] = *s;\n");
+    let row_loop_close = format!("*s = [{sums}];\n}}\n");
     let mut sets = Vec::new();
+    let mut batch_sets = Vec::new();
+    // The batch walk's trees in groups of about GROUP_NODES nodes: (first tree, last tree, code).
+    let mut groups: Vec<(usize, usize, String)> = Vec::new();
+    let mut group_size = 0usize;
     for (index, tree) in trees.iter().enumerate() {
         let _ = writeln!(body, "// tree {index}");
-        emit_node(
-            &mut body,
-            tree,
-            index,
-            0,
-            &sorted,
-            f64_model,
-            &mut sets,
-            model.numerics(),
-        )?;
+        emit_node(&mut body, &single, tree, index, 0, &mut sets)?;
         body.push('\n');
+
+        if groups.is_empty() || group_size > 0 && group_size + tree.n_nodes() > GROUP_NODES {
+            groups.push((index, index, String::new()));
+            group_size = 0;
+        }
+        if let Some((_, last, code)) = groups.last_mut() {
+            *last = index;
+            group_size += tree.n_nodes();
+            let _ = writeln!(code, "// tree {index}");
+            emit_node(code, &batch, tree, index, 0, &mut batch_sets)?;
+            code.push('\n');
+        }
     }
     if !base_first {
         for output in 0..n_outputs {
@@ -351,8 +465,6 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
         tables.push_str("];\n");
     }
 
-    let sums: Vec<String> = (0..n_outputs).map(|o| format!("s{o}")).collect();
-    let sums = sums.join(", ");
     out.push_str(&tables);
     out.push('\n');
     out.push_str(HELPERS);
@@ -385,7 +497,144 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
             "*margins = sums(features);\ncompiled::finish_f32(&TRANSFORM, margins, outputs);\n}}"
         );
     }
+
+    let n_nodes: usize = trees.iter().map(TreeView::n_nodes).sum();
+    let rows = match options.batch {
+        BatchWalk::Auto => n_nodes <= SMALL_MODEL_NODES,
+        BatchWalk::Blocks => false,
+        BatchWalk::Rows => true,
+    };
+    if rows {
+        // The whole model's code stays in the instruction cache: one row at a time is faster.
+        let _ = writeln!(
+            out,
+            "\n/// Scores rows (NaN means missing) as [`predict`] scores each, bit for bit: `margins[i]` \
+             and\n/// `outputs[i]` get row `i`'s. The model is small, so rows are scored one at a \
+             time. When the\n/// lengths differ, the rows all three have are scored and the rest \
+             left as they are.\npub fn predict_batch(\n    rows: &[[f32; N_FEATURES]],\n    \
+             margins: &mut [[f32; N_OUTPUTS]],\n    outputs: &mut [[f32; N_OUTPUTS]],\n) {{\n    \
+             for ((row, m), o) in rows.iter().zip(margins.iter_mut()).zip(outputs.iter_mut()) {{\n        \
+             predict(row, m, o);\n    }}\n}}"
+        );
+        return Ok(out);
+    }
+    // The batch walk: a record of each row's codes, trees in groups over a block of rows.
+    let host_block = host_block_rows(row_bytes(&fields, n_outputs, f64_model));
+    let _ = writeln!(
+        out,
+        "\n/// Rows per block of [`predict_batch`]: on a host, enough rows that each group of trees,\n\
+         /// its code loaded into the instruction cache once per block, serves many (as many as\n\
+         /// fit 8 KB of stack, at most 256); on a microcontroller (no instruction cache to keep)\n\
+         /// a few, so the block's records stay small on the stack.\n#[cfg(not(target_os = \"none\"))]\nconst BLOCK: usize = \
+         {host_block};\n#[cfg(target_os = \"none\")]\nconst BLOCK: usize = \
+         {BLOCK_ROWS_DEVICE};\n\n\
+         /// One row's split codes (what `sums` computes first): the batch walk's record of a row.\n\
+         #[derive(Clone, Copy)]\nstruct Codes {{"
+    );
+    for (name, ty) in &fields {
+        let _ = writeln!(out, "    {name}: {ty},");
+    }
+    let _ = writeln!(out, "}}\n\nconst NO_CODES: Codes = Codes {{");
+    for (name, ty) in &fields {
+        let zero = match *ty {
+            "bool" => "false",
+            "Option<u32>" => "None",
+            _ => "0",
+        };
+        let _ = writeln!(out, "    {name}: {zero},");
+    }
+    let _ = writeln!(
+        out,
+        "}};\n\n/// A row's codes.\n#[inline(always)]\n#[allow(unused_variables, clippy::all)]\n\
+         fn codes(features: &[f32; N_FEATURES]) -> Codes {{"
+    );
+    out.push_str(&codes_body);
+    let values: Vec<String> = fields
+        .iter()
+        .map(|(name, ty)| match *ty {
+            "u8" | "u16" => format!("{name}: {name} as {ty}"),
+            _ => name.clone(),
+        })
+        .collect();
+    let _ = writeln!(out, "Codes {{ {} }}\n}}", values.join(", "));
+    for (g, (first, last, code)) in groups.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "\n/// Trees {first} to {last} for every row of a block, each row's sums in tree order.\n\
+             #[inline(never)]\n#[allow(unused_mut, unused_variables, clippy::all)]\n\
+             fn group{g}(codes: &[Codes], sums: &mut [[{float}; N_OUTPUTS]]) {{"
+        );
+        out.push_str(&row_loop_open);
+        out.push_str(code);
+        out.push_str(&row_loop_close);
+        out.push_str("}\n");
+    }
+    let _ = writeln!(
+        out,
+        "\n/// Scores rows (NaN means missing) as [`predict`] scores each, bit for bit: `margins[i]` \
+         and\n/// `outputs[i]` get row `i`'s. Rows are taken in blocks of [`BLOCK`]: each row's codes \
+         once, then\n/// each group of trees for the whole block (so its code stays in cache). When \
+         the lengths differ,\n/// the rows all three have are scored and the rest left as they \
+         are.\npub fn predict_batch(\n    rows: &[[f32; N_FEATURES]],\n    margins: &mut [[f32; \
+         N_OUTPUTS]],\n    outputs: &mut [[f32; N_OUTPUTS]],\n) {{\n    for ((rows, margins), \
+         outputs) in rows\n        .chunks(BLOCK)\n        .zip(margins.chunks_mut(BLOCK))\n        \
+         .zip(outputs.chunks_mut(BLOCK))\n    {{\n        let n = \
+         rows.len().min(margins.len()).min(outputs.len());\n        let mut block = [NO_CODES; \
+         BLOCK];\n        for (c, row) in block.iter_mut().zip(rows) {{\n            *c = \
+         codes(row);\n        }}\n        let mut sums = [[{}]; BLOCK];\n        if let \
+         (Some(codes), Some(sums)) = (block.get(..n), sums.get_mut(..n)) {{",
+        starts.join(", ")
+    );
+    for g in 0..groups.len() {
+        let _ = writeln!(out, "            group{g}(codes, sums);");
+    }
+    let _ = writeln!(
+        out,
+        "        }}\n        for ((s, m), o) in sums.iter().zip(margins.iter_mut()).zip(outputs.iter_mut()).take(n) {{\n            \
+         let [{}] = *s;",
+        if base_first { &sums } else { &mut_sums }
+    );
+    if !base_first {
+        for output in 0..n_outputs {
+            let _ = writeln!(out, "            s{output} += {};", base(output));
+        }
+    }
+    if f64_model {
+        let _ = writeln!(
+            out,
+            "            let mut s = [{sums}];\n            compiled::finish_f64(&TRANSFORM, &mut s, m, o);"
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "            *m = [{sums}];\n            compiled::finish_f32(&TRANSFORM, m, o);"
+        );
+    }
+    out.push_str("        }\n    }\n}\n");
     Ok(out)
+}
+
+/// Rows per block on a host for rows of `row_bytes` bytes: as many as [`BLOCK_BYTES`] holds,
+/// from [`BLOCK_ROWS_MIN`] to [`BLOCK_ROWS`].
+fn host_block_rows(row_bytes: usize) -> usize {
+    (BLOCK_BYTES / row_bytes.max(1)).clamp(BLOCK_ROWS_MIN, BLOCK_ROWS)
+}
+
+/// Bytes of stack one row of a batch block takes: its record (`Codes`, laid out as rustc may:
+/// the fields' sizes rounded up to the largest alignment) and its sums.
+fn row_bytes(fields: &[(String, &str)], n_outputs: usize, f64_model: bool) -> usize {
+    let (size, align) = fields
+        .iter()
+        .fold((0usize, 1usize), |(size, align), (_, ty)| {
+            let (s, a) = match *ty {
+                "u8" | "bool" => (1, 1),
+                "u16" => (2, 2),
+                "Option<u32>" => (8, 4),
+                _ => (4, 4),
+            };
+            (size + s, usize::max(align, a))
+        });
+    size.div_ceil(align) * align + n_outputs * if f64_model { 8 } else { 4 }
 }
 
 /// The model SHA-256 (hex) a generated module declares (`MODEL_SHA256_HEX`), if `code` is one.
@@ -433,8 +682,9 @@ fn header(out: &mut String, model: &Model<'_>, trees: &[TreeView<'_>], options: 
          //! engine:  lockstep-engine {} (the output transform is `lockstep_engine::compiled`)\n\
          //! command: {command}\n\
          //!\n\
-         //! `predict` writes exactly the bits `lockstep_engine::Model::predict` writes for this\n\
-         //! model, without allocating or panicking.\n\
+         //! `predict` (one row) and `predict_batch` (rows in blocks) write exactly the bits\n\
+         //! `lockstep_engine::Model::predict` writes for this model, without allocating or\n\
+         //! panicking.\n\
          #![forbid(unsafe_code)]\n\
          #![allow(clippy::all, dead_code)]\n\
          \n\
@@ -505,26 +755,36 @@ fn literal_f64(value: f64) -> String {
     format!("{value:?}_f64")
 }
 
-/// Emits node `index` of `tree` (tree number `tree_index`) as an expression: a leaf's value,
-/// or `if <goes left> { left } else { right }`.
-#[allow(clippy::too_many_arguments)]
+/// What emitting a tree's code needs besides the tree.
+struct Emit<'a> {
+    /// Binned features' sorted threshold keys.
+    sorted: &'a BTreeMap<usize, Vec<i32>>,
+    /// The model's arithmetic.
+    numerics: Numerics,
+    /// What names a row's codes: `""` for the single-row walk's locals, `"c."` for the batch
+    /// walk's record.
+    codes: &'a str,
+}
+
+/// Emits node `index` of `tree` (tree number `tree_index`) as a statement: a leaf adds its
+/// value to its output's sum, a split is `if <goes left> { left } else { right }`. A
+/// categorical split's bitset is appended to `sets` (named by its position there).
 fn emit_node(
     out: &mut String,
+    emit: &Emit<'_>,
     tree: &TreeView<'_>,
     tree_index: usize,
     index: usize,
-    sorted: &BTreeMap<usize, Vec<i32>>,
-    f64_model: bool,
     sets: &mut Vec<Vec<u32>>,
-    numerics: Numerics,
 ) -> Result<(), CodegenError> {
     let node = tree.node(index).ok_or(CodegenError::MissingNode {
         tree: tree_index,
         node: index,
     })?;
+    let c = emit.codes;
     match node {
         NodeView::Leaf { value } => {
-            let value = if f64_model {
+            let value = if emit.numerics.is_f64() {
                 literal_f64(value)
             } else {
                 literal_f32(value as f32)
@@ -542,13 +802,13 @@ fn emit_node(
                 SplitTest::Less(t) => {
                     let variant = Variant::of(missing, default_left).suffix();
                     let key = order_key(t);
-                    match sorted.get(&feature) {
+                    match emit.sorted.get(&feature) {
                         Some(keys) => {
                             let j = keys.partition_point(|&k| k < key);
-                            let _ = writeln!(out, "if c{feature}{variant} <= {j} {{");
+                            let _ = writeln!(out, "if {c}c{feature}{variant} <= {j} {{");
                         }
                         None => {
-                            let _ = writeln!(out, "if d{feature}{variant} < {key} {{");
+                            let _ = writeln!(out, "if {c}d{feature}{variant} < {key} {{");
                         }
                     }
                 }
@@ -562,38 +822,86 @@ fn emit_node(
                     let set_index = sets.len();
                     sets.push(words);
                     let missing_expr = match missing {
-                        MissingMode::NanDefault => format!("nan{feature}"),
-                        MissingMode::ZeroOrNanDefault => format!("small{feature}"),
+                        MissingMode::NanDefault => format!("{c}nan{feature}"),
+                        MissingMode::ZeroOrNanDefault => format!("{c}small{feature}"),
                         MissingMode::NanAsZero => "false".into(),
                     };
                     let category = match missing {
-                        MissingMode::NanAsZero => format!("catz{feature}"),
-                        _ => format!("cat{feature}"),
+                        MissingMode::NanAsZero => format!("{c}catz{feature}"),
+                        _ => format!("{c}cat{feature}"),
                     };
                     // LightGBM sends members left; XGBoost sends members right.
-                    let member_side = if numerics.is_f64() { "" } else { "!" };
+                    let member_side = if emit.numerics.is_f64() { "" } else { "!" };
                     let _ = writeln!(
                         out,
                         "if if {missing_expr} {{ {default_left} }} else {{ {member_side}member(&S{set_index}, {category}) }} {{"
                     );
                 }
             }
-            emit_node(
-                out, tree, tree_index, left, sorted, f64_model, sets, numerics,
-            )?;
+            emit_node(out, emit, tree, tree_index, left, sets)?;
             out.push_str("\n} else {\n");
-            emit_node(
-                out,
-                tree,
-                tree_index,
-                left + 1,
-                sorted,
-                f64_model,
-                sets,
-                numerics,
-            )?;
+            emit_node(out, emit, tree, tree_index, left + 1, sets)?;
             out.push_str("\n}");
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The LightGBM binary fixture (100 trees, under [`SMALL_MODEL_NODES`] nodes), compiled.
+    fn small_model() -> Vec<u8> {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/cases/lgb-4.7.0-binary.txt"
+        );
+        let source = std::fs::read(path).expect("fixture");
+        crate::compile::compile(&source).expect("compile").bytes
+    }
+
+    #[test]
+    fn a_small_model_is_batched_a_row_at_a_time_unless_blocks_are_asked_for() {
+        let bytes = small_model();
+        let model = Model::from_bytes(&bytes).expect("load");
+        let n_nodes: usize = model.trees().map(|t| t.n_nodes()).sum();
+        assert!(n_nodes <= SMALL_MODEL_NODES, "{n_nodes} nodes");
+        let with = |batch| {
+            generate(
+                &model,
+                &CodegenOptions {
+                    command: String::new(),
+                    batch,
+                },
+            )
+            .expect("generate")
+        };
+        for (batch, blocks) in [
+            (BatchWalk::Auto, false),
+            (BatchWalk::Rows, false),
+            (BatchWalk::Blocks, true),
+        ] {
+            let code = with(batch);
+            assert!(code.contains("pub fn predict_batch("), "{batch:?}");
+            assert_eq!(code.contains("fn group0("), blocks, "{batch:?}");
+            assert_eq!(code.contains("struct Codes"), blocks, "{batch:?}");
+        }
+    }
+
+    #[test]
+    fn a_batch_row_takes_its_record_rounded_to_its_alignment_and_its_sums() {
+        let fields = |types: &[&'static str]| -> Vec<(String, &'static str)> {
+            types.iter().map(|t| (String::new(), *t)).collect()
+        };
+        assert_eq!(row_bytes(&fields(&["u8"; 25]), 1, false), 29);
+        assert_eq!(row_bytes(&fields(&["u8", "Option<u32>"]), 1, false), 16);
+        assert_eq!(row_bytes(&fields(&["u16", "u8"]), 3, true), 28);
+        assert_eq!(row_bytes(&[], 2, false), 8);
+        // Wide rows get fewer rows per block, down to the minimum.
+        let wide = fields(&["u16"; 2000]);
+        assert_eq!(host_block_rows(row_bytes(&wide, 1, false)), BLOCK_ROWS_MIN);
+        assert_eq!(host_block_rows(29), BLOCK_ROWS);
+        assert_eq!(host_block_rows(100), 81);
+    }
 }

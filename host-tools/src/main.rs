@@ -309,8 +309,10 @@ enum Command {
     /// stays the default: replaceable and signed).
     ///
     /// The module is no_std, allocates nothing, has no unsafe and cannot panic; it exports
-    /// N_FEATURES, N_OUTPUTS, MODEL_SHA256 and `predict(&[f32; N_FEATURES], &mut margins,
-    /// &mut outputs)`, and calls lockstep-engine (`compiled`) only for the output transform,
+    /// N_FEATURES, N_OUTPUTS, MODEL_SHA256, `predict(&[f32; N_FEATURES], &mut margins,
+    /// &mut outputs)` and `predict_batch(&[[f32; N_FEATURES]], &mut [margins], &mut
+    /// [outputs])` (the same bits per row; rows in blocks, each group of trees over a whole
+    /// block), and calls lockstep-engine (`compiled`) only for the output transform,
     /// the f32 order keys and the category rule. Prove it on the devices with `lockstep
     /// parity --model M.lsm --codegen model.rs --cost`. Models with linear or per-level terms
     /// are refused (they have no trees to compile), and so are sealed models (.lss).

@@ -1,13 +1,15 @@
 //! `lockstep codegen` emits, for every fixture model, Rust that compiles on the host and gives
 //! exactly `Model::predict`'s bits (margins and outputs) on the model's boundary vectors
 //! (every threshold and its neighbours, category members, NaN, infinities, signed zeros,
-//! subnormals) and random rows; and a model without trees is refused by name.
+//! subnormals) and random rows, through `predict` one row at a time and through `predict_batch`
+//! (every row, none, a prefix, slices of unequal lengths); and a model without trees is refused
+//! by name.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use lockstep_engine::Model;
-use lockstep_host::codegen::{self, CodegenError, CodegenOptions};
+use lockstep_host::codegen::{self, BatchWalk, CodegenError, CodegenOptions};
 use lockstep_host::parity::vectors;
 use lockstep_tests::fixtures_dir;
 use serde_json::Value;
@@ -57,15 +59,30 @@ fn write_harness(dir: &Path, modules: &[(String, String)]) {
         dir.join("Cargo.lock"),
     )
     .expect("Cargo.lock");
+    // `harness SHA IN OUT`: `predict` on every row; `harness SHA IN OUT N M`: `predict_batch`
+    // on the first N rows with M rows of margins and outputs, preset to SENTINEL.
     let mut main = String::from(
         "#![forbid(unsafe_code)]\n\
+         const SENTINEL: f32 = f32::from_bits(0x7fc0_1234);\n\
          fn run<const F: usize, const O: usize>(\n    \
-             predict: fn(&[f32; F], &mut [f32; O], &mut [f32; O]),\n    values: &[f32],\n) -> Vec<u8> {\n    \
+             predict: fn(&[f32; F], &mut [f32; O], &mut [f32; O]),\n    \
+             predict_batch: fn(&[[f32; F]], &mut [[f32; O]], &mut [[f32; O]]),\n    \
+             values: &[f32],\n    batch: Option<(usize, usize)>,\n) -> Vec<u8> {\n    \
+             let rows: Vec<[f32; F]> = values.chunks_exact(F).map(|r| r.try_into().unwrap()).collect();\n    \
+             let (ms, os) = match batch {\n        \
+                 None => rows.iter().map(|row| {\n            \
+                     let (mut m, mut o) = ([0f32; O], [0f32; O]);\n            \
+                     predict(row, &mut m, &mut o);\n            \
+                     (m, o)\n        \
+                 }).unzip(),\n        \
+                 Some((n, m)) => {\n            \
+                     let (mut ms, mut os) = (vec![[SENTINEL; O]; m], vec![[SENTINEL; O]; m]);\n            \
+                     predict_batch(&rows[..n], &mut ms, &mut os);\n            \
+                     (ms, os)\n        \
+                 }\n    \
+             };\n    \
              let mut out = Vec::new();\n    \
-             for row in values.chunks_exact(F) {\n        \
-                 let row: &[f32; F] = row.try_into().unwrap();\n        \
-                 let (mut m, mut o) = ([0f32; O], [0f32; O]);\n        \
-                 predict(row, &mut m, &mut o);\n        \
+             for (m, o) in ms.iter().zip(&os) {\n        \
                  for v in m.iter().chain(o.iter()) {\n            out.extend_from_slice(&v.to_bits().to_le_bytes());\n        }\n    }\n    out\n}\n\n",
     );
     for (name, code) in modules {
@@ -76,11 +93,12 @@ fn write_harness(dir: &Path, modules: &[(String, String)]) {
         "\nfn main() {\n    let args: Vec<String> = std::env::args().collect();\n    \
          let bytes = std::fs::read(&args[2]).unwrap();\n    \
          let values: Vec<f32> = bytes.chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect();\n    \
+         let batch = (args.len() == 6).then(|| (args[4].parse().unwrap(), args[5].parse().unwrap()));\n    \
          let out = match args[1].as_str() {\n",
     );
     for (name, _) in modules {
         main.push_str(&format!(
-            "        {name}::MODEL_SHA256_HEX => run({name}::predict, &values),\n"
+            "        {name}::MODEL_SHA256_HEX => run({name}::predict, {name}::predict_batch, &values, batch),\n"
         ));
     }
     main.push_str("        other => panic!(\"no module for {other}\"),\n    };\n    std::fs::write(&args[3], out).unwrap();\n}\n");
@@ -98,8 +116,11 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
         if !seen.insert(model.checksum()) {
             continue;
         }
+        // Blocks whatever the size (`lockstep codegen` scores small models a row at a time),
+        // so the batch walk meets every model kind.
         let options = CodegenOptions {
             command: format!("codegen_host test: {name}"),
+            batch: BatchWalk::Blocks,
         };
         let code = codegen::generate(&model, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert!(
@@ -136,15 +157,20 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
         let (input_path, output_path) = (dir.join("in.bin"), dir.join("out.bin"));
         std::fs::write(&input_path, input).expect("write rows");
         let sha = lockstep_host::inspect::hex(&model.checksum());
-        let status = Command::new(&exe)
-            .args([sha.as_str()])
-            .arg(&input_path)
-            .arg(&output_path)
-            .status()
-            .expect("run harness");
-        assert!(status.success(), "{name}: the harness failed");
-        let device = std::fs::read(&output_path).expect("outputs");
+        // The harness's output for `extra` (empty: `predict` on every row; N M: `predict_batch`).
+        let harness = |extra: &[usize]| -> Vec<u8> {
+            let status = Command::new(&exe)
+                .args([sha.as_str()])
+                .arg(&input_path)
+                .arg(&output_path)
+                .args(extra.iter().map(|n| n.to_string()))
+                .status()
+                .expect("run harness");
+            assert!(status.success(), "{name}: the harness failed ({extra:?})");
+            std::fs::read(&output_path).expect("outputs")
+        };
         let n_outputs = model.n_outputs();
+        let row_bytes = 2 * n_outputs * 4;
         let mut expected = Vec::new();
         for row in 0..set.n_rows() {
             let (mut m, mut o) = (vec![0f32; n_outputs], vec![0f32; n_outputs]);
@@ -156,18 +182,50 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
             }
         }
         compared += set.n_rows();
-        if device != expected {
-            let first = device
-                .chunks(4)
-                .zip(expected.chunks(4))
-                .position(|(a, b)| a != b)
-                .unwrap_or(usize::MAX);
-            let row = first / (2 * n_outputs);
-            failures.push(format!(
-                "{name}: row {row} value {} differs (inputs {:?})",
-                first % (2 * n_outputs),
-                set.row(row.min(set.n_rows().saturating_sub(1)))
-            ));
+        let mut check = |what: String, got: &[u8], want: &[u8]| {
+            if got != want {
+                let first = got
+                    .chunks(4)
+                    .zip(want.chunks(4))
+                    .position(|(a, b)| a != b)
+                    .unwrap_or(usize::MAX);
+                let row = first / (2 * n_outputs);
+                failures.push(format!(
+                    "{name}, {what}: row {row} value {} differs (of {} bytes, {} expected; inputs {:?})",
+                    first % (2 * n_outputs),
+                    got.len(),
+                    want.len(),
+                    set.row(row.min(set.n_rows().saturating_sub(1)))
+                ));
+            }
+        };
+        check("predict".into(), &harness(&[]), &expected);
+        // predict_batch: every row, none, one, whole blocks (128 rows) and not (100), and
+        // slices of unequal lengths (the rows all three have are scored, the rest of margins and
+        // outputs is left as it was).
+        let n = set.n_rows();
+        assert!(n > 130, "{name}: only {n} rows");
+        let sentinel = 0x7fc0_1234u32.to_le_bytes().repeat(2 * n_outputs);
+        for (rows, slots) in [
+            (n, n),
+            (0, 0),
+            (0, 3),
+            (1, 1),
+            (128, 128),
+            (100, 100),
+            (70, 130),
+            (130, 70),
+        ] {
+            let scored = rows.min(slots);
+            let mut want = expected[..scored * row_bytes].to_vec();
+            for _ in scored..slots {
+                want.extend_from_slice(&sentinel);
+            }
+            check(
+                format!("predict_batch of {rows} rows into {slots}"),
+                &harness(&[rows, slots]),
+                &want,
+            );
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");

@@ -56,6 +56,7 @@ fn generated() -> (Vec<(String, Vec<u8>)>, Vec<PathBuf>) {
             &model,
             &CodegenOptions {
                 command: format!("device_codegen test: {name}"),
+                ..CodegenOptions::default()
             },
         )
         .expect("generate");

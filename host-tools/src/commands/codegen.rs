@@ -28,6 +28,7 @@ pub fn run(model: &Path, output: &Path) -> Result<()> {
     };
     let options = codegen::CodegenOptions {
         command: format!("lockstep codegen {} -o {}", name(model), name(output)),
+        ..codegen::CodegenOptions::default()
     };
     let code = codegen::generate(&loaded, &options).with_context(|| {
         format!(
