@@ -34,6 +34,19 @@ const TREE_LANES: usize = 8;
 /// the one-tree walk needs less stack there.
 const INTERLEAVE_TREES: bool = !cfg!(target_arch = "arm");
 
+/// Features a row may have for the host walks to read it from a fixed array ([`PaddedRow`]).
+const PADDED_FEATURES: usize = 64;
+
+/// A row of at most [`PADDED_FEATURES`] features copied into a fixed array. A split's feature
+/// index, taken modulo the array's length (the loader keeps it below the model's feature
+/// count, so that changes nothing), reads it without a bounds check, and a block's rows sit
+/// at fixed offsets in the frame: no row pointer or length is held across the walk.
+type PaddedRow = [f32; PADDED_FEATURES];
+
+/// Whether hosts walk version 1 models of at most [`PADDED_FEATURES`] features on padded rows
+/// ([`PaddedTree`]). Cortex-M keeps its one-tree walk on the row itself.
+const PADDED_WALK: bool = INTERLEAVE_TREES;
+
 /// The NaN every NaN result is reported as (positive, quiet, no payload). Spelled as bits:
 /// Rust does not promise which NaN `f64::NAN` is.
 pub const CANONICAL_NAN_F64: f64 = f64::from_bits(0x7ff8_0000_0000_0000);
@@ -498,6 +511,26 @@ impl Model<'_> {
     /// models.
     #[inline(always)]
     fn row_leaves(&self, features: &[f32], add: impl FnMut(usize, u32)) {
+        if PADDED_WALK && !self.is_compact() && features.len() <= PADDED_FEATURES {
+            let mut padded = [0.0f32; PADDED_FEATURES];
+            let nan = pad_row(&mut padded, features);
+            let trees = self.node_trees();
+            match (self.walk, nan) {
+                (Walk::Numeric, false) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<true>(tree)));
+                    self.row_leaves_with::<true, _>(trees, &padded, add)
+                }
+                (Walk::Numeric, true) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<false>(tree)));
+                    self.row_leaves_with::<true, _>(trees, &padded, add)
+                }
+                (Walk::General, _) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<false>(tree)));
+                    self.row_leaves_with::<false, _>(trees, &padded, add)
+                }
+            }
+            return;
+        }
         match (self.is_compact(), self.walk) {
             (false, Walk::Numeric) if !INTERLEAVE_TREES && !features.iter().any(|x| x.is_nan()) => {
                 let trees = self.node_trees().map(|(o, tree)| (o, NanFreeTree(tree)));
@@ -571,8 +604,33 @@ impl Model<'_> {
     /// the [`BLOCK_ROWS`] rows of `block` reach, through the walk chosen at load.
     #[inline(always)]
     fn block_leaves(&self, block: &[f32], add: impl FnMut(usize, &[u32; BLOCK_ROWS])) {
+        let n_features = self.n_features();
+        if PADDED_WALK && !self.is_compact() && n_features <= PADDED_FEATURES {
+            let mut padded = [[0.0f32; PADDED_FEATURES]; BLOCK_ROWS];
+            let mut nan = false;
+            for (copy, row) in padded.iter_mut().zip(block.chunks_exact(n_features)) {
+                nan |= pad_row(copy, row);
+            }
+            let rows = padded.each_ref();
+            let trees = self.node_trees();
+            match (self.walk, nan) {
+                (Walk::Numeric, false) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<true>(tree)));
+                    self.block_leaves_with::<true, _>(trees, &rows, add)
+                }
+                (Walk::Numeric, true) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<false>(tree)));
+                    self.block_leaves_with::<true, _>(trees, &rows, add)
+                }
+                (Walk::General, _) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<false>(tree)));
+                    self.block_leaves_with::<false, _>(trees, &rows, add)
+                }
+            }
+            return;
+        }
         let mut rows: [&[f32]; BLOCK_ROWS] = [&[]; BLOCK_ROWS];
-        for (slot, row) in rows.iter_mut().zip(block.chunks_exact(self.n_features())) {
+        for (slot, row) in rows.iter_mut().zip(block.chunks_exact(n_features)) {
             *slot = row;
         }
         match (self.is_compact(), self.walk) {
@@ -971,7 +1029,7 @@ trait TreeWalk: Copy + Default {
     /// A lane at the root.
     fn root(self) -> Self::Lane;
     /// Moves `lane` to the child `row` takes, or leaves it at its leaf; returns whether it was
-    /// at a leaf already.
+    /// at a leaf already (or, for layouts that load the child, whether it is at one now).
     fn step<const NUMERIC: bool>(
         self,
         model: &Model<'_>,
@@ -1073,6 +1131,70 @@ impl TreeWalk for NanFreeTree<'_> {
         node_leaf(self.0, model.cost.depth_max, features, |node, x| {
             numeric_less(x, node.value)
         })
+    }
+}
+
+/// Copies `row` into the front of `padded` and returns whether it holds a NaN.
+#[inline(always)]
+fn pad_row(padded: &mut PaddedRow, row: &[f32]) -> bool {
+    let mut nan = false;
+    for (slot, &x) in padded.iter_mut().zip(row) {
+        *slot = x;
+        nan |= x.is_nan();
+    }
+    nan
+}
+
+/// A version 1 tree walked on a padded row ([`PaddedRow`]) on hosts. A lane is the node it
+/// stands on, as its record's bits: a step loads the child and tells whether the lane now
+/// stands on a leaf, so the lockstep loops end after as many passes as the deepest lane's
+/// depth, and the leaf's value is the lane's. With `NAN_FREE` (a model whose splits are all
+/// plain numeric, rows without NaN) a split is one comparison, `x < t`, as in
+/// [`NanFreeTree`].
+#[derive(Debug, Clone, Copy, Default)]
+struct PaddedTree<'a, const NAN_FREE: bool>(&'a [[u8; NODE_BYTES]]);
+
+impl<const NAN_FREE: bool> PaddedTree<'_, NAN_FREE> {
+    /// The record bits of node `index` (0, a leaf of value 0, past the tree).
+    #[inline(always)]
+    fn node(self, index: usize) -> u64 {
+        self.0
+            .get(index)
+            .map_or(0, |record| u64::from_le_bytes(*record))
+    }
+}
+
+impl<const NAN_FREE: bool> TreeWalk for PaddedTree<'_, NAN_FREE> {
+    type Row = PaddedRow;
+    type Lane = u64;
+
+    #[inline(always)]
+    fn root(self) -> u64 {
+        self.node(0)
+    }
+
+    #[inline(always)]
+    fn step<const NUMERIC: bool>(self, model: &Model<'_>, row: &PaddedRow, lane: &mut u64) -> bool {
+        let node = Node::decode(&lane.to_le_bytes());
+        let x = row
+            .get(node.feature() % PADDED_FEATURES)
+            .copied()
+            .unwrap_or(f32::NAN);
+        let left = if NAN_FREE {
+            numeric_less(x, node.value)
+        } else {
+            model.goes_left::<NUMERIC>(node, x)
+        };
+        let child = self.node(node.left() + usize::from(!left));
+        if !node.is_leaf() {
+            *lane = child;
+        }
+        Node::decode(&lane.to_le_bytes()).is_leaf()
+    }
+
+    #[inline(always)]
+    fn value(self, _: &Model<'_>, lane: u64) -> u32 {
+        Node::decode(&lane.to_le_bytes()).value
     }
 }
 
