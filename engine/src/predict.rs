@@ -238,10 +238,20 @@ impl Model<'_> {
             }
         }
         // f64 models with several outputs would need a block of MAX_OUTPUTS f64 sums per row.
-        let blocked_rows = if self.body.numerics.is_f64() && n_outputs > 1 {
-            0
-        } else {
+        let blocks_walk = !(self.body.numerics.is_f64() && n_outputs > 1);
+        if PADDED_WALK
+            && blocks_walk
+            && self.walk == Walk::Numeric
+            && !self.is_compact()
+            && n_features <= PADDED_FEATURES
+        {
+            self.predict_batch_gathered(rows, margins, outputs);
+            return Ok(());
+        }
+        let blocked_rows = if blocks_walk {
             n_rows - n_rows % BLOCK_ROWS
+        } else {
+            0
         };
         // `min` keeps the splits in range (they are, by the length checks above).
         let (block_rows, rest_rows) = rows.split_at((blocked_rows * n_features).min(rows.len()));
@@ -266,6 +276,84 @@ impl Model<'_> {
             self.predict_row(row, row_margins, row_outputs);
         }
         Ok(())
+    }
+
+    /// [`Model::predict_batch`] on hosts for a plain-numeric version 1 model of at most
+    /// [`PADDED_FEATURES`] features (f32, or f64 with one output), on checked lengths. Rows
+    /// without a NaN and rows with one wait in separate blocks, so that a block of rows
+    /// without NaN takes the one-comparison split test whichever rows around them hold a NaN;
+    /// the rows left over at the end are scored one at a time. A row's sums never meet
+    /// another row's, so the order in which rows are scored changes no bit.
+    fn predict_batch_gathered(&self, rows: &[f32], margins: &mut [f32], outputs: &mut [f32]) {
+        let n_features = self.n_features();
+        let n_outputs = self.n_outputs();
+        // Index 0: rows without NaN, 1: rows with one. The rows waiting for a block (packed,
+        // `n_features` values each), their indices, and how many wait.
+        let mut waiting = [[0.0f32; BLOCK_ROWS * PADDED_FEATURES]; 2];
+        let mut indices = [[0usize; BLOCK_ROWS]; 2];
+        let mut counts = [0usize; 2];
+        // One block's margins and outputs, before they go to their rows' places.
+        let mut block_margins = [0.0f32; BLOCK_ROWS * MAX_OUTPUTS];
+        let mut block_outputs = [0.0f32; BLOCK_ROWS * MAX_OUTPUTS];
+        let block_len = BLOCK_ROWS * n_outputs;
+        for (index, row) in rows.chunks_exact(n_features).enumerate() {
+            let kind = usize::from(row.iter().any(|x| x.is_nan()));
+            let (Some(block), Some(slots), Some(count)) = (
+                waiting.get_mut(kind),
+                indices.get_mut(kind),
+                counts.get_mut(kind),
+            ) else {
+                continue;
+            };
+            let start = *count * n_features;
+            let place = block.get_mut(start..start + n_features).unwrap_or(&mut []);
+            for (slot, &x) in place.iter_mut().zip(row) {
+                *slot = x;
+            }
+            if let Some(slot) = slots.get_mut(*count) {
+                *slot = index;
+            }
+            *count += 1;
+            if *count < BLOCK_ROWS {
+                continue;
+            }
+            *count = 0;
+            let (Some(block), Some(block_margins), Some(block_outputs)) = (
+                block.get(..BLOCK_ROWS * n_features),
+                block_margins.get_mut(..block_len),
+                block_outputs.get_mut(..block_len),
+            ) else {
+                continue;
+            };
+            self.predict_block(block, block_margins, block_outputs);
+            let results = block_margins
+                .chunks_exact(n_outputs)
+                .zip(block_outputs.chunks_exact(n_outputs));
+            for (&index, (row_margins, row_outputs)) in slots.iter().zip(results) {
+                let place = index * n_outputs..(index + 1) * n_outputs;
+                let to_margins = margins.get_mut(place.clone()).unwrap_or(&mut []);
+                for (to, &from) in to_margins.iter_mut().zip(row_margins) {
+                    *to = from;
+                }
+                let to_outputs = outputs.get_mut(place).unwrap_or(&mut []);
+                for (to, &from) in to_outputs.iter_mut().zip(row_outputs) {
+                    *to = from;
+                }
+            }
+        }
+        for (slots, &count) in indices.iter().zip(&counts) {
+            for &index in slots.iter().take(count) {
+                let features = index * n_features..(index + 1) * n_features;
+                let place = index * n_outputs..(index + 1) * n_outputs;
+                if let (Some(row), Some(row_margins), Some(row_outputs)) = (
+                    rows.get(features),
+                    margins.get_mut(place.clone()),
+                    outputs.get_mut(place),
+                ) {
+                    self.predict_row(row, row_margins, row_outputs);
+                }
+            }
+        }
     }
 
     /// The index of the class with the largest output (first on ties), as XGBoost's
