@@ -810,7 +810,9 @@ impl Model<'_> {
     /// Walks `tree` for the [`BLOCK_ROWS`] `rows` together and returns the value fields of
     /// the leaves they reach. Each pass moves every row one step; a row at a leaf stays put,
     /// so after the tree's depth in passes every row is at its leaf, the one
-    /// [`TreeWalk::leaf_of`] reaches. The passes stop once all rows stand on leaves.
+    /// [`TreeWalk::leaf_of`] reaches. The passes stop once all rows stand on leaves. A
+    /// perfect tree ([`TreeWalk::is_perfect`]) takes exactly `depth_max` passes, and no lane
+    /// is tested for a leaf.
     #[inline(always)]
     fn block_leaf_of<const NUMERIC: bool, T: TreeWalk>(
         &self,
@@ -818,6 +820,18 @@ impl Model<'_> {
         rows: &[&T::Row; BLOCK_ROWS],
     ) -> [u32; BLOCK_ROWS] {
         let mut lanes = [tree.root(); BLOCK_ROWS];
+        if tree.is_perfect(self.cost.depth_max) {
+            for _ in 0..self.cost.depth_max {
+                for (lane, row) in lanes.iter_mut().zip(rows) {
+                    tree.split_step::<NUMERIC>(self, row, lane);
+                }
+            }
+            let mut values = [0u32; BLOCK_ROWS];
+            for (value, lane) in values.iter_mut().zip(lanes) {
+                *value = tree.value(self, lane);
+            }
+            return values;
+        }
         for _ in 0..usize::from(self.cost.depth_max) + 1 {
             let mut all_leaves = true;
             for (lane, row) in lanes.iter_mut().zip(rows) {
@@ -1126,6 +1140,23 @@ trait TreeWalk: Copy + Default {
     ) -> bool;
     /// The value field of the leaf a lane stands on.
     fn value(self, model: &Model<'_>, lane: Self::Lane) -> u32;
+    /// Whether every leaf of the tree lies `depth` steps below its root (the model's
+    /// `depth_max`, which no walk exceeds), so that `depth` steps of
+    /// [`TreeWalk::split_step`] reach a leaf from the root. Layouts that cannot tell say no.
+    #[inline(always)]
+    fn is_perfect(self, _depth: u16) -> bool {
+        false
+    }
+    /// [`TreeWalk::step`] for a lane known to stand on a split.
+    #[inline(always)]
+    fn split_step<const NUMERIC: bool>(
+        self,
+        model: &Model<'_>,
+        row: &Self::Row,
+        lane: &mut Self::Lane,
+    ) {
+        self.step::<NUMERIC>(model, row, lane);
+    }
     /// Walks the tree for `row` alone and returns the reached leaf's value field. The
     /// loader's checks end every walk at a leaf within the measured depth; the loop bound
     /// only keeps this function total.
@@ -1250,6 +1281,20 @@ impl<const NAN_FREE: bool> PaddedTree<'_, NAN_FREE> {
             .get(index)
             .map_or(0, |record| u64::from_le_bytes(*record))
     }
+
+    /// Whether `row` goes left at split `node` (at a leaf, some side).
+    #[inline(always)]
+    fn goes_left<const NUMERIC: bool>(model: &Model<'_>, row: &PaddedRow, node: Node) -> bool {
+        let x = row
+            .get(node.feature() % PADDED_FEATURES)
+            .copied()
+            .unwrap_or(f32::NAN);
+        if NAN_FREE {
+            numeric_less(x, node.value)
+        } else {
+            model.goes_left::<NUMERIC>(node, x)
+        }
+    }
 }
 
 impl<const NAN_FREE: bool> TreeWalk for PaddedTree<'_, NAN_FREE> {
@@ -1264,20 +1309,28 @@ impl<const NAN_FREE: bool> TreeWalk for PaddedTree<'_, NAN_FREE> {
     #[inline(always)]
     fn step<const NUMERIC: bool>(self, model: &Model<'_>, row: &PaddedRow, lane: &mut u64) -> bool {
         let node = Node::decode(&lane.to_le_bytes());
-        let x = row
-            .get(node.feature() % PADDED_FEATURES)
-            .copied()
-            .unwrap_or(f32::NAN);
-        let left = if NAN_FREE {
-            numeric_less(x, node.value)
-        } else {
-            model.goes_left::<NUMERIC>(node, x)
-        };
+        let left = Self::goes_left::<NUMERIC>(model, row, node);
         let child = self.node(node.left() + usize::from(!left));
         if !node.is_leaf() {
             *lane = child;
         }
         Node::decode(&lane.to_le_bytes()).is_leaf()
+    }
+
+    /// A tree with as many nodes as a perfect binary tree `depth` deep: no deeper (the
+    /// loader measured `depth_max`), so perfect.
+    #[inline(always)]
+    fn is_perfect(self, depth: u16) -> bool {
+        1usize
+            .checked_shl(u32::from(depth) + 1)
+            .is_some_and(|nodes| self.0.len() == nodes - 1)
+    }
+
+    #[inline(always)]
+    fn split_step<const NUMERIC: bool>(self, model: &Model<'_>, row: &PaddedRow, lane: &mut u64) {
+        let node = Node::decode(&lane.to_le_bytes());
+        let left = Self::goes_left::<NUMERIC>(model, row, node);
+        *lane = self.node(node.left() + usize::from(!left));
     }
 
     #[inline(always)]
@@ -1579,6 +1632,16 @@ fn fmaxf(a: f32, b: f32) -> f32 {
 mod tests {
     use super::*;
 
+    /// A xorshift64 generator from `seed` (not 0): the tests' random bits.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// The integer orders of Cortex-M0's walk ([`f32_order_key`], [`integer_less`]) decide
     /// `x < t` exactly as f32 `<` does, on every pair of edge values and on a million random
     /// pairs of bit patterns.
@@ -1614,13 +1677,7 @@ mod tests {
                 agree(x, t);
             }
         }
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         // Under miri (an interpreter) a thousand pairs; natively a million.
         let pairs = if cfg!(miri) { 1_000 } else { 1_000_000 };
         for _ in 0..pairs {
@@ -1637,6 +1694,138 @@ mod tests {
         }
     }
 
+    /// The host walks on padded rows ([`PaddedTree`]: a block's lanes, with the NaN-free
+    /// split test and without, perfect trees and pruned ones; a row's interleaved trees) reach
+    /// the leaf the one-tree walk [`node_leaf`] reaches with the general numeric split test,
+    /// on random trees up to 4 deep and rows with NaN, signed zeros, subnormals and
+    /// infinities.
+    #[test]
+    fn padded_walks_reach_the_one_tree_walks_leaf() -> Result<(), Error> {
+        const DEPTH: usize = 4;
+        const FEATURES: usize = 5;
+        let mut model = Model::from_bytes(include_bytes!("../tests/data/tiny.lsm"))?;
+        model.cost.depth_max = DEPTH as u16;
+        let mut next = xorshift(0x6a09_e667_f3bc_c908u64);
+        let edges = [
+            0.0f32,
+            -0.0,
+            f32::from_bits(1),
+            1.0,
+            -1.0,
+            0.5,
+            f32::INFINITY,
+        ];
+        let value = |bits: u64, nan: bool| {
+            let pick = (bits >> 40) as usize % (edges.len() + 2);
+            match edges.get(pick) {
+                Some(&edge) => edge,
+                None if nan && pick == edges.len() => f32::NAN,
+                None => (bits as u32 % 1000) as f32 / 250.0 - 2.0,
+            }
+        };
+        let tree_count = if cfg!(miri) { 12 } else { 300 };
+        let mut trees = [[[0u8; NODE_BYTES]; (1 << (DEPTH + 1)) - 1]; 12];
+        let mut sizes = [0usize; 12];
+        let mut checked = 0;
+        for round in 0..tree_count / 12 {
+            // Breadth-first trees: every third group perfect, the others pruned at random.
+            for (nodes, size) in trees.iter_mut().zip(sizes.iter_mut()) {
+                let mut depths = [0usize; (1 << (DEPTH + 1)) - 1];
+                let (mut at, mut end) = (0, 1);
+                while at < end {
+                    let bits = next();
+                    let depth = depths.get(at).copied().unwrap_or(DEPTH);
+                    let split = depth < DEPTH && (round % 3 == 0 || !bits.is_multiple_of(4));
+                    let record = if split {
+                        for child in [end, end + 1] {
+                            if let Some(slot) = depths.get_mut(child) {
+                                *slot = depth + 1;
+                            }
+                        }
+                        let feature = (bits >> 50) as usize % FEATURES;
+                        let node = Node::split(
+                            value(bits, false).to_bits(),
+                            feature,
+                            MissingMode::NanDefault,
+                            bits >> 63 == 1,
+                            false,
+                            end as u16,
+                        );
+                        end += 2;
+                        node
+                    } else {
+                        Node::leaf(at as u32 + 1000)
+                    };
+                    if let Some(slot) = nodes.get_mut(at) {
+                        *slot = record.encode();
+                    }
+                    at += 1;
+                }
+                *size = end;
+            }
+            let tree = |k: usize| trees.get(k).and_then(|t| t.get(..sizes.get(k).copied()?));
+            for _ in 0..4 {
+                let mut rows = [[0.0f32; FEATURES]; BLOCK_ROWS];
+                let nan_free = next().is_multiple_of(2);
+                for row in rows.iter_mut() {
+                    for x in row.iter_mut() {
+                        *x = value(next(), !nan_free);
+                    }
+                }
+                let mut padded = [[0.0f32; PADDED_FEATURES]; BLOCK_ROWS];
+                for (copy, row) in padded.iter_mut().zip(&rows) {
+                    assert_eq!(pad_row(copy, row), row.iter().any(|x| x.is_nan()));
+                }
+                let padded_rows = padded.each_ref();
+                for k in 0..trees.len() {
+                    let nodes = tree(k).unwrap_or(&[]);
+                    let mut expected = [0u32; BLOCK_ROWS];
+                    for (leaf, row) in expected.iter_mut().zip(&rows) {
+                        *leaf = node_leaf(nodes, DEPTH as u16, row, |node, x| {
+                            numeric_goes_left(x, node.value, node.default_left())
+                        });
+                    }
+                    let general =
+                        model.block_leaf_of::<true, _>(PaddedTree::<false>(nodes), &padded_rows);
+                    assert_eq!(general, expected);
+                    if nan_free {
+                        let fast =
+                            model.block_leaf_of::<true, _>(PaddedTree::<true>(nodes), &padded_rows);
+                        assert_eq!(fast, expected);
+                    }
+                    checked += 1;
+                }
+                // One row through all 12 trees, 8 at a time, leaves in tree order.
+                for (row, copy) in rows.iter().zip(&padded) {
+                    let mut leaves = [0u32; 12];
+                    let mut count = 0;
+                    let walked = (0..trees.len()).map(|k| (k, tree(k).unwrap_or(&[])));
+                    model.row_leaves_with::<true, _>(
+                        walked.map(|(k, nodes)| (k, PaddedTree::<false>(nodes))),
+                        copy,
+                        |k, leaf| {
+                            assert_eq!(k, count);
+                            if let Some(slot) = leaves.get_mut(k) {
+                                *slot = leaf;
+                            }
+                            count += 1;
+                        },
+                    );
+                    for (k, &leaf) in leaves.iter().enumerate() {
+                        let nodes = tree(k).unwrap_or(&[]);
+                        let expected = node_leaf(nodes, DEPTH as u16, row, |node, x| {
+                            numeric_goes_left(x, node.value, node.default_left())
+                        });
+                        assert_eq!(leaf, expected);
+                    }
+                    assert_eq!(count, trees.len());
+                }
+            }
+        }
+        assert_eq!(checked, tree_count / 12 * 4 * 12);
+        Ok(())
+    }
+
     /// A row without NaN reaches the same leaf through the one-comparison split test
     /// ([`NanFreeTree`]'s, with [`numeric_less`] or [`integer_less`]) as through the general
     /// numeric test with its default sides, and the leaf a reference walk in f32 `<` reaches:
@@ -1644,13 +1833,7 @@ mod tests {
     /// infinities and random bit patterns.
     #[test]
     fn nan_free_split_test_reaches_the_general_walks_leaf() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         let edges = [
             0.0f32,
             -0.0,
