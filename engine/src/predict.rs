@@ -1330,7 +1330,11 @@ impl<const NAN_FREE: bool> TreeWalk for PaddedTree<'_, NAN_FREE> {
     fn split_step<const NUMERIC: bool>(self, model: &Model<'_>, row: &PaddedRow, lane: &mut u64) {
         let node = Node::decode(&lane.to_le_bytes());
         let left = Self::goes_left::<NUMERIC>(model, row, node);
-        *lane = self.node(node.left() + usize::from(!left));
+        // Past the tree (never, after the loader's checks) the lane stays: no join to jump
+        // over.
+        if let Some(record) = self.0.get(node.left() + usize::from(!left)) {
+            *lane = u64::from_le_bytes(*record);
+        }
     }
 
     #[inline(always)]
