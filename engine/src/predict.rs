@@ -10,6 +10,13 @@
 //! plain numeric skip the categorical and missing-mode checks. On Cortex-M, where a row walks
 //! one tree at a time, such a model's rows without NaN (checked once per row) take one
 //! comparison per split, `x < t` ([`NanFreeTree`]).
+//!
+//! On hosts a version 1 model of at most [`PADDED_FEATURES`] features is walked on rows
+//! copied into fixed arrays ([`PaddedTree`]): no bounds check on a feature read, a lane holds
+//! its node's record, and the NaN-free test applies to a row, or a block, without NaN. A batch
+//! of such a plain-numeric model gathers rows with and without NaN into separate blocks, and a
+//! perfect tree (every leaf `depth_max` deep) takes its block through `depth_max` steps with
+//! no leaf test.
 
 use crate::compiled::OutputTransform;
 use crate::format::{
