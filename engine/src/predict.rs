@@ -1317,12 +1317,9 @@ impl<const NAN_FREE: bool> TreeWalk for PaddedTree<'_, NAN_FREE> {
     fn step<const NUMERIC: bool>(self, model: &Model<'_>, row: &PaddedRow, lane: &mut u64) -> bool {
         let node = Node::decode(&lane.to_le_bytes());
         let left = Self::goes_left::<NUMERIC>(model, row, node);
-        // Past the tree (never, after the loader's checks) the lane stays.
-        if let Some(record) = self.0.get(node.left() + usize::from(!left)) {
-            let child = u64::from_le_bytes(*record);
-            if !node.is_leaf() {
-                *lane = child;
-            }
+        let child = self.node(node.left() + usize::from(!left));
+        if !node.is_leaf() {
+            *lane = child;
         }
         Node::decode(&lane.to_le_bytes()).is_leaf()
     }
