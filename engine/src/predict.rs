@@ -10,6 +10,13 @@
 //! plain numeric skip the categorical and missing-mode checks. On Cortex-M, where a row walks
 //! one tree at a time, such a model's rows without NaN (checked once per row) take one
 //! comparison per split, `x < t` ([`NanFreeTree`]).
+//!
+//! On hosts a version 1 model of at most [`PADDED_FEATURES`] features is walked on rows
+//! copied into fixed arrays ([`PaddedTree`]): no bounds check on a feature read, a lane holds
+//! its node's record, and the NaN-free test applies to a row, or a block, without NaN. A batch
+//! of such a plain-numeric model gathers rows with and without NaN into separate blocks, and a
+//! perfect tree (every leaf `depth_max` deep) takes its block through `depth_max` steps with
+//! no leaf test.
 
 use crate::compiled::OutputTransform;
 use crate::format::{
@@ -33,6 +40,19 @@ const TREE_LANES: usize = 8;
 /// order: on a host core their node loads overlap. Cortex-M cores do not overlap loads, and
 /// the one-tree walk needs less stack there.
 const INTERLEAVE_TREES: bool = !cfg!(target_arch = "arm");
+
+/// Features a row may have for the host walks to read it from a fixed array ([`PaddedRow`]).
+const PADDED_FEATURES: usize = 64;
+
+/// A row of at most [`PADDED_FEATURES`] features copied into a fixed array. A split's feature
+/// index, taken modulo the array's length (the loader keeps it below the model's feature
+/// count, so that changes nothing), reads it without a bounds check, and a block's rows sit
+/// at fixed offsets in the frame: no row pointer or length is held across the walk.
+type PaddedRow = [f32; PADDED_FEATURES];
+
+/// Whether hosts walk version 1 models of at most [`PADDED_FEATURES`] features on padded rows
+/// ([`PaddedTree`]). Cortex-M keeps its one-tree walk on the row itself.
+const PADDED_WALK: bool = INTERLEAVE_TREES;
 
 /// The NaN every NaN result is reported as (positive, quiet, no payload). Spelled as bits:
 /// Rust does not promise which NaN `f64::NAN` is.
@@ -225,10 +245,20 @@ impl Model<'_> {
             }
         }
         // f64 models with several outputs would need a block of MAX_OUTPUTS f64 sums per row.
-        let blocked_rows = if self.body.numerics.is_f64() && n_outputs > 1 {
-            0
-        } else {
+        let blocks_walk = !(self.body.numerics.is_f64() && n_outputs > 1);
+        if PADDED_WALK
+            && blocks_walk
+            && self.walk == Walk::Numeric
+            && !self.is_compact()
+            && n_features <= PADDED_FEATURES
+        {
+            self.predict_batch_gathered(rows, margins, outputs);
+            return Ok(());
+        }
+        let blocked_rows = if blocks_walk {
             n_rows - n_rows % BLOCK_ROWS
+        } else {
+            0
         };
         // `min` keeps the splits in range (they are, by the length checks above).
         let (block_rows, rest_rows) = rows.split_at((blocked_rows * n_features).min(rows.len()));
@@ -253,6 +283,84 @@ impl Model<'_> {
             self.predict_row(row, row_margins, row_outputs);
         }
         Ok(())
+    }
+
+    /// [`Model::predict_batch`] on hosts for a plain-numeric version 1 model of at most
+    /// [`PADDED_FEATURES`] features (f32, or f64 with one output), on checked lengths. Rows
+    /// without a NaN and rows with one wait in separate blocks, so that a block of rows
+    /// without NaN takes the one-comparison split test whichever rows around them hold a NaN;
+    /// the rows left over at the end are scored one at a time. A row's sums never meet
+    /// another row's, so the order in which rows are scored changes no bit.
+    fn predict_batch_gathered(&self, rows: &[f32], margins: &mut [f32], outputs: &mut [f32]) {
+        let n_features = self.n_features();
+        let n_outputs = self.n_outputs();
+        // Index 0: rows without NaN, 1: rows with one. The rows waiting for a block (packed,
+        // `n_features` values each), their indices, and how many wait.
+        let mut waiting = [[0.0f32; BLOCK_ROWS * PADDED_FEATURES]; 2];
+        let mut indices = [[0usize; BLOCK_ROWS]; 2];
+        let mut counts = [0usize; 2];
+        // One block's margins and outputs, before they go to their rows' places.
+        let mut block_margins = [0.0f32; BLOCK_ROWS * MAX_OUTPUTS];
+        let mut block_outputs = [0.0f32; BLOCK_ROWS * MAX_OUTPUTS];
+        let block_len = BLOCK_ROWS * n_outputs;
+        for (index, row) in rows.chunks_exact(n_features).enumerate() {
+            let kind = usize::from(row.iter().any(|x| x.is_nan()));
+            let (Some(block), Some(slots), Some(count)) = (
+                waiting.get_mut(kind),
+                indices.get_mut(kind),
+                counts.get_mut(kind),
+            ) else {
+                continue;
+            };
+            let start = *count * n_features;
+            let place = block.get_mut(start..start + n_features).unwrap_or(&mut []);
+            for (slot, &x) in place.iter_mut().zip(row) {
+                *slot = x;
+            }
+            if let Some(slot) = slots.get_mut(*count) {
+                *slot = index;
+            }
+            *count += 1;
+            if *count < BLOCK_ROWS {
+                continue;
+            }
+            *count = 0;
+            let (Some(block), Some(block_margins), Some(block_outputs)) = (
+                block.get(..BLOCK_ROWS * n_features),
+                block_margins.get_mut(..block_len),
+                block_outputs.get_mut(..block_len),
+            ) else {
+                continue;
+            };
+            self.predict_block(block, block_margins, block_outputs);
+            let results = block_margins
+                .chunks_exact(n_outputs)
+                .zip(block_outputs.chunks_exact(n_outputs));
+            for (&index, (row_margins, row_outputs)) in slots.iter().zip(results) {
+                let place = index * n_outputs..(index + 1) * n_outputs;
+                let to_margins = margins.get_mut(place.clone()).unwrap_or(&mut []);
+                for (to, &from) in to_margins.iter_mut().zip(row_margins) {
+                    *to = from;
+                }
+                let to_outputs = outputs.get_mut(place).unwrap_or(&mut []);
+                for (to, &from) in to_outputs.iter_mut().zip(row_outputs) {
+                    *to = from;
+                }
+            }
+        }
+        for (slots, &count) in indices.iter().zip(&counts) {
+            for &index in slots.iter().take(count) {
+                let features = index * n_features..(index + 1) * n_features;
+                let place = index * n_outputs..(index + 1) * n_outputs;
+                if let (Some(row), Some(row_margins), Some(row_outputs)) = (
+                    rows.get(features),
+                    margins.get_mut(place.clone()),
+                    outputs.get_mut(place),
+                ) {
+                    self.predict_row(row, row_margins, row_outputs);
+                }
+            }
+        }
     }
 
     /// The index of the class with the largest output (first on ties), as XGBoost's
@@ -498,6 +606,26 @@ impl Model<'_> {
     /// models.
     #[inline(always)]
     fn row_leaves(&self, features: &[f32], add: impl FnMut(usize, u32)) {
+        if PADDED_WALK && !self.is_compact() && features.len() <= PADDED_FEATURES {
+            let mut padded = [0.0f32; PADDED_FEATURES];
+            let nan = pad_row(&mut padded, features);
+            let trees = self.node_trees();
+            match (self.walk, nan) {
+                (Walk::Numeric, false) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<true>(tree)));
+                    self.row_leaves_with::<true, _>(trees, &padded, add)
+                }
+                (Walk::Numeric, true) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<false>(tree)));
+                    self.row_leaves_with::<true, _>(trees, &padded, add)
+                }
+                (Walk::General, _) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<false>(tree)));
+                    self.row_leaves_with::<false, _>(trees, &padded, add)
+                }
+            }
+            return;
+        }
         match (self.is_compact(), self.walk) {
             (false, Walk::Numeric) if !INTERLEAVE_TREES && !features.iter().any(|x| x.is_nan()) => {
                 let trees = self.node_trees().map(|(o, tree)| (o, NanFreeTree(tree)));
@@ -571,8 +699,33 @@ impl Model<'_> {
     /// the [`BLOCK_ROWS`] rows of `block` reach, through the walk chosen at load.
     #[inline(always)]
     fn block_leaves(&self, block: &[f32], add: impl FnMut(usize, &[u32; BLOCK_ROWS])) {
+        let n_features = self.n_features();
+        if PADDED_WALK && !self.is_compact() && n_features <= PADDED_FEATURES {
+            let mut padded = [[0.0f32; PADDED_FEATURES]; BLOCK_ROWS];
+            let mut nan = false;
+            for (copy, row) in padded.iter_mut().zip(block.chunks_exact(n_features)) {
+                nan |= pad_row(copy, row);
+            }
+            let rows = padded.each_ref();
+            let trees = self.node_trees();
+            match (self.walk, nan) {
+                (Walk::Numeric, false) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<true>(tree)));
+                    self.block_leaves_with::<true, _>(trees, &rows, add)
+                }
+                (Walk::Numeric, true) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<false>(tree)));
+                    self.block_leaves_with::<true, _>(trees, &rows, add)
+                }
+                (Walk::General, _) => {
+                    let trees = trees.map(|(o, tree)| (o, PaddedTree::<false>(tree)));
+                    self.block_leaves_with::<false, _>(trees, &rows, add)
+                }
+            }
+            return;
+        }
         let mut rows: [&[f32]; BLOCK_ROWS] = [&[]; BLOCK_ROWS];
-        for (slot, row) in rows.iter_mut().zip(block.chunks_exact(self.n_features())) {
+        for (slot, row) in rows.iter_mut().zip(block.chunks_exact(n_features)) {
             *slot = row;
         }
         match (self.is_compact(), self.walk) {
@@ -664,7 +817,9 @@ impl Model<'_> {
     /// Walks `tree` for the [`BLOCK_ROWS`] `rows` together and returns the value fields of
     /// the leaves they reach. Each pass moves every row one step; a row at a leaf stays put,
     /// so after the tree's depth in passes every row is at its leaf, the one
-    /// [`TreeWalk::leaf_of`] reaches. The passes stop once all rows stand on leaves.
+    /// [`TreeWalk::leaf_of`] reaches. The passes stop once all rows stand on leaves. A
+    /// perfect tree ([`TreeWalk::is_perfect`]) takes exactly `depth_max` passes, and no lane
+    /// is tested for a leaf.
     #[inline(always)]
     fn block_leaf_of<const NUMERIC: bool, T: TreeWalk>(
         &self,
@@ -672,6 +827,18 @@ impl Model<'_> {
         rows: &[&T::Row; BLOCK_ROWS],
     ) -> [u32; BLOCK_ROWS] {
         let mut lanes = [tree.root(); BLOCK_ROWS];
+        if tree.is_perfect(self.cost.depth_max) {
+            for _ in 0..self.cost.depth_max {
+                for (lane, row) in lanes.iter_mut().zip(rows) {
+                    tree.split_step::<NUMERIC>(self, row, lane);
+                }
+            }
+            let mut values = [0u32; BLOCK_ROWS];
+            for (value, lane) in values.iter_mut().zip(lanes) {
+                *value = tree.value(self, lane);
+            }
+            return values;
+        }
         for _ in 0..usize::from(self.cost.depth_max) + 1 {
             let mut all_leaves = true;
             for (lane, row) in lanes.iter_mut().zip(rows) {
@@ -971,7 +1138,7 @@ trait TreeWalk: Copy + Default {
     /// A lane at the root.
     fn root(self) -> Self::Lane;
     /// Moves `lane` to the child `row` takes, or leaves it at its leaf; returns whether it was
-    /// at a leaf already.
+    /// at a leaf already (or, for layouts that load the child, whether it is at one now).
     fn step<const NUMERIC: bool>(
         self,
         model: &Model<'_>,
@@ -980,6 +1147,23 @@ trait TreeWalk: Copy + Default {
     ) -> bool;
     /// The value field of the leaf a lane stands on.
     fn value(self, model: &Model<'_>, lane: Self::Lane) -> u32;
+    /// Whether every leaf of the tree lies `depth` steps below its root (the model's
+    /// `depth_max`, which no walk exceeds), so that `depth` steps of
+    /// [`TreeWalk::split_step`] reach a leaf from the root. Layouts that cannot tell say no.
+    #[inline(always)]
+    fn is_perfect(self, _depth: u16) -> bool {
+        false
+    }
+    /// [`TreeWalk::step`] for a lane known to stand on a split.
+    #[inline(always)]
+    fn split_step<const NUMERIC: bool>(
+        self,
+        model: &Model<'_>,
+        row: &Self::Row,
+        lane: &mut Self::Lane,
+    ) {
+        self.step::<NUMERIC>(model, row, lane);
+    }
     /// Walks the tree for `row` alone and returns the reached leaf's value field. The
     /// loader's checks end every walk at a leaf within the measured depth; the loop bound
     /// only keeps this function total.
@@ -1073,6 +1257,96 @@ impl TreeWalk for NanFreeTree<'_> {
         node_leaf(self.0, model.cost.depth_max, features, |node, x| {
             numeric_less(x, node.value)
         })
+    }
+}
+
+/// Copies `row` into the front of `padded` and returns whether it holds a NaN.
+#[inline(always)]
+fn pad_row(padded: &mut PaddedRow, row: &[f32]) -> bool {
+    let mut nan = false;
+    for (slot, &x) in padded.iter_mut().zip(row) {
+        *slot = x;
+        nan |= x.is_nan();
+    }
+    nan
+}
+
+/// A version 1 tree walked on a padded row ([`PaddedRow`]) on hosts. A lane is the node it
+/// stands on, as its record's bits: a step loads the child and tells whether the lane now
+/// stands on a leaf, so the lockstep loops end after as many passes as the deepest lane's
+/// depth, and the leaf's value is the lane's. With `NAN_FREE` (a model whose splits are all
+/// plain numeric, rows without NaN) a split is one comparison, `x < t`, as in
+/// [`NanFreeTree`].
+#[derive(Debug, Clone, Copy, Default)]
+struct PaddedTree<'a, const NAN_FREE: bool>(&'a [[u8; NODE_BYTES]]);
+
+impl<const NAN_FREE: bool> PaddedTree<'_, NAN_FREE> {
+    /// The record bits of node `index` (0, a leaf of value 0, past the tree).
+    #[inline(always)]
+    fn node(self, index: usize) -> u64 {
+        self.0
+            .get(index)
+            .map_or(0, |record| u64::from_le_bytes(*record))
+    }
+
+    /// Whether `row` goes left at split `node` (at a leaf, some side).
+    #[inline(always)]
+    fn goes_left<const NUMERIC: bool>(model: &Model<'_>, row: &PaddedRow, node: Node) -> bool {
+        let x = row
+            .get(node.feature() % PADDED_FEATURES)
+            .copied()
+            .unwrap_or(f32::NAN);
+        if NAN_FREE {
+            numeric_less(x, node.value)
+        } else {
+            model.goes_left::<NUMERIC>(node, x)
+        }
+    }
+}
+
+impl<const NAN_FREE: bool> TreeWalk for PaddedTree<'_, NAN_FREE> {
+    type Row = PaddedRow;
+    type Lane = u64;
+
+    #[inline(always)]
+    fn root(self) -> u64 {
+        self.node(0)
+    }
+
+    #[inline(always)]
+    fn step<const NUMERIC: bool>(self, model: &Model<'_>, row: &PaddedRow, lane: &mut u64) -> bool {
+        let node = Node::decode(&lane.to_le_bytes());
+        let left = Self::goes_left::<NUMERIC>(model, row, node);
+        let child = self.node(node.left() + usize::from(!left));
+        if !node.is_leaf() {
+            *lane = child;
+        }
+        Node::decode(&lane.to_le_bytes()).is_leaf()
+    }
+
+    /// A tree with as many nodes as a perfect binary tree `depth` deep: no deeper (the
+    /// loader measured `depth_max`), so perfect.
+    #[inline(always)]
+    fn is_perfect(self, depth: u16) -> bool {
+        1usize
+            .checked_shl(u32::from(depth) + 1)
+            .is_some_and(|nodes| self.0.len() == nodes - 1)
+    }
+
+    #[inline(always)]
+    fn split_step<const NUMERIC: bool>(self, model: &Model<'_>, row: &PaddedRow, lane: &mut u64) {
+        let node = Node::decode(&lane.to_le_bytes());
+        let left = Self::goes_left::<NUMERIC>(model, row, node);
+        // Past the tree (never, after the loader's checks) the lane stays: no join to jump
+        // over.
+        if let Some(record) = self.0.get(node.left() + usize::from(!left)) {
+            *lane = u64::from_le_bytes(*record);
+        }
+    }
+
+    #[inline(always)]
+    fn value(self, _: &Model<'_>, lane: u64) -> u32 {
+        Node::decode(&lane.to_le_bytes()).value
     }
 }
 
@@ -1369,6 +1643,16 @@ fn fmaxf(a: f32, b: f32) -> f32 {
 mod tests {
     use super::*;
 
+    /// A xorshift64 generator from `seed` (not 0): the tests' random bits.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        }
+    }
+
     /// The integer orders of Cortex-M0's walk ([`f32_order_key`], [`integer_less`]) decide
     /// `x < t` exactly as f32 `<` does, on every pair of edge values and on a million random
     /// pairs of bit patterns.
@@ -1404,13 +1688,7 @@ mod tests {
                 agree(x, t);
             }
         }
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15u64);
         // Under miri (an interpreter) a thousand pairs; natively a million.
         let pairs = if cfg!(miri) { 1_000 } else { 1_000_000 };
         for _ in 0..pairs {
@@ -1427,6 +1705,138 @@ mod tests {
         }
     }
 
+    /// The host walks on padded rows ([`PaddedTree`]: a block's lanes, with the NaN-free
+    /// split test and without, perfect trees and pruned ones; a row's interleaved trees) reach
+    /// the leaf the one-tree walk [`node_leaf`] reaches with the general numeric split test,
+    /// on random trees up to 4 deep and rows with NaN, signed zeros, subnormals and
+    /// infinities.
+    #[test]
+    fn padded_walks_reach_the_one_tree_walks_leaf() -> Result<(), Error> {
+        const DEPTH: usize = 4;
+        const FEATURES: usize = 5;
+        let mut model = Model::from_bytes(include_bytes!("../tests/data/tiny.lsm"))?;
+        model.cost.depth_max = DEPTH as u16;
+        let mut next = xorshift(0x6a09_e667_f3bc_c908u64);
+        let edges = [
+            0.0f32,
+            -0.0,
+            f32::from_bits(1),
+            1.0,
+            -1.0,
+            0.5,
+            f32::INFINITY,
+        ];
+        let value = |bits: u64, nan: bool| {
+            let pick = (bits >> 40) as usize % (edges.len() + 2);
+            match edges.get(pick) {
+                Some(&edge) => edge,
+                None if nan && pick == edges.len() => f32::NAN,
+                None => (bits as u32 % 1000) as f32 / 250.0 - 2.0,
+            }
+        };
+        let tree_count = if cfg!(miri) { 12 } else { 300 };
+        let mut trees = [[[0u8; NODE_BYTES]; (1 << (DEPTH + 1)) - 1]; 12];
+        let mut sizes = [0usize; 12];
+        let mut checked = 0;
+        for round in 0..tree_count / 12 {
+            // Breadth-first trees: every third group perfect, the others pruned at random.
+            for (nodes, size) in trees.iter_mut().zip(sizes.iter_mut()) {
+                let mut depths = [0usize; (1 << (DEPTH + 1)) - 1];
+                let (mut at, mut end) = (0, 1);
+                while at < end {
+                    let bits = next();
+                    let depth = depths.get(at).copied().unwrap_or(DEPTH);
+                    let split = depth < DEPTH && (round % 3 == 0 || !bits.is_multiple_of(4));
+                    let record = if split {
+                        for child in [end, end + 1] {
+                            if let Some(slot) = depths.get_mut(child) {
+                                *slot = depth + 1;
+                            }
+                        }
+                        let feature = (bits >> 50) as usize % FEATURES;
+                        let node = Node::split(
+                            value(bits, false).to_bits(),
+                            feature,
+                            MissingMode::NanDefault,
+                            bits >> 63 == 1,
+                            false,
+                            end as u16,
+                        );
+                        end += 2;
+                        node
+                    } else {
+                        Node::leaf(at as u32 + 1000)
+                    };
+                    if let Some(slot) = nodes.get_mut(at) {
+                        *slot = record.encode();
+                    }
+                    at += 1;
+                }
+                *size = end;
+            }
+            let tree = |k: usize| trees.get(k).and_then(|t| t.get(..sizes.get(k).copied()?));
+            for _ in 0..4 {
+                let mut rows = [[0.0f32; FEATURES]; BLOCK_ROWS];
+                let nan_free = next().is_multiple_of(2);
+                for row in rows.iter_mut() {
+                    for x in row.iter_mut() {
+                        *x = value(next(), !nan_free);
+                    }
+                }
+                let mut padded = [[0.0f32; PADDED_FEATURES]; BLOCK_ROWS];
+                for (copy, row) in padded.iter_mut().zip(&rows) {
+                    assert_eq!(pad_row(copy, row), row.iter().any(|x| x.is_nan()));
+                }
+                let padded_rows = padded.each_ref();
+                for k in 0..trees.len() {
+                    let nodes = tree(k).unwrap_or(&[]);
+                    let mut expected = [0u32; BLOCK_ROWS];
+                    for (leaf, row) in expected.iter_mut().zip(&rows) {
+                        *leaf = node_leaf(nodes, DEPTH as u16, row, |node, x| {
+                            numeric_goes_left(x, node.value, node.default_left())
+                        });
+                    }
+                    let general =
+                        model.block_leaf_of::<true, _>(PaddedTree::<false>(nodes), &padded_rows);
+                    assert_eq!(general, expected);
+                    if nan_free {
+                        let fast =
+                            model.block_leaf_of::<true, _>(PaddedTree::<true>(nodes), &padded_rows);
+                        assert_eq!(fast, expected);
+                    }
+                    checked += 1;
+                }
+                // One row through all 12 trees, 8 at a time, leaves in tree order.
+                for (row, copy) in rows.iter().zip(&padded) {
+                    let mut leaves = [0u32; 12];
+                    let mut count = 0;
+                    let walked = (0..trees.len()).map(|k| (k, tree(k).unwrap_or(&[])));
+                    model.row_leaves_with::<true, _>(
+                        walked.map(|(k, nodes)| (k, PaddedTree::<false>(nodes))),
+                        copy,
+                        |k, leaf| {
+                            assert_eq!(k, count);
+                            if let Some(slot) = leaves.get_mut(k) {
+                                *slot = leaf;
+                            }
+                            count += 1;
+                        },
+                    );
+                    for (k, &leaf) in leaves.iter().enumerate() {
+                        let nodes = tree(k).unwrap_or(&[]);
+                        let expected = node_leaf(nodes, DEPTH as u16, row, |node, x| {
+                            numeric_goes_left(x, node.value, node.default_left())
+                        });
+                        assert_eq!(leaf, expected);
+                    }
+                    assert_eq!(count, trees.len());
+                }
+            }
+        }
+        assert_eq!(checked, tree_count / 12 * 4 * 12);
+        Ok(())
+    }
+
     /// A row without NaN reaches the same leaf through the one-comparison split test
     /// ([`NanFreeTree`]'s, with [`numeric_less`] or [`integer_less`]) as through the general
     /// numeric test with its default sides, and the leaf a reference walk in f32 `<` reaches:
@@ -1434,13 +1844,7 @@ mod tests {
     /// infinities and random bit patterns.
     #[test]
     fn nan_free_split_test_reaches_the_general_walks_leaf() {
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1du64);
         let edges = [
             0.0f32,
             -0.0,
