@@ -38,7 +38,9 @@ const TREE_LANES: usize = 8;
 
 /// Whether a single row walks [`TREE_LANES`] trees at once, their leaves then added in tree
 /// order: on a host core their node loads overlap. Cortex-M cores do not overlap loads, and
-/// the one-tree walk needs less stack there.
+/// the one-tree walk needs less stack there. Every non-Arm target counts as a host here (and
+/// takes the padded walks, [`PADDED_WALK`]); a microcontroller of another architecture would
+/// want the Cortex-M choice, measured first.
 const INTERLEAVE_TREES: bool = !cfg!(target_arch = "arm");
 
 /// Features a row may have for the host walks to read it from a fixed array ([`PaddedRow`]).
@@ -204,9 +206,12 @@ impl Model<'_> {
     /// Scores `rows` (row-major, `n_features` values per row) into `margins` and `outputs`
     /// (row-major, `n_outputs` values per row), with the bits [`Model::predict`] gives each row.
     ///
-    /// Rows go through the trees in blocks of [`BLOCK_ROWS`] (the rest, and f64 models with
-    /// several outputs, row by row): several times the throughput of a loop of `predict` calls
-    /// on a host. The only stack beyond `predict`'s is one block's sums.
+    /// Rows go through the trees in blocks of [`BLOCK_ROWS`] (f64 models with several outputs
+    /// row by row): several times the throughput of a loop of `predict` calls on a host. On a
+    /// host a version 1 model of at most 64 features gathers rows with and without NaN into
+    /// blocks of their own (the leftovers of each kind, fewer than a block, are scored one at a
+    /// time), which takes about 8 KB of stack; elsewhere the rows go in order, and the only
+    /// stack beyond `predict`'s is one block's sums.
     ///
     /// ```
     /// use lockstep_engine::{Error, Model};
@@ -904,9 +909,9 @@ impl Model<'_> {
         .map_or(0, |b| u32::from_le_bytes(*b))
     }
 
-    /// The side `x` takes at split `node`. With `NUMERIC` (every split of the model is plain
-    /// numeric) the flags are not read: NaN fails `x < t`, so it goes left exactly when the
-    /// default side is left.
+    /// The side `x` takes at split `node`. With `NUMERIC` (the model's [`Walk::Numeric`]: the
+    /// plain test decides every split) the flags are not read: NaN fails `x < t`, so it goes
+    /// left exactly when the default side is left.
     #[inline(always)]
     fn goes_left<const NUMERIC: bool>(&self, node: Node, x: f32) -> bool {
         if NUMERIC || node.is_plain_numeric() {

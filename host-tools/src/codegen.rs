@@ -13,7 +13,7 @@
 //!
 //! `predict_batch(rows, margins, outputs)` scores many rows with the same bits per row. It takes
 //! rows in blocks of `BLOCK` (on a host 256 rows, fewer when they would take more than 8 KB of
-//! stack; 4 on a microcontroller): first each row's codes into a record (`Codes`, the codes in
+//! stack, but at least 8; 4 on a microcontroller): first each row's codes into a record (`Codes`, the codes in
 //! their narrowest integer type), then each group of trees (about 1,024 nodes, emitted as a
 //! function of its own) walks every row of the block, adding into that row's sums, which the next
 //! group continues: each row's sums see the trees in tree order, so the bits are `predict`'s; then
@@ -524,7 +524,7 @@ pub fn generate(model: &Model<'_>, options: &CodegenOptions) -> Result<String, C
         out,
         "\n/// Rows per block of [`predict_batch`]: on a host, enough rows that each group of trees,\n\
          /// its code loaded into the instruction cache once per block, serves many (as many as\n\
-         /// fit 8 KB of stack, at most 256); on a microcontroller (no instruction cache to keep)\n\
+         /// fit 8 KB of stack, at least 8 and at most 256); on a microcontroller (no instruction cache to keep)\n\
          /// a few, so the block's records stay small on the stack.\n#[cfg(not(target_os = \"none\"))]\nconst BLOCK: usize = \
          {host_block};\n#[cfg(target_os = \"none\")]\nconst BLOCK: usize = \
          {BLOCK_ROWS_DEVICE};\n\n\

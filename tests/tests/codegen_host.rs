@@ -200,11 +200,12 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
             }
         };
         check("predict".into(), &harness(&[]), &expected);
-        // predict_batch: every row, none, one, whole blocks (128 rows) and not (100), and
-        // slices of unequal lengths (the rows all three have are scored, the rest of margins and
-        // outputs is left as it was).
+        // predict_batch: every row, none, one, part of a block (a block is up to 256 rows,
+        // fewer for large records), and slices of unequal lengths within a block and across a
+        // block's end (the rows all three have are scored, the rest of margins and outputs is
+        // left as it was).
         let n = set.n_rows();
-        assert!(n > 130, "{name}: only {n} rows");
+        assert!(n > 260, "{name}: only {n} rows");
         let sentinel = 0x7fc0_1234u32.to_le_bytes().repeat(2 * n_outputs);
         for (rows, slots) in [
             (n, n),
@@ -215,6 +216,8 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
             (100, 100),
             (70, 130),
             (130, 70),
+            (n, 260),
+            (260, n),
         ] {
             let scored = rows.min(slots);
             let mut want = expected[..scored * row_bytes].to_vec();
