@@ -2,8 +2,9 @@
 //! exactly `Model::predict`'s bits (margins and outputs) on the model's boundary vectors
 //! (every threshold and its neighbours, category members, NaN, infinities, signed zeros,
 //! subnormals) and random rows, through `predict` one row at a time and through `predict_batch`
-//! (every row, none, a prefix, slices of unequal lengths); and a model without trees is refused
-//! by name.
+//! with the block walk and with the row walk forced (every row, none, a prefix, slices of
+//! unequal lengths within a block and across its end); and a model without trees is refused by
+//! name.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -96,9 +97,16 @@ fn write_harness(dir: &Path, modules: &[(String, String)]) {
          let batch = (args.len() == 6).then(|| (args[4].parse().unwrap(), args[5].parse().unwrap()));\n    \
          let out = match args[1].as_str() {\n",
     );
+    // Modules named `m…` answer to their model's SHA, `r…` (the same model with the row walk
+    // forced) to `rows:SHA`.
     for (name, _) in modules {
+        let pattern = if name.starts_with('r') {
+            format!("a if a.strip_prefix(\"rows:\") == Some({name}::MODEL_SHA256_HEX)")
+        } else {
+            format!("{name}::MODEL_SHA256_HEX")
+        };
         main.push_str(&format!(
-            "        {name}::MODEL_SHA256_HEX => run({name}::predict, {name}::predict_batch, &values, batch),\n"
+            "        {pattern} => run({name}::predict, {name}::predict_batch, &values, batch),\n"
         ));
     }
     main.push_str("        other => panic!(\"no module for {other}\"),\n    };\n    std::fs::write(&args[3], out).unwrap();\n}\n");
@@ -118,16 +126,21 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
         }
         // Blocks whatever the size (`lockstep codegen` scores small models a row at a time),
         // so the batch walk meets every model kind.
-        let options = CodegenOptions {
-            command: format!("codegen_host test: {name}"),
-            batch: BatchWalk::Blocks,
-        };
-        let code = codegen::generate(&model, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(
-            code.contains("\n#![forbid(unsafe_code)]\n"),
-            "{name}: generated code does not forbid unsafe"
-        );
-        modules.push((format!("m{index}"), code));
+        // Each model twice: with the block walk forced, and with the row walk (a loop of
+        // `predict`, what small models get by default) forced.
+        for (prefix, batch) in [("m", BatchWalk::Blocks), ("r", BatchWalk::Rows)] {
+            let options = CodegenOptions {
+                command: format!("codegen_host test: {name}"),
+                batch,
+            };
+            let code =
+                codegen::generate(&model, &options).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(
+                code.contains("\n#![forbid(unsafe_code)]\n"),
+                "{name}: generated code does not forbid unsafe"
+            );
+            modules.push((format!("{prefix}{index}"), code));
+        }
     }
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("codegen-host");
     write_harness(&dir, &modules);
@@ -158,15 +171,18 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
         std::fs::write(&input_path, input).expect("write rows");
         let sha = lockstep_host::inspect::hex(&model.checksum());
         // The harness's output for `extra` (empty: `predict` on every row; N M: `predict_batch`).
-        let harness = |extra: &[usize]| -> Vec<u8> {
+        let harness = |key: &str, extra: &[usize]| -> Vec<u8> {
             let status = Command::new(&exe)
-                .args([sha.as_str()])
+                .arg(key)
                 .arg(&input_path)
                 .arg(&output_path)
                 .args(extra.iter().map(|n| n.to_string()))
                 .status()
                 .expect("run harness");
-            assert!(status.success(), "{name}: the harness failed ({extra:?})");
+            assert!(
+                status.success(),
+                "{name}: the harness failed ({key} {extra:?})"
+            );
             std::fs::read(&output_path).expect("outputs")
         };
         let n_outputs = model.n_outputs();
@@ -199,7 +215,8 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
                 ));
             }
         };
-        check("predict".into(), &harness(&[]), &expected);
+        check("predict".into(), &harness(&sha, &[]), &expected);
+        let rows_key = format!("rows:{sha}");
         // predict_batch: every row, none, one, part of a block (a block is up to 256 rows,
         // fewer for large records), and slices of unequal lengths within a block and across a
         // block's end (the rows all three have are scored, the rest of margins and outputs is
@@ -224,11 +241,16 @@ fn generated_code_gives_the_engines_bits_for_every_fixture() {
             for _ in scored..slots {
                 want.extend_from_slice(&sentinel);
             }
-            check(
-                format!("predict_batch of {rows} rows into {slots}"),
-                &harness(&[rows, slots]),
-                &want,
-            );
+            for (walk, key) in [
+                ("block walk", sha.as_str()),
+                ("row walk", rows_key.as_str()),
+            ] {
+                check(
+                    format!("predict_batch ({walk}) of {rows} rows into {slots}"),
+                    &harness(key, &[rows, slots]),
+                    &want,
+                );
+            }
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
