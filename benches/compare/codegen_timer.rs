@@ -20,13 +20,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("codegen-timer: {message}");
-            ExitCode::from(1)
-        }
-    }
+    protocol::exit("codegen-timer", run())
 }
 
 fn run() -> Result<(), String> {

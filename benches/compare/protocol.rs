@@ -7,7 +7,19 @@
 //! `batch_ns=<total> single_ns=<median of the per-call times>`; with `--outputs`, the batch's
 //! outputs follow, one line per value, as 8 hex digits of the f32 bits.
 
+use std::process::ExitCode;
 use std::time::Instant;
+
+/// A timer's exit: success, or `program: message` on standard error and status 1.
+pub fn exit(program: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("{program}: {message}");
+            ExitCode::from(1)
+        }
+    }
+}
 
 /// The parsed command line with the rows read.
 pub struct Run {

@@ -15,13 +15,7 @@ use std::time::Instant;
 use lockstep_engine::Model;
 
 fn main() -> ExitCode {
-    match run() {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("compare-timer: {message}");
-            ExitCode::from(1)
-        }
-    }
+    protocol::exit("compare-timer", run())
 }
 
 fn run() -> Result<(), String> {
